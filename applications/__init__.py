@@ -1,0 +1,1 @@
+"""Applications: org-owned OIDC clients (django-oauth-toolkit's swapped Application)."""

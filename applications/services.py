@@ -1,0 +1,71 @@
+"""Writes to applications. Each is atomic and records its audit event."""
+
+import secrets
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from oauth2_provider.generators import generate_client_id
+
+from applications.models import Application
+from audit.services import audit_record
+from config.exceptions import AlreadyExists, DomainError
+
+
+@dataclass(frozen=True)
+class CreatedApplication:
+    application: Application
+    # The raw client secret, for confidential kinds only. It is stored hashed and never shown again.
+    client_secret: str | None
+
+
+def generate_client_secret() -> str:
+    """256 bits from the OS's CSPRNG, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+@transaction.atomic
+def application_create(
+    *, org, name: str, kind: str, redirect_uris: list[str] | tuple[str, ...] = (),
+    client_id: str | None = None, client_secret: str | None = None, actor=None, request=None,
+) -> CreatedApplication:
+    """Register an OIDC client for `org`. Its kind decides its client type and grant.
+
+    Browser-based kinds need at least one redirect URI; client ids are unique platform-wide.
+    """
+    name = name.strip()
+    if not name:
+        raise DomainError("An application needs a name.", field="name")
+    if kind not in Application.Kind.values:
+        raise DomainError(f"Unknown kind “{kind}”; choose one of {', '.join(Application.Kind.values)}.",
+                          field="kind")
+    if kind != Application.Kind.MACHINE and not redirect_uris:
+        raise DomainError("A web, spa or native application needs at least one redirect URI.",
+                          field="redirect_uris")
+    if kind == Application.Kind.MACHINE and redirect_uris:
+        raise DomainError("A machine application signs no one in, so it takes no redirect URI.",
+                          field="redirect_uris")
+    client_id = (client_id or generate_client_id()).strip()
+    if Application.objects.filter(client_id=client_id).exists():
+        raise AlreadyExists(f"An application with the client id “{client_id}” already exists.",
+                            field="client_id")
+    confidential = Application.KIND_GRANTS[kind][0] == Application.CLIENT_CONFIDENTIAL
+    raw_secret = (client_secret or generate_client_secret()) if confidential else None
+    application = Application(
+        org=org, name=name, kind=kind, client_id=client_id,
+        redirect_uris=" ".join(uri.strip() for uri in redirect_uris),
+        client_secret=raw_secret or "",
+        hash_client_secret=True,
+    )
+    # save() derives these from the kind; clean() needs them to check redirect URIs.
+    application.client_type, application.authorization_grant_type = Application.KIND_GRANTS[kind]
+    try:
+        application.full_clean(exclude=["client_secret", "user", "org"])
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise DomainError(" ".join(messages), field=field) from None
+    application.save()
+    audit_record(action="application.created", actor=actor, org=org, target=application, request=request,
+                 metadata={"name": name, "kind": kind, "client_id": client_id,
+                           "redirect_uris": list(redirect_uris)})
+    return CreatedApplication(application=application, client_secret=raw_secret)

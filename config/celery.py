@@ -1,0 +1,30 @@
+"""The Celery app: reads CELERY_* settings, finds each app's tasks.py, and runs periodic jobs."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("gatehouse")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    "identity.expired_sessions_purge": {
+        "task": "identity.tasks.expired_sessions_purge",
+        "schedule": crontab(minute=17),
+    },
+}
+
+
+@app.on_after_configure.connect
+def _prepare_filesystem_broker(sender, **kwargs):
+    """kombu's filesystem transport needs its folders to exist before the first message."""
+    from django.conf import settings
+
+    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
+    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+        if key in options:
+            os.makedirs(options[key], exist_ok=True)

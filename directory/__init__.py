@@ -1,0 +1,1 @@
+"""Users (the global identity), groups and group membership."""

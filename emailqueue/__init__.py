@@ -1,0 +1,1 @@
+"""The outbound email outbox, delivered by Celery."""

@@ -1,0 +1,1 @@
+"""Hosted sign-in, the login flow, user sessions and one-time tokens."""

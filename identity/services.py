@@ -1,0 +1,136 @@
+"""Sign-in and sign-out: checking a password, starting and ending a signed-in session."""
+
+import enum
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import login, logout
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import audit_record
+from directory.models import User
+from directory.selectors import user_get_by_email
+from identity.devices import describe_device
+from identity.middleware import SESSION_SID_KEY
+from identity.models import UserSession
+from orgs.models import Membership, Organization
+
+
+class PasswordOutcome(enum.Enum):
+    OK = "ok"
+    INVALID = "invalid"  # unknown email or wrong password: the same answer for both
+    DISABLED = "disabled"
+    SUSPENDED = "suspended"
+
+
+@dataclass(frozen=True)
+class PasswordCheck:
+    outcome: PasswordOutcome
+    user: User | None = None
+    suspended_orgs: tuple[str, ...] = ()
+
+
+def _suspended_orgs(user: User) -> tuple[str, ...]:
+    """Org names when every membership of `user` is suspended (or in a suspended org).
+
+    Users with no membership (operators, or people between invitations) are not refused here;
+    invited memberships let the user in so they can accept.
+    """
+    memberships = list(Membership.objects.filter(user=user).select_related("org"))
+    if not memberships:
+        return ()
+    in_force = [
+        m for m in memberships
+        if m.status != Membership.Status.SUSPENDED and m.org.status == Organization.Status.ACTIVE
+    ]
+    return () if in_force else tuple(sorted(m.org.name for m in memberships))
+
+
+def password_check(*, email: str, password: str) -> PasswordCheck:
+    """Verify an email and password.
+
+    An unknown email still runs the password hasher once, so the answer takes about as long as a
+    wrong password and reveals nothing. Disabled and suspended are only told after a correct
+    password.
+    """
+    user = user_get_by_email(email=email)
+    if user is None:
+        User().set_password(password)
+        return PasswordCheck(PasswordOutcome.INVALID)
+    if not user.check_password(password):
+        return PasswordCheck(PasswordOutcome.INVALID, user=user)
+    if not user.is_active:
+        return PasswordCheck(PasswordOutcome.DISABLED, user=user)
+    if not user.is_superuser and (suspended := _suspended_orgs(user)):
+        return PasswordCheck(PasswordOutcome.SUSPENDED, user=user, suspended_orgs=suspended)
+    return PasswordCheck(PasswordOutcome.OK, user=user)
+
+
+def login_failed_record(*, request, email: str, check: PasswordCheck) -> None:
+    """Audit a refused sign-in. Unknown emails are recorded too (platform-level, no org)."""
+    audit_record(
+        action="login.failed",
+        actor=None,
+        target=check.user,
+        request=request,
+        metadata={"email": email[:254], "reason": check.outcome.value},
+    )
+
+
+def _new_user_session(*, request, user: User, amr: list[str]) -> UserSession:
+    now = timezone.now()
+    user_agent = request.META.get("HTTP_USER_AGENT", "")[:500]
+    return UserSession.objects.create(
+        user=user,
+        user_agent=user_agent,
+        device=describe_device(user_agent),
+        ip=getattr(request, "client_ip", None) or None,
+        amr=amr,
+        auth_time=now,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(seconds=settings.SESSION_COOKIE_AGE),
+    )
+
+
+@transaction.atomic
+def session_start(*, request, user: User, amr: list[str], org=None) -> UserSession:
+    """Sign `user` in: cycle the session key, record the UserSession and the audit event."""
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    user_session = _new_user_session(request=request, user=user, amr=amr)
+    request.session[SESSION_SID_KEY] = user_session.sid
+    request.user_session = user_session
+    audit_record(action="login.succeeded", actor=user, org=org, target=user, request=request,
+                 metadata={"amr": amr, "sid": user_session.sid})
+    return user_session
+
+
+@transaction.atomic
+def session_end(*, request, reason: str = UserSession.EndReason.LOGOUT) -> None:
+    """Sign the browser out and close its UserSession row."""
+    user = request.user if request.user.is_authenticated else None
+    user_session = getattr(request, "user_session", None)
+    if user_session is not None:
+        UserSession.objects.filter(pk=user_session.pk, ended_at__isnull=True).update(
+            ended_at=timezone.now(), end_reason=reason
+        )
+    if user is not None:
+        audit_record(action="session.ended", actor=user, target=user, request=request,
+                     metadata={"reason": reason, "sid": user_session.sid if user_session else ""})
+    logout(request)
+
+
+def session_sign_in_for_tests(*, client, user: User) -> UserSession:
+    """Give a Django test client a signed-in session with its UserSession row, as session_start does."""
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    now = timezone.now()
+    user_session = UserSession.objects.create(
+        user=user, device="Test client", amr=["pwd"], auth_time=now,
+        expires_at=now + timedelta(seconds=settings.SESSION_COOKIE_AGE),
+    )
+    session = client.session
+    session[SESSION_SID_KEY] = user_session.sid
+    session.save()
+    return user_session

@@ -1,0 +1,101 @@
+"""Hosted pages: sign-in, sign-out, the account page."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
+
+from identity.flows import LoginFlow, flow_clear, flow_load, flow_save
+from identity.forms import PasswordStepForm
+from identity.redirects import landing_url, safe_next_url
+from identity.selectors import user_session_list
+from identity.services import PasswordOutcome, login_failed_record, password_check, session_end, session_start
+from orgs.models import Membership
+
+INVALID_CREDENTIALS = _("Incorrect email or password.")
+
+
+def csrf_failure(request, reason=""):
+    """A form posted without a valid CSRF token (often: the page sat open past the session)."""
+    return render(request, "errors/csrf.html", status=403)
+
+
+def start(request):
+    """The site root: signed-in people go to their landing page, others to sign-in."""
+    if request.user.is_authenticated:
+        return redirect(landing_url(request.user))
+    return redirect("identity:login")
+
+
+def _finish_if_done(request, flow: LoginFlow, user):
+    """Run login() once no step is left; otherwise (later: MFA) go to the next step."""
+    if flow.remaining_steps(user):
+        flow_save(request.session, flow)
+        return None
+    next_url = flow.next_url
+    flow_clear(request.session)
+    session_start(request=request, user=user, amr=list(flow.methods))
+    return redirect(next_url or landing_url(user))
+
+
+@never_cache
+@sensitive_post_parameters("password")
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def login_view(request):
+    if request.method == "GET":
+        next_url = safe_next_url(request, request.GET.get("next"))
+        if request.user.is_authenticated:
+            return redirect(next_url or landing_url(request.user))
+        form = PasswordStepForm(initial={"next": next_url})
+        return render(request, "identity/login.html", {"form": form})
+
+    form = PasswordStepForm(request.POST)
+    if not form.is_valid():
+        return render(request, "identity/login.html", {"form": form})
+    email = form.cleaned_data["email"]
+    check = password_check(email=email, password=form.cleaned_data["password"])
+    if check.outcome is not PasswordOutcome.OK:
+        login_failed_record(request=request, email=email, check=check)
+        if check.outcome is PasswordOutcome.DISABLED:
+            form.add_error(None, _("This account is disabled. Contact your administrator."))
+        elif check.outcome is PasswordOutcome.SUSPENDED:
+            form.add_error(None, _("Your access to %(orgs)s is suspended. Contact your administrator.")
+                           % {"orgs": ", ".join(check.suspended_orgs)})
+        else:
+            form.add_error(None, INVALID_CREDENTIALS)
+        return render(request, "identity/login.html", {"form": form})
+
+    flow = flow_load(request.session) or LoginFlow()
+    flow.next_url = safe_next_url(request, form.cleaned_data.get("next"))
+    flow.user_id = check.user.pk
+    flow.methods = ["pwd"]
+    response = _finish_if_done(request, flow, check.user)
+    # No further step exists yet; when MFA lands, this is where the flow moves on to it.
+    return response or redirect("identity:login")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def logout_view(request):
+    """POST signs out. GET only asks: a link or an image must never be able to sign someone out."""
+    if request.method == "GET":
+        return render(request, "identity/logout_confirm.html")
+    if request.user.is_authenticated:
+        session_end(request=request)
+    messages.info(request, _("You have been signed out."))
+    return redirect("identity:login")
+
+
+@never_cache
+@login_required
+def account_view(request):
+    memberships = Membership.objects.filter(user=request.user).select_related("org").order_by("org__name")
+    return render(request, "identity/account.html", {
+        "memberships": memberships,
+        "sessions": user_session_list(user=request.user),
+    })

@@ -1,0 +1,1 @@
+"""Organizations (the tenant), memberships and the console's org scoping."""

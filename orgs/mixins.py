@@ -1,0 +1,58 @@
+"""The one base for every console view that acts on an organization (DESIGN.md rule 1)."""
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from orgs.models import Membership, Organization
+from orgs.permissions import permissions_for
+
+
+class OrgPermissionMixin(LoginRequiredMixin):
+    """Resolve the org from the URL, check the declared permission, and scope reads to the org.
+
+    Someone with no membership in the org gets a 404, exactly as for an org that does not exist,
+    so the console never confirms another tenant's existence. A member whose role lacks the
+    permission gets a 403 that says so.
+    """
+
+    permission: str = ""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        if not self.permission:
+            raise TypeError(f"{type(self).__name__} must declare a permission.")
+        org = Organization.objects.filter(slug=kwargs.get("org_slug", "")).first()
+        if org is None:
+            raise Http404(_("No such organization."))
+        granted = permissions_for(user=request.user, org=org)
+        if self.permission not in granted:
+            if not Membership.objects.filter(user=request.user, org=org).exists() and not granted:
+                raise Http404(_("No such organization."))
+            raise PermissionDenied(_("Your role in %(org)s does not allow this.") % {"org": org.name})
+        self.org = org
+        self.org_permissions = granted
+        return super().dispatch(request, *args, **kwargs)
+
+    def scoped(self, queryset):
+        """Narrow any org-owned queryset to this view's org."""
+        return queryset.for_org(self.org)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["org"] = self.org
+        context["org_permissions"] = self.org_permissions
+        return context
+
+
+class PlatformOperatorMixin(LoginRequiredMixin):
+    """Platform pages: operators only. Anyone else gets a 404, as for a page that is not there."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        if not (request.user.is_superuser and request.user.is_active):
+            raise Http404(_("Page not found."))
+        return super().dispatch(request, *args, **kwargs)

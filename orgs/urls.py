@@ -1,0 +1,15 @@
+from django.urls import path
+
+from orgs import views
+
+app_name = "console"
+urlpatterns = [
+    path("", views.console_home, name="home"),
+    path("platform/", views.PlatformOrgListView.as_view(), name="platform-orgs"),
+    path("platform/orgs/new", views.PlatformOrgCreateView.as_view(), name="platform-org-create"),
+    path("platform/orgs/<slug:slug>/suspend",
+         views.PlatformOrgStatusView.as_view(action="suspend"), name="platform-org-suspend"),
+    path("platform/orgs/<slug:slug>/reactivate",
+         views.PlatformOrgStatusView.as_view(action="reactivate"), name="platform-org-reactivate"),
+    path("<slug:org_slug>/", views.OrgOverviewView.as_view(), name="org-overview"),
+]
