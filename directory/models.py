@@ -120,3 +120,6 @@ class GroupMembership(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["group", "user"], name="group_membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.group}"
