@@ -29,12 +29,22 @@ class OrgPermissionMixin(LoginRequiredMixin):
             raise Http404(_("No such organization."))
         granted = permissions_for(user=request.user, org=org)
         if self.permission not in granted:
-            if not Membership.objects.filter(user=request.user, org=org).exists() and not granted:
+            membership = Membership.objects.filter(user=request.user, org=org).first()
+            if membership is None and not granted:
                 raise Http404(_("No such organization."))
-            raise PermissionDenied(_("Your role in %(org)s does not allow this.") % {"org": org.name})
+            raise PermissionDenied(self._refusal(org, membership))
         self.org = org
         self.org_permissions = granted
         return super().dispatch(request, *args, **kwargs)
+
+    @staticmethod
+    def _refusal(org: Organization, membership: Membership | None) -> str:
+        if not org.is_active:
+            return _("%(org)s is suspended. Contact the platform operator.") % {"org": org.name}
+        if membership is not None and membership.status != Membership.Status.ACTIVE:
+            return _("Your membership of %(org)s is %(status)s.") % {
+                "org": org.name, "status": membership.get_status_display().lower()}
+        return _("Your role in %(org)s does not allow this.") % {"org": org.name}
 
     def scoped(self, queryset):
         """Narrow any org-owned queryset to this view's org."""

@@ -64,7 +64,10 @@ class PlatformOrgStatusView(PlatformOperatorMixin, View):
     def post(self, request, slug):
         org = organization_get(slug=slug)
         form = ReasonForm(request.POST)
-        reason = form.cleaned_data["reason"] if form.is_valid() else ""
+        if not form.is_valid():
+            messages.error(request, " ".join(form.errors["reason"]))
+            return redirect(reverse("console:platform-orgs"))
+        reason = form.cleaned_data["reason"]
         if self.action == "suspend":
             organization_suspend(org=org, actor=request.user, request=request, reason=reason)
             messages.success(request, _("Suspended %(name)s.") % {"name": org.name})

@@ -1,0 +1,78 @@
+"""A sweep over every URL the site routes, with junk and foreign ids: nothing may answer 500.
+
+The test client re-raises any exception a view lets escape, so an unhandled error fails here even
+before the status code is looked at. New pages join the sweep automatically.
+"""
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls.converters import IntConverter, PathConverter, SlugConverter, StringConverter, UUIDConverter
+
+pytestmark = pytest.mark.django_db
+
+JUNK_BY_CONVERTER = {
+    IntConverter: ["0", "999999999", "99999999999999999999999"],
+    SlugConverter: ["nope", "acme-", "x" * 300, "globex"],
+    StringConverter: ["nope", "%00", "..", "x" * 300, "globex", "' OR 1=1 --"],
+    PathConverter: ["../../etc/passwd", "a/b/c"],
+    UUIDConverter: ["00000000-0000-0000-0000-000000000000"],
+}
+RAW_JUNK_PATHS = [
+    "/console/%00/", "/console/acme/%2e%2e/", "/console/ACME/", "/console/platform/orgs/%ff/suspend",
+    "/login?next=%00", "/login?next=" + "a" * 5000, "/account/?x=%ff",
+]
+
+
+def _named_patterns(patterns, namespace=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _named_patterns(entry.url_patterns, ns)
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield f"{namespace}{entry.name}", entry.pattern.converters
+
+
+def _junk_urls():
+    urls = []
+    for name, converters in _named_patterns(get_resolver().url_patterns):
+        if not converters:
+            urls.append(reverse(name))
+            continue
+        # One URL per junk value, the other parameters filled with their first junk value.
+        for param, converter in converters.items():
+            for value in JUNK_BY_CONVERTER[type(converter)]:
+                kwargs = {p: JUNK_BY_CONVERTER[type(c)][0] for p, c in converters.items()}
+                kwargs[param] = value
+                urls.append(reverse(name, kwargs=kwargs))
+    return urls + RAW_JUNK_PATHS
+
+
+@pytest.fixture
+def clients(org, other_org, org_admin, org_member, operator, other_org_admin):
+    from identity.services import session_sign_in_for_tests
+
+    signed = {"anonymous": Client()}
+    for label, user in [("acme admin", org_admin), ("acme member", org_member), ("operator", operator),
+                        ("globex admin", other_org_admin)]:
+        signed[label] = Client()
+        session_sign_in_for_tests(client=signed[label], user=user)
+    return signed
+
+
+def test_every_url_with_junk_ids_never_errors(clients):
+    urls = _junk_urls()
+    assert any(url.startswith("/console/") for url in urls)
+    failures = []
+    for label, client in clients.items():
+        for url in urls:
+            for method in ("get", "post"):
+                response = getattr(client, method)(url, {"reason": "x", "name": "", "slug": "%%"})
+                if response.status_code >= 500:
+                    failures.append(f"{label} {method.upper()} {url} → {response.status_code}")
+    assert failures == []
+
+
+def test_globex_admin_never_sees_acme_pages(clients):
+    response = clients["globex admin"].get("/console/acme/")
+    assert response.status_code == 404
