@@ -45,6 +45,10 @@ def application_create(
     if kind == Application.Kind.MACHINE and redirect_uris:
         raise DomainError("A machine application signs no one in, so it takes no redirect URI.",
                           field="redirect_uris")
+    redirect_uris = [uri.strip() for uri in redirect_uris]
+    if any(not uri or any(ch.isspace() for ch in uri) for uri in redirect_uris):
+        # Stored space-separated (DOT's format): a URI with white space would split into several.
+        raise DomainError("A redirect URI must not be empty or contain spaces.", field="redirect_uris")
     client_id = (client_id or generate_client_id()).strip()
     if Application.objects.filter(client_id=client_id).exists():
         raise AlreadyExists(f"An application with the client id “{client_id}” already exists.",
@@ -53,7 +57,7 @@ def application_create(
     raw_secret = (client_secret or generate_client_secret()) if confidential else None
     application = Application(
         org=org, name=name, kind=kind, client_id=client_id,
-        redirect_uris=" ".join(uri.strip() for uri in redirect_uris),
+        redirect_uris=" ".join(redirect_uris),
         client_secret=raw_secret or "",
         hash_client_secret=True,
     )

@@ -51,9 +51,14 @@ def _check_redis() -> str | None:
 def _check_broker() -> str | None:
     url = settings.CELERY_BROKER_URL
     if url == "filesystem://":
+        # The first task sent creates the folder, so a fresh install is ready if it *can* be made.
         folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]
-        if not (os.path.isdir(folder) and os.access(folder, os.W_OK)):
-            return "broker: filesystem queue folder missing or not writable"
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError:
+            return "broker: filesystem queue folder cannot be created"
+        if not os.access(folder, os.W_OK):
+            return "broker: filesystem queue folder is not writable"
         return None
     from kombu import Connection
 

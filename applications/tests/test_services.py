@@ -39,7 +39,8 @@ def test_confidential_secret_is_long_shown_once_and_stored_hashed(org, operator)
     assert secret not in stored
     assert check_password(secret, stored)
     event = AuditEvent.objects.get(action="application.created")
-    assert event.org == org and event.actor == operator
+    assert event.org == org
+    assert event.actor == operator
     assert event.metadata["client_id"] == created.application.client_id
     assert secret not in str(event.metadata)
 
@@ -58,6 +59,8 @@ def test_public_kinds_get_no_secret(org):
         ({"kind": "web", "redirect_uris": ["javascript:alert(1)"]}, "redirect_uris"),
         ({"kind": "web", "redirect_uris": ["https://x.example/cb#fragment"]}, "redirect_uris"),
         ({"kind": "web", "redirect_uris": ["https://x.example/cb"], "name": "  "}, "name"),
+        ({"kind": "web", "redirect_uris": ["https://x.example/a b"]}, "redirect_uris"),
+        ({"kind": "web", "redirect_uris": [" "]}, "redirect_uris"),
     ],
 )
 def test_bad_registrations_are_refused_and_write_nothing(org, kwargs, field):

@@ -115,7 +115,8 @@ def test_console_home_offers_a_switcher_for_several_orgs(client, sign_in, org, o
     signed_in = sign_in(user)
     page = signed_in.get(reverse("console:home")).content.decode()
     assert "Choose an organization" in page
-    assert overview("acme") in page and overview("globex") in page
+    assert overview("acme") in page
+    assert overview("globex") in page
     # The switcher is on every console page too.
     assert overview("globex") in signed_in.get(overview("acme")).content.decode()
 
@@ -154,7 +155,8 @@ def test_platform_status_changes_are_404_for_org_owners(client, sign_in, org, or
 
 def test_platform_org_list_shows_every_org(operator_client, org, other_org):
     page = operator_client.get(reverse("console:platform-orgs")).content.decode()
-    assert "Acme Corp" in page and "Globex" in page
+    assert "Acme Corp" in page
+    assert "Globex" in page
     assert "Suspend Acme Corp" in page
 
 
@@ -165,7 +167,8 @@ def test_operator_creates_an_org(operator_client, operator):
     assert response["Location"] == overview("initech")
     org = Organization.objects.get(slug="initech")
     event = AuditEvent.objects.get(action="organization.created")
-    assert event.org == org and event.actor == operator
+    assert event.org == org
+    assert event.actor == operator
     assert event.metadata == {"slug": "initech", "name": "Initech"}
     assert "Created Initech" in operator_client.get(response["Location"]).content.decode()
 
@@ -198,7 +201,8 @@ def test_operator_suspends_and_reactivates_an_org(operator_client, operator, org
     org.refresh_from_db()
     assert org.status == Organization.Status.SUSPENDED
     suspended = AuditEvent.objects.get(action="organization.suspended")
-    assert suspended.actor == operator and suspended.org == org
+    assert suspended.actor == operator
+    assert suspended.org == org
     assert suspended.metadata == {"before": "active", "after": "suspended", "reason": "unpaid invoice"}
     page = operator_client.get(reverse("console:platform-orgs")).content.decode()
     assert "Reactivate Acme Corp" in page

@@ -1,0 +1,1 @@
+"""Operator commands: create_application."""
