@@ -97,7 +97,16 @@ def _new_user_session(*, request, user: User, amr: list[str]) -> UserSession:
 
 @transaction.atomic
 def session_start(*, request, user: User, amr: list[str], org=None) -> UserSession:
-    """Sign `user` in: cycle the session key, record the UserSession and the audit event."""
+    """Sign `user` in: cycle the session key, record the UserSession and the audit event.
+
+    A browser that was already signed in (as anyone) gives up that session first, so its old
+    UserSession row does not linger as if still in use.
+    """
+    previous = getattr(request, "user_session", None)
+    if previous is not None:
+        UserSession.objects.filter(pk=previous.pk, ended_at__isnull=True).update(
+            ended_at=timezone.now(), end_reason=UserSession.EndReason.LOGOUT
+        )
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     user_session = _new_user_session(request=request, user=user, amr=amr)
     request.session[SESSION_SID_KEY] = user_session.sid

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -16,7 +17,7 @@ from identity.selectors import user_session_list
 from identity.services import PasswordOutcome, login_failed_record, password_check, session_end, session_start
 from orgs.models import Membership
 
-INVALID_CREDENTIALS = _("Incorrect email or password.")
+INVALID_CREDENTIALS = gettext_lazy("Incorrect email or password.")
 
 
 def csrf_failure(request, reason=""):
