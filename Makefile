@@ -1,0 +1,65 @@
+# Gatehouse: `make run` serves the demo on the embedded default, `make test` runs the suite.
+# Everything installs into .venv from the hash-checked lock files in requirements/.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Extra pytest arguments, e.g. `make test PYTEST_ARGS="-x identity"`.
+PYTEST_ARGS ?=
+# Extra pip-compile arguments, e.g. `make lock PIP_COMPILE_ARGS=--upgrade`.
+PIP_COMPILE_ARGS ?=
+PIP_COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+	--no-emit-index-url --no-emit-find-links $(PIP_COMPILE_ARGS)
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help run test test-all lint lock
+
+help:
+	@echo "make run       serve the demo at http://127.0.0.1:\$${PORT:-8000} (gunicorn + Celery worker with beat)"
+	@echo "make test      the tests that need nothing but Python (no browser, no services)"
+	@echo "make test-all  every test, markers included (needs PostgreSQL, Redis, Chromium: see .ci/run)"
+	@echo "make lint      ruff"
+	@echo "make lock      regenerate requirements/main.txt and requirements/dev.txt from pyproject.toml"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# A stamp per lock file: pip runs again only when the lock file is newer than its stamp.
+$(VENV)/.installed-main: requirements/main.txt | $(BIN)/python
+	@echo "Installing requirements/main.txt into $(VENV)"
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/main.txt
+	@touch $@
+
+$(VENV)/.installed-dev: requirements/dev.txt | $(BIN)/python
+	@echo "Installing requirements/dev.txt into $(VENV)"
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt
+	@touch $@
+
+run: $(VENV)/.installed-main
+	$(BIN)/python bin/run-embedded
+
+# pytest exits 5 when it collected nothing (say, a PYTEST_ARGS path with no tests): report it, don't fail.
+define pytest
+	@status=0; $(BIN)/pytest $(1) $(PYTEST_ARGS) || status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest: no test collected (exit 5); nothing failed"; status=0; fi; \
+	exit $$status
+endef
+
+test: $(VENV)/.installed-dev
+	$(call pytest,-q -m "not browser and not services")
+
+test-all: $(VENV)/.installed-dev
+	$(call pytest,-q)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+
+lock: $(VENV)/.installed-dev
+	$(PIP_COMPILE) --output-file=requirements/main.txt pyproject.toml
+	$(PIP_COMPILE) --extra=dev --output-file=requirements/dev.txt pyproject.toml
+	@! grep -nE '^--(index-url|extra-index-url|find-links)|file://' requirements/*.txt || \
+		{ echo "make lock: a lock file names a local index; it must not be committed"; exit 1; }
