@@ -1,6 +1,8 @@
 """The org-owned OIDC client, swapped in for django-oauth-toolkit's Application."""
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.models import AbstractApplication
 
@@ -39,6 +41,10 @@ class Application(AbstractApplication):
     description = models.CharField(max_length=500, blank=True)
     # Empty means every member of the org may sign in; otherwise only members of these groups.
     allowed_groups = models.ManyToManyField(Group, blank=True, related_name="applications")
+    # Public kinds always need PKCE; a web app can opt in (see applications/pkce.py).
+    require_pkce = models.BooleanField(default=False)
+    # Seconds; None means the deployment's default (OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"]).
+    access_token_lifetime = models.PositiveIntegerField(null=True, blank=True)
 
     objects = ApplicationQuerySet.as_manager()
 
@@ -58,3 +64,88 @@ class Application(AbstractApplication):
 
     def is_usable(self, request) -> bool:
         return self.status == self.Status.ACTIVE and self.org.is_active
+
+    @property
+    def jwk_key(self):
+        """ID tokens are signed with the deployment's active key from the database."""
+        from identity.signing import signing_key_active_jwk
+
+        return signing_key_active_jwk()
+
+    def redirect_uri_allowed(self, uri: str) -> bool:
+        """Exact match, except that native apps' loopback URIs match on any port (RFC 8252 §7.3)."""
+        if self.kind == self.Kind.NATIVE:
+            return super().redirect_uri_allowed(uri)
+        return uri in self.redirect_uris.split()
+
+    def get_allowed_schemes(self) -> list[str]:
+        """Native apps may also use private-use schemes in reverse-domain form (RFC 8252 §7.1)."""
+        schemes = list(super().get_allowed_schemes())
+        if self.kind == self.Kind.NATIVE:
+            for uri in self.redirect_uris.split():
+                scheme = uri.split(":", 1)[0].lower()
+                if "." in scheme and ":" in uri and scheme not in schemes:
+                    schemes.append(scheme)
+        return schemes
+
+    def clean(self):
+        # DOT's clean() insists on OIDC_RSA_PRIVATE_KEY for RS256; our keys live in the database.
+        algorithm, self.algorithm = self.algorithm, self.NO_ALGORITHM
+        try:
+            super().clean()
+        finally:
+            self.algorithm = algorithm
+
+
+class AppRole(models.Model):
+    """A role an application defines (`app:admin`), granted to groups of the app's org."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="roles")
+    key = models.CharField(max_length=100)
+    name = models.CharField(max_length=150, blank=True)
+    groups = models.ManyToManyField(Group, blank=True, related_name="app_roles")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["application", "key"], name="app_role_key_unique")]
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Consent(models.Model):
+    """A user's remembered yes to an application's scopes; withdrawn from the account page."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consents")
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="consents")
+    scopes = models.CharField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "application"], name="consent_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.application}: {self.scopes}"
+
+    def covers(self, scopes) -> bool:
+        return set(scopes) <= set(self.scopes.split())
+
+
+class AuthorizationRecord(models.Model):
+    """What DOT forgets about an authorization code: the browser session it came from, and the
+    tokens it was redeemed for — so ID tokens carry sid/amr/auth_time and a replayed code can
+    revoke what it produced (RFC 6749 §4.1.2)."""
+
+    code_checksum = models.CharField(max_length=64, unique=True)
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sid = models.CharField(max_length=64, blank=True)
+    amr = models.JSONField(default=list)
+    auth_time = models.DateTimeField()
+    token_family = models.UUIDField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"code for {self.application_id} by user {self.user_id}"

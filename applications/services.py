@@ -8,6 +8,7 @@ from django.db import transaction
 from oauth2_provider.generators import generate_client_id
 
 from applications.models import Application
+from applications.tokens import tokens_revoke
 from audit.services import audit_record
 from config.exceptions import AlreadyExists, DomainError
 
@@ -73,3 +74,42 @@ def application_create(
                  metadata={"name": name, "kind": kind, "client_id": client_id,
                            "redirect_uris": list(redirect_uris)})
     return CreatedApplication(application=application, client_secret=raw_secret)
+
+
+@transaction.atomic
+def application_disable(*, application: Application, actor, request=None) -> Application:
+    """Disable an app: it can no longer sign anyone in or get tokens, and every token it holds is revoked.
+
+    Disabling a disabled app changes nothing.
+    """
+    application = Application.objects.select_for_update().select_related("org").get(pk=application.pk)
+    if application.status == Application.Status.DISABLED:
+        return application
+    before = application.status
+    application.status = Application.Status.DISABLED
+    # update_fields keeps save() away from the client secret and the rest of DOT's fields.
+    application.save(update_fields=["status", "updated"])
+    revoked = tokens_revoke(application=application, reason="application.disabled")
+    audit_record(action="application.disabled", actor=actor, org=application.org, target=application,
+                 request=request,
+                 metadata={"client_id": application.client_id, "before": before, "after": application.status,
+                           "tokens_revoked": revoked})
+    return application
+
+
+@transaction.atomic
+def application_enable(*, application: Application, actor, request=None) -> Application:
+    """Let a disabled app sign people in again. Tokens revoked on disabling stay revoked.
+
+    Enabling an active app changes nothing.
+    """
+    application = Application.objects.select_for_update().select_related("org").get(pk=application.pk)
+    if application.status == Application.Status.ACTIVE:
+        return application
+    before = application.status
+    application.status = Application.Status.ACTIVE
+    application.save(update_fields=["status", "updated"])
+    audit_record(action="application.enabled", actor=actor, org=application.org, target=application,
+                 request=request,
+                 metadata={"client_id": application.client_id, "before": before, "after": application.status})
+    return application

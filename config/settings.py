@@ -10,6 +10,7 @@ from pathlib import Path
 import environ
 from csp.constants import NONE, SELF
 
+from applications.pkce import pkce_required
 from config.secrets import embedded_secrets, require_production_secrets
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -142,6 +143,8 @@ PASSWORD_HASHERS = [
     "directory.hashers.OwaspArgon2PasswordHasher",
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    # For generated client secrets only (OAUTH2_PROVIDER["CLIENT_SECRET_HASHER"]); never first.
+    "applications.hashers.ClientSecretHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -234,12 +237,42 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "applications.Application"
+# django-oauth-toolkit, wrapped by identity/oidc: see docs/oidc.md for what we add around it.
 OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,
     "OIDC_ISS_ENDPOINT": GATEHOUSE_ISSUER,
-    "PKCE_REQUIRED": True,
-    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "OAUTH2_VALIDATOR_CLASS": "identity.oidc.validator.GatehouseValidator",
+    "SCOPES": {
+        "openid": "Sign you in",
+        "profile": "See your name",
+        "email": "See your email address",
+    },
+    "DEFAULT_SCOPES": ["openid"],
+    # Public kinds always need PKCE; a web app needs it when its registration says so.
+    "PKCE_REQUIRED": pkce_required,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,  # S256 only: "plain" is refused
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,  # RFC 9207 `iss` on every authorization response
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,  # bearer tokens in the header, not the query
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("GATEHOUSE_ACCESS_TOKEN_SECONDS", default=3600),
+    "ID_TOKEN_EXPIRE_SECONDS": env.int("GATEHOUSE_ID_TOKEN_SECONDS", default=3600),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env.int("GATEHOUSE_REFRESH_TOKEN_SECONDS", default=30 * 24 * 3600),
     "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # Two requests from one client racing with the same refresh token (two tabs) both succeed
+    # within this window; a replay after it revokes the whole family.
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 10,
+    "CLIENT_SECRET_HASHER": "gatehouse_secret_sha256",
+    "OIDC_JWKS_MAX_AGE_SECONDS": 3600,
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+    "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
+    "OIDC_RP_INITIATED_LOGOUT_DELETE_TOKENS": False,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
+    "ALLOWED_SCHEMES": ["https", "http"],
+    "REQUEST_APPROVAL_PROMPT": "force",
 }
 
 LOGGING = {

@@ -4,11 +4,14 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
+from applications.tokens import tokens_revoke
 from audit.services import audit_record
 from config.exceptions import AlreadyExists, DomainError
 from directory.models import Group, GroupMembership, User
+from identity.models import UserSession
 from orgs.models import Membership
 
 
@@ -82,3 +85,43 @@ def group_member_add(*, group: Group, user: User, actor=None, request=None) -> G
     audit_record(action="group.member_added", actor=actor, org=group.org, target=group, request=request,
                  metadata={"user": user.email})
     return group_membership
+
+
+@transaction.atomic
+def user_disable(*, user: User, actor, request=None, reason: str = "") -> User:
+    """Disable an account everywhere: it cannot sign in, its tokens are revoked, its sessions end.
+
+    Ending the UserSession rows signs every browser out at its next request (UserSessionMiddleware).
+    Disabling a disabled account changes nothing.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.status == User.Status.DISABLED:
+        return user
+    before = user.status
+    user.status = User.Status.DISABLED
+    user.save(update_fields=["status", "updated_at"])
+    revoked = tokens_revoke(user=user, reason="user.disabled")
+    sessions_ended = UserSession.objects.live().filter(user=user).update(
+        ended_at=timezone.now(), end_reason=UserSession.EndReason.REVOKED
+    )
+    audit_record(action="user.disabled", actor=actor, target=user, request=request,
+                 metadata={"email": user.email, "before": before, "after": user.status, "reason": reason,
+                           "tokens_revoked": revoked, "sessions_ended": sessions_ended})
+    return user
+
+
+@transaction.atomic
+def user_enable(*, user: User, actor, request=None, reason: str = "") -> User:
+    """Let a disabled account sign in again. Tokens and sessions ended by disabling stay ended.
+
+    Enabling an active account changes nothing.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.status == User.Status.ACTIVE:
+        return user
+    before = user.status
+    user.status = User.Status.ACTIVE
+    user.save(update_fields=["status", "updated_at"])
+    audit_record(action="user.enabled", actor=actor, target=user, request=request,
+                 metadata={"email": user.email, "before": before, "after": user.status, "reason": reason})
+    return user

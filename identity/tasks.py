@@ -1,10 +1,11 @@
-"""Periodic housekeeping for sessions."""
+"""Periodic housekeeping for sessions and signing keys."""
 
 from celery import shared_task
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from identity.models import UserSession
+from identity.signing import signing_key_prune
 
 
 @shared_task
@@ -16,3 +17,9 @@ def expired_sessions_purge() -> dict[str, int]:
     )
     deleted, _ = Session.objects.filter(expire_date__lte=now).delete()
     return {"sessions_closed": closed, "django_sessions_deleted": deleted}
+
+
+@shared_task
+def signing_keys_prune() -> dict[str, list[str]]:
+    """Delete retired signing keys whose tokens have all expired. Idempotent."""
+    return {"deleted_kids": signing_key_prune()}

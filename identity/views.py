@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from identity.flows import LoginFlow, flow_clear, flow_load, flow_save
 from identity.forms import PasswordStepForm
+from identity.oidc.csp import allow_form_action, source_for_authorize_url
 from identity.redirects import landing_url, safe_next_url
 from identity.selectors import user_session_list
 from identity.services import PasswordOutcome, login_failed_record, password_check, session_end, session_start
@@ -32,6 +33,13 @@ def start(request):
     return redirect("identity:login")
 
 
+def _login_page(request, form, next_url: str):
+    """The sign-in form. When it will end at an application, CSP's form-action must allow that
+    application's redirect origin, or Chromium blocks the last redirect."""
+    response = render(request, "identity/login.html", {"form": form})
+    return allow_form_action(response, source_for_authorize_url(next_url) if next_url else None)
+
+
 def _finish_if_done(request, flow: LoginFlow, user):
     """Run login() once no step is left; otherwise (later: MFA) go to the next step."""
     if flow.remaining_steps(user):
@@ -50,14 +58,16 @@ def _finish_if_done(request, flow: LoginFlow, user):
 def login_view(request):
     if request.method == "GET":
         next_url = safe_next_url(request, request.GET.get("next"))
-        if request.user.is_authenticated:
+        # prompt=login (sent by /oauth/authorize for prompt=login or max_age) asks even a signed-in
+        # browser for its password again.
+        if request.user.is_authenticated and request.GET.get("prompt") != "login":
             return redirect(next_url or landing_url(request.user))
         form = PasswordStepForm(initial={"next": next_url})
-        return render(request, "identity/login.html", {"form": form})
+        return _login_page(request, form, next_url)
 
     form = PasswordStepForm(request.POST)
     if not form.is_valid():
-        return render(request, "identity/login.html", {"form": form})
+        return _login_page(request, form, safe_next_url(request, request.POST.get("next")))
     email = form.cleaned_data["email"]
     check = password_check(email=email, password=form.cleaned_data["password"])
     if check.outcome is not PasswordOutcome.OK:
@@ -69,7 +79,7 @@ def login_view(request):
                            % {"orgs": ", ".join(check.suspended_orgs)})
         else:
             form.add_error(None, INVALID_CREDENTIALS)
-        return render(request, "identity/login.html", {"form": form})
+        return _login_page(request, form, form.cleaned_data.get("next", ""))
 
     flow = flow_load(request.session) or LoginFlow()
     flow.next_url = safe_next_url(request, form.cleaned_data.get("next"))

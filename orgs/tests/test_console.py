@@ -203,7 +203,8 @@ def test_operator_suspends_and_reactivates_an_org(operator_client, operator, org
     suspended = AuditEvent.objects.get(action="organization.suspended")
     assert suspended.actor == operator
     assert suspended.org == org
-    assert suspended.metadata == {"before": "active", "after": "suspended", "reason": "unpaid invoice"}
+    assert suspended.metadata == {"before": "active", "after": "suspended", "reason": "unpaid invoice",
+                                  "tokens_revoked": 0}
     page = operator_client.get(reverse("console:platform-orgs")).content.decode()
     assert "Reactivate Acme Corp" in page
 

@@ -141,7 +141,8 @@ def test_organization_suspend_and_reactivate_record_before_and_after(operator, o
     event = AuditEvent.objects.get(action="organization.suspended")
     assert event.org == org
     assert event.actor == operator
-    assert event.metadata == {"before": "active", "after": "suspended", "reason": "unpaid invoice"}
+    assert event.metadata == {"before": "active", "after": "suspended", "reason": "unpaid invoice",
+                              "tokens_revoked": 0}
 
     reactivated = organization_reactivate(org=org, actor=operator)
 

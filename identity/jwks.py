@@ -1,0 +1,44 @@
+"""The JWKS document (/.well-known/jwks.json), served from a short in-process cache."""
+
+import json
+import time
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+
+from identity.signing import JWKS_PROCESS_CACHE_SECONDS, jwks_max_age_seconds, published_jwks
+
+# (monotonic expiry, body, Cache-Control). Replaced whole, never mutated, so threads may share it.
+_cached: tuple[float, bytes, str] | None = None
+
+
+def jwks_cache_clear() -> None:
+    """Make the next request rebuild the document (after a key change in this process; tests)."""
+    global _cached
+    _cached = None
+
+
+@login_not_required
+def jwks(request: HttpRequest) -> HttpResponse:
+    """The public signing keys, rebuilt at most every JWKS_PROCESS_CACHE_SECONDS.
+
+    A few seconds of staleness is safe because a next key is published for the full JWKS cache
+    lifetime before it signs (identity.signing.next_key_min_published_seconds counts these seconds
+    too); in the steady state a request costs no database query.
+    """
+    global _cached
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    cached = _cached
+    now = time.monotonic()
+    if cached is None or cached[0] <= now:
+        body = json.dumps(published_jwks(), separators=(",", ":")).encode()
+        # No stale-while-revalidate (DOT's own view adds one): it would stretch how long an RP may
+        # keep a copy beyond the time a next key is published before it signs.
+        cached = (now + JWKS_PROCESS_CACHE_SECONDS, body, f"public, max-age={jwks_max_age_seconds()}")
+        _cached = cached
+    response = HttpResponse(cached[1], content_type="application/json")
+    response["Cache-Control"] = cached[2]
+    # Public keys: browser-based RPs may fetch them from any origin.
+    response["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -1,0 +1,204 @@
+"""The OAuth/OIDC endpoints other than /authorize: token, userinfo, revocation, introspection, logout,
+discovery."""
+
+import calendar
+import json
+import logging
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+from oauth2_provider.exceptions import InvalidIDTokenError
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+from oauth2_provider.views import RPInitiatedLogoutView
+from oauth2_provider.views.mixins import OAuthLibMixin
+from oauthlib.common import Request as OauthlibRequest
+
+from applications.models import Application
+from identity.oidc.validator import checksum
+from identity.services import session_end
+
+logger = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------- introspection (RFC 7662)
+
+INACTIVE = {"active": False}
+
+
+@csrf_exempt
+@require_POST
+def introspect(request):
+    """A confidential client of an org may introspect tokens of that org's applications, and no others.
+
+    DOT's stock view lets any confidential client introspect any token, across tenants; ours
+    answers `{"active": false}` for another org's token, exactly as for an unknown one.
+    """
+    core = OAuthLibMixin.get_oauthlib_core()
+    uri, http_method, body, headers = core._extract_params(request)
+    oauth_request = OauthlibRequest(uri, http_method, body, headers)
+    authenticated = core.server.request_validator.authenticate_client(oauth_request)
+    client = getattr(oauth_request, "client", None)
+    if not authenticated or client is None or not client.is_confidential:
+        response = JsonResponse({"error": "invalid_client", "error_description": "Client authentication failed."},
+                                status=401)
+        response["WWW-Authenticate"] = 'Basic realm="gatehouse"'
+        return response
+    token_value = request.POST.get("token", "")
+    if not token_value:
+        return JsonResponse({"error": "invalid_request", "error_description": "The token parameter is missing."},
+                            status=400)
+    hint = request.POST.get("token_type_hint", "")
+    lookups = [_introspect_refresh, _introspect_access] if hint == "refresh_token" else \
+        [_introspect_access, _introspect_refresh]
+    for lookup in lookups:
+        answer = lookup(token_value, client)
+        if answer is not None:
+            return JsonResponse(answer)
+    return JsonResponse(INACTIVE)
+
+
+def _token_claims(token, client: Application, token_type: str) -> dict:
+    data = {
+        "active": True,
+        "client_id": token.application.client_id,
+        "scope": token.scope if hasattr(token, "scope") else "",
+        "token_type": token_type,
+        "iss": settings.GATEHOUSE_ISSUER,
+    }
+    if token.user is not None:
+        data["sub"] = str(token.user.public_id)
+        data["username"] = token.user.email
+    return data
+
+
+def _introspect_access(value: str, client: Application) -> dict | None:
+    token = (
+        get_access_token_model().objects.select_related("application", "user")
+        .filter(token_checksum=checksum(value)).first()
+    )
+    if token is None:
+        return None
+    if token.application.org_id != client.org_id or not token.is_valid():
+        return INACTIVE
+    data = _token_claims(token, client, "Bearer")
+    data["exp"] = int(calendar.timegm(token.expires.utctimetuple()))
+    data["iat"] = int(calendar.timegm(token.created.utctimetuple()))
+    return data
+
+
+def _introspect_refresh(value: str, client: Application) -> dict | None:
+    token = (
+        get_refresh_token_model().objects.select_related("application", "user", "access_token")
+        .filter(token_checksum=checksum(value)).order_by("-created").first()
+    )
+    if token is None:
+        return None
+    if token.application.org_id != client.org_id or token.revoked is not None:
+        return INACTIVE
+    data = _token_claims(token, client, "refresh_token")
+    data["scope"] = token.access_token.scope if token.access_token else ""
+    return data
+
+
+# ---------------------------------------------------------------------- RP-initiated logout
+
+
+class LogoutView(RPInitiatedLogoutView):
+    """RP-initiated logout: with a valid id_token_hint (signed by any published key, retired ones
+    included) and an exactly registered post_logout_redirect_uri, sign out and go back to the app;
+    without a valid hint, ask first and never redirect."""
+
+    template_name = "identity/oidc/logout_confirm.html"
+
+    def validate_logout_request(self, id_token_hint, client_id, post_logout_redirect_uri):
+        try:
+            return super().validate_logout_request(id_token_hint, client_id, post_logout_redirect_uri)
+        except InvalidIDTokenError:
+            # Treated as no hint: the person is asked, and nobody is redirected anywhere.
+            self.request.gatehouse_hint_rejected = True
+            return None, None
+
+    def do_logout(self, application=None, post_logout_redirect_uri=None, state=None, token_user=None):
+        if self.request.user.is_authenticated:
+            if application is not None and token_user is not None:
+                from applications.tokens import tokens_revoke
+
+                tokens_revoke(user=token_user, application=application, reason="logout")
+            session_end(request=self.request)
+        if token_user is None or application is None:
+            # No valid hint: no redirect to anything the request named.
+            messages.info(self.request, _("You have been signed out."))
+            return redirect("identity:login")
+        return super().do_logout(application, post_logout_redirect_uri, state, token_user)
+
+
+# ---------------------------------------------------------------------- discovery
+
+
+def _discovery_document() -> dict:
+    issuer = settings.GATEHOUSE_ISSUER
+    from identity.oidc.validator import GatehouseValidator
+
+    scopes = list(settings.OAUTH2_PROVIDER["SCOPES"])
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": issuer + reverse("oidc:authorize"),
+        "token_endpoint": issuer + reverse("oidc:token"),
+        "userinfo_endpoint": issuer + reverse("oidc:userinfo"),
+        "jwks_uri": issuer + reverse("jwks"),
+        "end_session_endpoint": issuer + reverse("oidc:logout"),
+        "revocation_endpoint": issuer + reverse("oidc:revoke"),
+        "introspection_endpoint": issuer + reverse("oidc:introspect"),
+        "scopes_supported": scopes,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "subject_types_supported": ["public"],
+        "claims_supported": sorted(set(GatehouseValidator().get_discovery_claims(None))),
+        "prompt_values_supported": ["none", "login", "consent"],
+        "authorization_response_iss_parameter_supported": True,
+        "request_parameter_supported": False,
+        "claims_parameter_supported": False,
+        "frontchannel_logout_supported": False,
+        "backchannel_logout_supported": False,
+    }
+
+
+DISCOVERY_MAX_AGE = 3600
+_discovery_bytes: bytes | None = None
+
+
+def discovery_bytes() -> bytes:
+    """The document never changes while the process runs: build it once."""
+    global _discovery_bytes
+    if _discovery_bytes is None:
+        _discovery_bytes = json.dumps(_discovery_document(), separators=(",", ":")).encode()
+    return _discovery_bytes
+
+
+@receiver(setting_changed)
+def _forget_discovery(*, setting, **kwargs):
+    global _discovery_bytes
+    if setting in ("GATEHOUSE_ISSUER", "OAUTH2_PROVIDER"):
+        _discovery_bytes = None
+
+
+@require_GET
+def discovery(request):
+    response = HttpResponse(discovery_bytes(), content_type="application/json")
+    response["Cache-Control"] = f"public, max-age={DISCOVERY_MAX_AGE}"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -1,0 +1,18 @@
+"""OAuth endpoints under /oauth/; discovery and JWKS are mounted at /.well-known/ by config/urls.py."""
+
+from django.urls import path
+from oauth2_provider import views as dot_views
+
+from identity.oidc import endpoints
+from identity.oidc.authorize import AuthorizeView
+from identity.oidc.cors import with_registered_cors
+
+app_name = "oidc"
+urlpatterns = [
+    path("authorize", AuthorizeView.as_view(), name="authorize"),
+    path("token", with_registered_cors(dot_views.TokenView.as_view()), name="token"),
+    path("userinfo", with_registered_cors(dot_views.UserInfoView.as_view()), name="userinfo"),
+    path("revoke", with_registered_cors(dot_views.RevokeTokenView.as_view()), name="revoke"),
+    path("introspect", endpoints.introspect, name="introspect"),
+    path("logout", endpoints.LogoutView.as_view(), name="logout"),
+]

@@ -1,0 +1,164 @@
+"""GatehouseValidator: django-oauth-toolkit's validator with our claims, access rule and code-replay defence."""
+
+import hashlib
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+from oauth2_provider.oauth2_validators import OAuth2Validator
+
+from applications.models import Application, AuthorizationRecord
+from audit.services import audit_record
+from identity.oidc.access import application_access
+from identity.oidc.claims import CLAIM_FUNCTIONS, CLAIM_SCOPES
+
+logger = logging.getLogger(__name__)
+
+
+def checksum(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class GatehouseValidator(OAuth2Validator):
+    # A new dict: never mutate the base class's mapping (LIBRARIES.md).
+    oidc_claim_scope = {**OAuth2Validator.oidc_claim_scope, **CLAIM_SCOPES}
+
+    # ------------------------------------------------------------------ claims
+
+    def get_claim_dict(self, request):
+        claims = super().get_claim_dict(request)
+        # The subject is the user's stable public id, never the database id.
+        claims["sub"] = lambda r: str(r.user.public_id)
+        return claims
+
+    def get_additional_claims(self):
+        # Request-agnostic form (callables), so discovery lists them in claims_supported.
+        return dict(CLAIM_FUNCTIONS)
+
+    def get_discovery_claims(self, request):
+        return [*super().get_discovery_claims(request), "auth_time", "amr", "sid", "nonce", "iss", "aud",
+                "exp", "iat"]
+
+    def _authorization_record(self, request) -> AuthorizationRecord | None:
+        code = getattr(request, "code", None)
+        if code and request.grant_type == "authorization_code":
+            return AuthorizationRecord.objects.filter(code_checksum=checksum(code)).first()
+        refresh = getattr(request, "refresh_token_instance", None)
+        if refresh is not None and refresh.token_family:
+            return AuthorizationRecord.objects.filter(token_family=refresh.token_family).first()
+        return None
+
+    def get_id_token_dictionary(self, token, token_handler, request):
+        claims, expiration = super().get_id_token_dictionary(token, token_handler, request)
+        record = self._authorization_record(request)
+        if record is not None:
+            # The sign-in that produced this code, not the user's last login anywhere.
+            claims["auth_time"] = int(record.auth_time.timestamp())
+            claims["amr"] = record.amr
+            if record.sid:
+                claims["sid"] = record.sid
+        return claims, expiration
+
+    def _get_key_for_token(self, token):
+        """The key named by the token's kid, among every published key (retired ones too), so an
+        id_token_hint signed before a rotation still works at logout."""
+        from jwcrypto.common import JWException
+        from jwcrypto.jws import JWS
+
+        from identity.signing import signing_key_for_kid
+
+        try:
+            unverified = JWS()
+            unverified.deserialize(token)
+            kid = unverified.jose_header.get("kid")
+        except (JWException, ValueError, TypeError):
+            return None
+        return signing_key_for_kid(kid) if kid else None
+
+    # ------------------------------------------------------------------ authorization
+
+    # prompt=none: oauthlib asks these while validating the request, before DOT attaches the user.
+    # AuthorizeView decides both itself (login_required for no session, consent_required for no
+    # remembered consent), so here they only let validation go on.
+    def validate_silent_login(self, request) -> bool:
+        return True
+
+    def validate_silent_authorization(self, request) -> bool:
+        return True
+
+    def _create_authorization_code(self, request, code, expires=None):
+        grant = super()._create_authorization_code(request, code, expires)
+        AuthorizationRecord.objects.create(
+            code_checksum=checksum(code["code"]),
+            application=request.client,
+            user=request.user,
+            sid=getattr(request, "gatehouse_sid", "") or "",
+            amr=getattr(request, "gatehouse_amr", None) or ["pwd"],
+            auth_time=getattr(request, "gatehouse_auth_time", None) or timezone.now(),
+        )
+        return grant
+
+    # ------------------------------------------------------------------ token endpoint
+
+    def validate_code(self, client_id, code, client, request, *args, **kwargs):
+        if super().validate_code(client_id, code, client, request, *args, **kwargs):
+            return True
+        self._revoke_replayed_code(code=code, client=client, request=request)
+        return False
+
+    def _revoke_replayed_code(self, *, code: str, client: Application, request) -> None:
+        """A code presented again after it was redeemed may have been stolen: revoke what it produced."""
+        record = AuthorizationRecord.objects.filter(
+            code_checksum=checksum(code), application=client, redeemed_at__isnull=False
+        ).first()
+        if record is None or record.token_family is None:
+            return
+        with transaction.atomic():
+            get_refresh_token_model().revoke_family(record.token_family)
+            audit_record(action="token.code_replayed", org=client.org, target=client,
+                         metadata={"client_id": client.client_id, "user_id": record.user_id,
+                                   "token_family": str(record.token_family)})
+        logger.warning("Authorization code replayed for client %s; its tokens were revoked", client.client_id)
+
+    def _save_bearer_token(self, token, request, *args, **kwargs):
+        super()._save_bearer_token(token, request, *args, **kwargs)
+        if request.grant_type == "authorization_code" and "refresh_token" in token:
+            family = (
+                get_refresh_token_model().objects.filter(token_checksum=checksum(token["refresh_token"]))
+                .values_list("token_family", flat=True).first()
+            )
+            AuthorizationRecord.objects.filter(code_checksum=checksum(request.code)).update(
+                token_family=family, redeemed_at=timezone.now()
+            )
+
+    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
+        # Looked at before DOT's check, which deletes the evidence when it revokes the family.
+        reused = self._superseded_refresh_token(refresh_token, client)
+        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+            if reused is not None:
+                audit_record(action="token.refresh_reused", org=client.org, target=reused.user,
+                             metadata={"client_id": client.client_id, "token_family": str(reused.token_family)})
+            return False
+        decision = application_access(user=request.user, application=client)
+        if not decision.allowed:
+            # A membership suspended (or a user disabled) since sign-in stops at the next refresh.
+            get_refresh_token_model().revoke_family(request.refresh_token_instance.token_family)
+            audit_record(action="token.refresh_refused", actor=None, org=client.org, target=request.user,
+                         metadata={"client_id": client.client_id, "reason": decision.reason})
+            return False
+        return True
+
+    def _superseded_refresh_token(self, refresh_token: str, client: Application):
+        """The presented token if it was already rotated away (consumed to mint a successor).
+
+        Only such a token coming back suggests theft; one revoked by an admin action or logout
+        is expected to return now and then, and is not an alarm.
+        """
+        stale = (
+            get_refresh_token_model().objects.filter(token_checksum=checksum(refresh_token), revoked__isnull=False)
+            .select_related("user").order_by("-revoked").first()
+        )
+        if stale is None or stale.application_id != client.pk:
+            return None
+        return stale if get_access_token_model().objects.filter(source_refresh_token=stale).exists() else None
