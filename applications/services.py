@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from oauth2_provider.generators import generate_client_id
 
-from applications.models import Application
+from applications.models import Application, Consent
 from applications.tokens import tokens_revoke
 from audit.services import audit_record
 from config.exceptions import AlreadyExists, DomainError
@@ -113,3 +113,18 @@ def application_enable(*, application: Application, actor, request=None) -> Appl
                  request=request,
                  metadata={"client_id": application.client_id, "before": before, "after": application.status})
     return application
+
+
+@transaction.atomic
+def consent_withdraw(*, consent, actor, request=None) -> int:
+    """Forget a user's consent to an application and revoke the tokens it issued to that user.
+
+    The app must ask again at the next sign-in. Returns how many token rows were revoked.
+    """
+    application = consent.application
+    revoked = tokens_revoke(user=consent.user, application=application, reason="consent.withdrawn")
+    Consent.objects.filter(pk=consent.pk).delete()
+    audit_record(action="consent.withdrawn", actor=actor, org=application.org, target=application,
+                 request=request, metadata={"client_id": application.client_id, "scopes": consent.scopes,
+                                            "tokens_revoked": revoked})
+    return revoked

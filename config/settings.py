@@ -10,7 +10,7 @@ from pathlib import Path
 import environ
 from csp.constants import NONE, SELF
 
-from applications.pkce import pkce_required
+from applications.oauth_policy import access_token_lifetime, pkce_required
 from config.secrets import embedded_secrets, require_production_secrets
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -273,6 +273,8 @@ OAUTH2_PROVIDER = {
     "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
     "ALLOWED_SCHEMES": ["https", "http"],
     "REQUEST_APPROVAL_PROMPT": "force",
+    # oauthlib calls this per token request: an application may set its own access token lifetime.
+    "EXTRA_SERVER_KWARGS": {"token_expires_in": access_token_lifetime},
 }
 
 LOGGING = {

@@ -8,8 +8,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
+from applications.selectors import consent_get, consent_list
+from applications.services import consent_withdraw
 from identity.flows import LoginFlow, flow_clear, flow_load, flow_save
 from identity.forms import PasswordStepForm
 from identity.oidc.csp import allow_form_action, source_for_authorize_url
@@ -109,4 +111,17 @@ def account_view(request):
     return render(request, "identity/account.html", {
         "memberships": memberships,
         "sessions": user_session_list(user=request.user),
+        "consents": consent_list(user=request.user),
     })
+
+
+@never_cache
+@login_required
+@require_POST
+def consent_withdraw_view(request, pk: int):
+    """Withdraw one of your own consents; anyone else's id is a 404."""
+    consent = consent_get(user=request.user, pk=pk)
+    consent_withdraw(consent=consent, actor=request.user, request=request)
+    messages.success(request, _("%(app)s will ask for your permission again next time.")
+                     % {"app": consent.application.name})
+    return redirect("identity:account")

@@ -311,3 +311,15 @@ def test_native_app_loopback_redirect_matches_any_port(oidc, sign_in, org, org_a
     rp = RelyingParty(oidc, web)
     rp.session.redirect_uri = "http://127.0.0.1:4999/callback"
     assert rp.authorize(sign_in(org_admin)).status_code == 400
+
+
+def test_access_token_lifetime_per_application(oidc, org):
+    machine = make_machine_app(org)
+    Application.objects.filter(client_id=machine.client_id).update(access_token_lifetime=120)
+    response = requests.post(f"{oidc.url}/oauth/token", data={"grant_type": "client_credentials"},
+                             auth=(machine.client_id, machine.client_secret), timeout=10)
+    assert response.json()["expires_in"] == 120
+    default = make_machine_app(org, client_id="other-machine")
+    response = requests.post(f"{oidc.url}/oauth/token", data={"grant_type": "client_credentials"},
+                             auth=(default.client_id, default.client_secret), timeout=10)
+    assert response.json()["expires_in"] == 3600

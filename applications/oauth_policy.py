@@ -1,0 +1,22 @@
+"""Per-application OAuth policy that DOT reads through settings callables.
+
+Imported by settings, so it loads models only when called."""
+
+
+def pkce_required(client_id: str) -> bool:
+    """Public clients always; a web app when registered with require_pkce; unknown ids: yes."""
+    from applications.models import Application
+
+    app = Application.objects.filter(client_id=client_id).only("client_type", "require_pkce").first()
+    if app is None or app.client_type == Application.CLIENT_PUBLIC:
+        return True
+    return app.require_pkce
+
+
+def access_token_lifetime(request) -> int:
+    """Seconds an access token lives: the application's own lifetime, else the deployment's default."""
+    from django.conf import settings
+
+    default = settings.OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"]
+    client = getattr(request, "client", None)
+    return getattr(client, "access_token_lifetime", None) or default
