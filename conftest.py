@@ -27,6 +27,16 @@ def pytest_configure(config):
     app.conf.task_eager_propagates = True
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    """Signing keys, JWKS and discovery are cached per process; each test starts from its own database."""
+    from identity.oidc.endpoints import discovery_cache_clear
+    from identity.signing import signing_key_cache_clear
+
+    signing_key_cache_clear()
+    discovery_cache_clear()
+
+
 @pytest.fixture
 def password() -> str:
     return TEST_PASSWORD

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.models import AbstractApplication
 
@@ -65,9 +66,14 @@ class Application(AbstractApplication):
     def is_usable(self, request) -> bool:
         return self.status == self.Status.ACTIVE and self.org.is_active
 
-    @property
+    @cached_property
     def jwk_key(self):
-        """ID tokens are signed with the deployment's active key from the database."""
+        """ID tokens are signed with the deployment's active key from the database.
+
+        Cached on the instance (one token request): DOT reads it twice per ID token, once for the
+        header's kid and once to sign, and both must be the same key even if a rotation commits
+        in between.
+        """
         from identity.signing import signing_key_active_jwk
 
         return signing_key_active_jwk()

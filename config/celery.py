@@ -16,6 +16,14 @@ app.conf.beat_schedule = {
         "task": "identity.tasks.expired_sessions_purge",
         "schedule": crontab(minute=17),
     },
+    "signing-keys-prune": {
+        "task": "identity.tasks.signing_keys_prune",
+        "schedule": crontab(minute=23),
+    },
+    "applications.expired_tokens_clear": {
+        "task": "applications.tasks.expired_tokens_clear",
+        "schedule": crontab(minute=41, hour=3),
+    },
 }
 
 

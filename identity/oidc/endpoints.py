@@ -189,11 +189,15 @@ def discovery_bytes() -> bytes:
     return _discovery_bytes
 
 
+def discovery_cache_clear() -> None:
+    global _discovery_bytes
+    _discovery_bytes = None
+
+
 @receiver(setting_changed)
 def _forget_discovery(*, setting, **kwargs):
-    global _discovery_bytes
     if setting in ("GATEHOUSE_ISSUER", "OAUTH2_PROVIDER"):
-        _discovery_bytes = None
+        discovery_cache_clear()
 
 
 @require_GET

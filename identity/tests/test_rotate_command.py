@@ -97,6 +97,8 @@ def test_force_rotates_at_once_and_drops_the_old_key():
     assert out.startswith(f"old kid: {old.kid} (retired and removed from JWKS; revoked 0 refresh")
     assert old.kid not in [key["kid"] for key in published_jwks()["keys"]]
     assert AuditEvent.objects.get(action="signing_key.rotated").metadata["forced"] is True
+    assert f"retired  {old.kid}" in _run("--status")
+    assert "out of JWKS since" in _run("--status")
 
 
 @pytest.mark.django_db

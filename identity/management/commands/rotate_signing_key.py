@@ -1,8 +1,9 @@
 """`manage.py rotate_signing_key [--overlap-seconds N] [--force] [--status]`: rotate or list signing keys."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from config.exceptions import DomainError
@@ -11,7 +12,7 @@ from identity.signing import next_key_min_published_seconds, signing_key_rotate
 
 
 def _when(moment: datetime | None) -> str:
-    return f"{moment:%Y-%m-%d %H:%M:%S} UTC" if moment else "-"
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC" if moment else "-"
 
 
 class Command(BaseCommand):
@@ -67,11 +68,14 @@ class Command(BaseCommand):
             self.stdout.write("No signing keys yet: the first ones are made when a token or JWKS first needs one.")
             return
         wait = timedelta(seconds=next_key_min_published_seconds())
+        now = timezone.now()
         for key in keys:
             if key.state == SigningKey.State.NEXT:
                 detail = f"published {_when(key.published_at)}, may be promoted from {_when(key.published_at + wait)}"
             elif key.state == SigningKey.State.ACTIVE:
                 detail = f"published {_when(key.published_at)}, active since {_when(key.activated_at)}"
+            elif key.verify_until and key.verify_until <= now:
+                detail = f"retired {_when(key.retired_at)}, out of JWKS since {_when(key.verify_until)} (pruned soon)"
             else:
                 detail = f"retired {_when(key.retired_at)}, in JWKS until {_when(key.verify_until)}"
             self.stdout.write(f"{key.state:<8} {key.kid}  {detail}")
