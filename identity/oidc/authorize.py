@@ -54,6 +54,12 @@ class AuthorizeView(AuthorizationView):
         # Validate the client and redirect URI before asking anyone to sign in: a bad request
         # gets its error page now, not after a password was typed.
         if request.method == "GET":
+            if not request.GET.get("redirect_uri"):
+                # OAuth would let a client with one registered URI omit it; OIDC requires it, and an
+                # implied destination is one more thing to get wrong. Ask for it explicitly.
+                return render(request, "identity/oidc/error.html", {
+                    "error": "invalid_request", "description": "The redirect_uri parameter is required.",
+                }, status=400)
             try:
                 self.validate_authorization_request(request)
             except OAuthToolkitError as error:

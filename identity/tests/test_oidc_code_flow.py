@@ -308,3 +308,19 @@ def test_denying_consent_answers_access_denied(oidc, sign_in, org, org_admin):
     answer = signed_in.post("/oauth/authorize", data)
     assert query_of(answer["Location"])["error"] == "access_denied"
     assert not Consent.objects.exists()
+
+
+def test_missing_redirect_uri_gets_an_error_page(oidc, sign_in, org, org_admin):
+    make_web_app(org)
+    response = sign_in(org_admin).get("/oauth/authorize?client_id=web-rp&response_type=code&scope=openid&state=x")
+    assert response.status_code == 400
+    assert "Location" not in response
+    assert "redirect_uri parameter is required" in response.content.decode()
+
+
+def test_implicit_flow_is_not_offered(oidc, sign_in, org, org_admin):
+    make_web_app(org)
+    response = sign_in(org_admin).get(f"/oauth/authorize?client_id=web-rp&response_type=token&scope=openid"
+                                      f"&state=x&redirect_uri={WEB_REDIRECT}")
+    assert "access_token" not in response.get("Location", "")
+    assert query_of(response["Location"])["error"] == "unauthorized_client"

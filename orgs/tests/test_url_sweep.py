@@ -21,6 +21,14 @@ JUNK_BY_CONVERTER = {
 RAW_JUNK_PATHS = [
     "/console/%00/", "/console/acme/%2e%2e/", "/console/ACME/", "/console/platform/orgs/%ff/suspend",
     "/login?next=%00", "/login?next=" + "a" * 5000, "/account/?x=%ff",
+    "/oauth/authorize?client_id=%00&redirect_uri=javascript:alert(1)&response_type=code",
+    "/oauth/authorize?client_id=hr-portal&redirect_uri=%ff&response_type=code&scope=openid&max_age=-1",
+    "/oauth/authorize?client_id=x&redirect_uri=https://x.example/cb&response_type=code&prompt=none%20login",
+    "/oauth/logout?id_token_hint=a.b.c&post_logout_redirect_uri=https://evil.example/",
+    "/oauth/logout?id_token_hint=" + "x" * 5000, "/oauth/logout?client_id=%00",
+    "/oauth/userinfo?access_token=nope", "/oauth/introspect?token=x",
+    "/.well-known/jwks.json?x=%ff", "/.well-known/openid-configuration/..",
+    "/login?prompt=login&next=/oauth/authorize%3Fclient_id%3D%2500",
 ]
 
 
