@@ -324,3 +324,21 @@ def test_implicit_flow_is_not_offered(oidc, sign_in, org, org_admin):
                                       f"&state=x&redirect_uri={WEB_REDIRECT}")
     assert "access_token" not in response.get("Location", "")
     assert query_of(response["Location"])["error"] == "unauthorized_client"
+
+
+def test_an_expired_code_is_refused(oidc, sign_in, org, org_admin):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from oauth2_provider.models import get_grant_model
+
+    rp = RelyingParty(oidc, make_web_app(org))
+    callback = sign_in_code(rp, sign_in(org_admin))
+    get_grant_model().objects.update(expires=timezone.now() - timedelta(seconds=1))
+    with pytest.raises(OAuthError) as excinfo:
+        rp.fetch_token(callback)
+    assert excinfo.value.error == "invalid_grant"
+
+
+def test_codes_live_one_minute(settings):
+    assert settings.OAUTH2_PROVIDER["AUTHORIZATION_CODE_EXPIRE_SECONDS"] == 60
