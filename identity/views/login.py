@@ -1,24 +1,19 @@
-"""Hosted pages: sign-in, sign-out, the account page."""
+"""Hosted pages: sign-in and sign-out."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
-from applications.selectors import consent_get, consent_list
-from applications.services import consent_withdraw
 from identity.flows import LoginFlow, flow_clear, flow_load, flow_save
 from identity.forms import PasswordStepForm
 from identity.oidc.csp import allow_form_action, source_for_authorize_url
 from identity.redirects import landing_url, safe_next_url
-from identity.selectors import user_session_list
 from identity.services import PasswordOutcome, login_failed_record, password_check, session_end, session_start
-from orgs.models import Membership
 
 INVALID_CREDENTIALS = gettext_lazy("Incorrect email or password.")
 
@@ -102,26 +97,3 @@ def logout_view(request):
         session_end(request=request)
     messages.info(request, _("You have been signed out."))
     return redirect("identity:login")
-
-
-@never_cache
-@login_required
-def account_view(request):
-    memberships = Membership.objects.filter(user=request.user).select_related("org").order_by("org__name")
-    return render(request, "identity/account.html", {
-        "memberships": memberships,
-        "sessions": user_session_list(user=request.user),
-        "consents": consent_list(user=request.user),
-    })
-
-
-@never_cache
-@login_required
-@require_POST
-def consent_withdraw_view(request, pk: int):
-    """Withdraw one of your own consents; anyone else's id is a 404."""
-    consent = consent_get(user=request.user, pk=pk)
-    consent_withdraw(consent=consent, actor=request.user, request=request)
-    messages.success(request, _("%(app)s will ask for your permission again next time.")
-                     % {"app": consent.application.name})
-    return redirect("identity:account")
