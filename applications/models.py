@@ -1,11 +1,13 @@
 """The org-owned OIDC client, swapped in for django-oauth-toolkit's Application."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.models import AbstractApplication
+from oauth2_provider.validators import AllowedURIValidator
 
 from directory.models import Group
 from orgs.models import Organization, OrgScopedQuerySet
@@ -42,7 +44,7 @@ class Application(AbstractApplication):
     description = models.CharField(max_length=500, blank=True)
     # Empty means every member of the org may sign in; otherwise only members of these groups.
     allowed_groups = models.ManyToManyField(Group, blank=True, related_name="applications")
-    # Public kinds always need PKCE; a web app can opt in (see applications/pkce.py).
+    # Public kinds always need PKCE; a web app can opt in (see applications/oauth_policy.py).
     require_pkce = models.BooleanField(default=False)
     # Seconds; None means the deployment's default (OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"]).
     access_token_lifetime = models.PositiveIntegerField(null=True, blank=True)
@@ -101,6 +103,14 @@ class Application(AbstractApplication):
             super().clean()
         finally:
             self.algorithm = algorithm
+        # DOT checks redirect URIs but not post-logout ones; hold them to the same rules.
+        validator = AllowedURIValidator(set(self.get_allowed_schemes()), name="post-logout redirect URI",
+                                        allow_path=True, allow_query=True)
+        for uri in self.post_logout_redirect_uris.split():
+            try:
+                validator(uri)
+            except ValidationError as exc:
+                raise ValidationError({"post_logout_redirect_uris": exc.messages}) from None
 
 
 class AppRole(models.Model):

@@ -25,10 +25,21 @@ def generate_client_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+def _uri_list(values, *, field: str) -> list[str]:
+    """Stripped, non-empty, without white space: DOT stores these space-separated, so a URI with a
+    space would silently become two."""
+    values = [value.strip() for value in values]
+    if any(not value or any(ch.isspace() for ch in value) for value in values):
+        raise DomainError("A URI must not be empty or contain spaces.", field=field)
+    return values
+
+
 @transaction.atomic
 def application_create(
     *, org, name: str, kind: str, redirect_uris: list[str] | tuple[str, ...] = (),
     client_id: str | None = None, client_secret: str | None = None, actor=None, request=None,
+    post_logout_redirect_uris: list[str] | tuple[str, ...] = (), allowed_origins: list[str] | tuple[str, ...] = (),
+    trusted: bool = False,
 ) -> CreatedApplication:
     """Register an OIDC client for `org`. Its kind decides its client type and grant.
 
@@ -46,10 +57,13 @@ def application_create(
     if kind == Application.Kind.MACHINE and redirect_uris:
         raise DomainError("A machine application signs no one in, so it takes no redirect URI.",
                           field="redirect_uris")
-    redirect_uris = [uri.strip() for uri in redirect_uris]
-    if any(not uri or any(ch.isspace() for ch in uri) for uri in redirect_uris):
-        # Stored space-separated (DOT's format): a URI with white space would split into several.
-        raise DomainError("A redirect URI must not be empty or contain spaces.", field="redirect_uris")
+    redirect_uris = _uri_list(redirect_uris, field="redirect_uris")
+    post_logout_redirect_uris = _uri_list(post_logout_redirect_uris, field="post_logout_redirect_uris")
+    allowed_origins = _uri_list(allowed_origins, field="allowed_origins")
+    if allowed_origins and kind != Application.Kind.SPA:
+        raise DomainError("Only single-page applications are given CORS origins.", field="allowed_origins")
+    if post_logout_redirect_uris and kind == Application.Kind.MACHINE:
+        raise DomainError("A machine application signs no one out.", field="post_logout_redirect_uris")
     client_id = (client_id or generate_client_id()).strip()
     if Application.objects.filter(client_id=client_id).exists():
         raise AlreadyExists(f"An application with the client id “{client_id}” already exists.",
@@ -59,6 +73,9 @@ def application_create(
     application = Application(
         org=org, name=name, kind=kind, client_id=client_id,
         redirect_uris=" ".join(redirect_uris),
+        post_logout_redirect_uris=" ".join(post_logout_redirect_uris),
+        allowed_origins=" ".join(allowed_origins),
+        skip_authorization=trusted,
         client_secret=raw_secret or "",
         hash_client_secret=True,
     )
@@ -71,8 +88,9 @@ def application_create(
         raise DomainError(" ".join(messages), field=field) from None
     application.save()
     audit_record(action="application.created", actor=actor, org=org, target=application, request=request,
-                 metadata={"name": name, "kind": kind, "client_id": client_id,
-                           "redirect_uris": list(redirect_uris)})
+                 metadata={"name": name, "kind": kind, "client_id": client_id, "trusted": trusted,
+                           "redirect_uris": redirect_uris, "post_logout_redirect_uris": post_logout_redirect_uris,
+                           "allowed_origins": allowed_origins})
     return CreatedApplication(application=application, client_secret=raw_secret)
 
 

@@ -104,3 +104,29 @@ def test_disabled_app_or_suspended_org_is_not_usable(org):
     app.save()
     app.refresh_from_db()
     assert not app.is_usable(None)
+
+
+def test_post_logout_uris_origins_and_trust_are_registered(org):
+    app = application_create(org=org, name="SPA", kind="spa", redirect_uris=["https://spa.example/cb"],
+                             post_logout_redirect_uris=["https://spa.example/bye"],
+                             allowed_origins=["https://spa.example"], trusted=True).application
+    app.refresh_from_db()
+    assert app.post_logout_redirect_uris == "https://spa.example/bye"
+    assert app.allowed_origins == "https://spa.example"
+    assert app.skip_authorization is True
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"kind": "web", "allowed_origins": ["https://x.example"]}, "allowed_origins"),
+        ({"kind": "spa", "allowed_origins": ["not an origin"]}, "allowed_origins"),
+        ({"kind": "spa", "allowed_origins": ["ftp://x.example"]}, "allowed_origins"),
+        ({"kind": "web", "post_logout_redirect_uris": ["javascript:alert(1)"]}, "post_logout_redirect_uris"),
+    ],
+)
+def test_bad_logout_uris_and_origins_are_refused(org, kwargs, field):
+    with pytest.raises(DomainError) as excinfo:
+        application_create(org=org, name="App", redirect_uris=["https://x.example/cb"], **kwargs)
+    assert excinfo.value.field == field
+    assert not Application.objects.exists()

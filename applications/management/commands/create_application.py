@@ -29,6 +29,13 @@ class Command(BaseCommand):
                             help=f"one of {', '.join(Application.Kind.values)}")
         parser.add_argument("--redirect-uri", dest="redirect_uris", action="append", default=[], metavar="URI",
                             help="an allowed redirect URI; repeat for several")
+        parser.add_argument("--post-logout-redirect-uri", dest="post_logout_redirect_uris", action="append",
+                            default=[], metavar="URI",
+                            help="where RP-initiated logout may return (exact match); repeat for several")
+        parser.add_argument("--allowed-origin", dest="allowed_origins", action="append", default=[],
+                            metavar="ORIGIN", help="spa only: an origin allowed CORS on token/userinfo/revoke")
+        parser.add_argument("--trusted", action="store_true",
+                            help="a first-party app: its users are not asked for consent")
         parser.add_argument("--client-id", metavar="ID", help="a client id of your choice (default: generated)")
         parser.add_argument("--json", action="store_true",
                             help="print one JSON object: client_id, client_secret (or null), kind, org, name")
@@ -42,6 +49,8 @@ class Command(BaseCommand):
                 created = application_create(
                     org=org, name=options["name"], kind=options["kind"].strip(),
                     redirect_uris=options["redirect_uris"], client_id=options["client_id"], actor=None,
+                    post_logout_redirect_uris=options["post_logout_redirect_uris"],
+                    allowed_origins=options["allowed_origins"], trusted=options["trusted"],
                 )
         except DomainError as exc:
             raise CommandError(exc.message, returncode=2) from None

@@ -140,13 +140,10 @@ def _ensure_group(org: Organization, slug: str, name: str, members: list[User], 
 def _ensure_application(org: Organization, spec: DemoApp, tally: Tally) -> None:
     app = Application.objects.filter(client_id=spec.client_id).select_related("org").first()
     if app is None:
-        created = application_create(org=org, name=spec.name, kind=spec.kind, redirect_uris=spec.redirect_uris,
-                                     client_id=spec.client_id, client_secret=spec.secret, actor=None)
-        app = created.application
-        # application_create has no parameters for these; they belong to the creation, same transaction.
-        app.post_logout_redirect_uris = " ".join(spec.post_logout_redirect_uris)
-        app.allowed_origins = " ".join(spec.allowed_origins)
-        app.save(update_fields=["post_logout_redirect_uris", "allowed_origins"])
+        application_create(org=org, name=spec.name, kind=spec.kind, redirect_uris=spec.redirect_uris,
+                           client_id=spec.client_id, client_secret=spec.secret, actor=None,
+                           post_logout_redirect_uris=spec.post_logout_redirect_uris,
+                           allowed_origins=spec.allowed_origins)
         tally.created.append(f"application {spec.client_id}")
         return
     if app.org_id != org.pk:
