@@ -16,10 +16,11 @@ PIP_COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --all
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help run test test-all lint lock
+.PHONY: help run test test-all lint lock demo-rp
 
 help:
 	@echo "make run       serve the demo at http://127.0.0.1:\$${PORT:-8000} (gunicorn + Celery worker with beat)"
+	@echo "make demo-rp   a demo app at http://127.0.0.1:\$${DEMO_RP_PORT:-4003} that signs in with \`make run\`'s Gatehouse (same PORT)"
 	@echo "make test      the tests that need nothing but Python (no browser, no services)"
 	@echo "make test-all  every test, markers included (needs PostgreSQL, Redis, Chromium: see .ci/run)"
 	@echo "make lint      ruff"
@@ -41,6 +42,11 @@ $(VENV)/.installed-dev: requirements/dev.txt | $(BIN)/python
 
 run: $(VENV)/.installed-main
 	$(BIN)/python bin/run-embedded
+
+# The demo relying party (demo/rp.py): Authlib is a dev dependency. It finds Gatehouse at
+# GATEHOUSE_ISSUER, else http://127.0.0.1:$PORT as `make run` does; DEMO_RP_PORT moves it off 4003.
+demo-rp: $(VENV)/.installed-dev
+	$(BIN)/python -m demo.rp
 
 # pytest exits 5 when it collected nothing (say, a PYTEST_ARGS path with no tests): report it, don't fail.
 define pytest

@@ -1,0 +1,176 @@
+"""The demo relying party (demo/rp.py) in a real browser: sign in through Gatehouse's login and consent
+pages, see the verified claims, refresh, sign out with RP-initiated logout."""
+
+import re
+import threading
+
+import pytest
+from django.db import connections
+from oauth2_provider.models import get_access_token_model
+from playwright.sync_api import expect, sync_playwright
+
+from applications.models import Consent
+from applications.services import application_create
+from demo.rp import make_server
+from directory.tests.factories import DEFAULT_PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
+from identity.models import UserSession
+from identity.signing import signing_key_cache_clear
+from identity.tests.oidc_support import issuer_settings
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+CLIENT_ID = "hr-portal-browser-test"
+CLIENT_SECRET = "a-long-random-secret-for-the-browser-test-only"
+
+
+@pytest.fixture
+def allow_orm_beside_event_loop(monkeypatch):
+    """Playwright's sync API runs an event loop in this thread; Django then refuses ORM calls here.
+
+    Set per test (not at import) so collecting this module never relaxes the check for other tests.
+    """
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def browser_page(allow_orm_beside_event_loop):
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser.new_page(viewport={"width": 1100, "height": 900})
+        finally:
+            browser.close()
+            # While Playwright's loop runs, Django keeps this thread's connections in a context of their
+            # own (asgiref's Local); close them now, or PostgreSQL refuses to drop the test database.
+            connections.close_all()
+
+
+@pytest.fixture
+def console_messages(browser_page) -> list[str]:
+    """What each page logs, with the page's URL: CSP violations read "Refused to ... Content Security Policy"."""
+    messages: list[str] = []
+    browser_page.on("console", lambda message: messages.append(
+        f"{message.type}: {message.text} (on {browser_page.url})"))
+    browser_page.on("pageerror", lambda error: messages.append(f"pageerror: {error} (on {browser_page.url})"))
+    return messages
+
+
+@pytest.fixture
+def demo_rp(live_server):
+    """The demo RP on a free port, in a thread, pointed at the live server as its issuer."""
+    signing_key_cache_clear()
+    with issuer_settings(live_server):
+        server = make_server("127.0.0.1", 0, issuer=live_server.url, client_id=CLIENT_ID,
+                             client_secret=CLIENT_SECRET)
+        thread = threading.Thread(target=server.serve_forever, name="demo-rp", daemon=True)
+        thread.start()
+        try:
+            yield server
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=10)
+
+
+@pytest.fixture
+def alice(db):
+    org = OrganizationFactory(slug="acme", name="Acme Corp")
+    return MembershipFactory(org=org, user=UserFactory(email="alice@acme.test", full_name="Alice Anderson")).user
+
+
+@pytest.fixture
+def hr_portal(demo_rp, alice):
+    """A web application registered for the demo RP's port; not trusted, so consent is asked."""
+    config = demo_rp.app.config
+    created = application_create(org=alice.memberships.get().org, name="HR Portal", kind="web",
+                                 redirect_uris=[config.redirect_uri], client_id=CLIENT_ID,
+                                 client_secret=CLIENT_SECRET)
+    application = created.application
+    application.post_logout_redirect_uris = config.post_logout_redirect_uri
+    application.save(update_fields=["post_logout_redirect_uris"])
+    return application
+
+
+def test_sign_in_consent_claims_refresh_and_sign_out_through_the_demo_rp(
+    live_server, demo_rp, hr_portal, alice, browser_page, console_messages
+):
+    page = browser_page
+    rp = demo_rp.url
+
+    page.goto(f"{rp}/")
+    expect(page.get_by_role("heading", name="HR Portal (demo)")).to_be_visible()
+    page.get_by_role("button", name="Sign in with Gatehouse").click()
+
+    # Gatehouse's hosted sign-in page, on its own origin.
+    expect(page).to_have_url(re.compile(rf"^{re.escape(live_server.url)}/login\?next=/oauth/authorize"))
+    page.get_by_label("Email").fill("alice@acme.test")
+    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    # HR Portal is not trusted: Gatehouse asks first.
+    expect(page.get_by_role("heading", name="Allow HR Portal?")).to_be_visible()
+    expect(page.get_by_text("See your email address")).to_be_visible()
+    page.screenshot(path="/tmp/oidc-consent.png", full_page=True)
+    page.get_by_role("button", name="Allow").click()
+
+    # Back on the RP, which verified the ID token with the JWKS and fetched userinfo.
+    expect(page).to_have_url(f"{rp}/")
+    expect(page.get_by_role("heading", name="Signed in as Alice Anderson")).to_be_visible()
+    expect(page.get_by_text("Signed in: the ID token verified and userinfo agrees with it.")).to_be_visible()
+    id_token_table = page.get_by_role("table", name=re.compile("^ID token claims"))
+    expect(id_token_table.get_by_role("row", name=re.compile(r"^email\s"))).to_contain_text("alice@acme.test")
+    expect(id_token_table.get_by_role("row", name=re.compile(r"^org\s"))).to_contain_text('"slug": "acme"')
+    expect(id_token_table.get_by_role("row", name=re.compile(r"^iss\s"))).to_contain_text(live_server.url)
+    userinfo_table = page.get_by_role("table", name="Userinfo response")
+    expect(userinfo_table.get_by_role("row", name=re.compile(r"^email\s"))).to_contain_text("alice@acme.test")
+    page.screenshot(path="/tmp/oidc-signed-in.png", full_page=True)
+    assert Consent.objects.filter(user=alice, application=hr_portal).exists()
+
+    page.get_by_role("button", name="Refresh tokens").click()
+    expect(page.get_by_text(re.compile(r"^Tokens refreshed: a new access token .* and a new refresh token"))) \
+        .to_be_visible()
+    expect(page.get_by_text("refreshed 1 time")).to_be_visible()
+
+    page.get_by_role("button", name="Sign out").click()
+
+    # RP-initiated logout with the (refreshed) ID token as hint: no question asked, straight back.
+    expect(page).to_have_url(re.compile(rf"^{re.escape(rp)}/\?state="))
+    expect(page.get_by_text("You are signed out of the demo and of Gatehouse.")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign in with Gatehouse")).to_be_visible()
+    page.screenshot(path="/tmp/oidc-signed-out.png", full_page=True)
+    sessions = UserSession.objects.filter(user=alice)
+    assert sessions.count() == 1
+    assert sessions.get().ended_at is not None
+    assert not get_access_token_model().objects.filter(user=alice, application=hr_portal).exists()
+    # And Gatehouse's own pages now want a sign-in again.
+    page.goto(f"{live_server.url}/account/")
+    expect(page).to_have_url(re.compile(rf"^{re.escape(live_server.url)}/login"))
+
+    assert [message for message in console_messages if "Content Security Policy" in message] == []
+    assert [message for message in console_messages if message.startswith("pageerror")] == []
+
+
+def test_denying_consent_shows_the_demo_rps_error_page(live_server, demo_rp, hr_portal, alice, browser_page,
+                                                       console_messages):
+    page = browser_page
+
+    page.goto(f"{demo_rp.url}/")
+    page.get_by_role("button", name="Sign in with Gatehouse").click()
+    page.get_by_label("Email").fill("alice@acme.test")
+    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Allow HR Portal?")).to_be_visible()
+    page.get_by_role("button", name="Deny").click()
+
+    # Gatehouse answers access_denied at the redirect URI; the RP says so and holds no tokens.
+    expect(page).to_have_url(re.compile(rf"^{re.escape(demo_rp.url)}/auth/callback\?error=access_denied"))
+    expect(page.get_by_role("heading", name="Gatehouse did not sign you in")).to_be_visible()
+    expect(page.locator("p.error")).to_have_text("access_denied")
+    page.screenshot(path="/tmp/oidc-denied.png", full_page=True)
+    assert not Consent.objects.filter(user=alice, application=hr_portal).exists()
+    page.get_by_role("link", name="Back to the start page").click()
+    expect(page.get_by_role("button", name="Sign in with Gatehouse")).to_be_visible()
+
+    assert [message for message in console_messages if "Content Security Policy" in message] == []
