@@ -8,7 +8,12 @@ def pkce_required(client_id: str) -> bool:
     from applications.models import Application
 
     app = Application.objects.filter(client_id=client_id).only("client_type", "require_pkce").first()
-    if app is None or app.client_type == Application.CLIENT_PUBLIC:
+    return True if app is None else pkce_required_for(app)
+
+
+def pkce_required_for(app) -> bool:
+    """pkce_required for an application already loaded (the validator has it by then)."""
+    if app.client_type == app.CLIENT_PUBLIC:
         return True
     return app.require_pkce
 

@@ -20,9 +20,18 @@ app.conf.beat_schedule = {
         "task": "identity.tasks.signing_keys_prune",
         "schedule": crontab(minute=23),
     },
+    # The outbox's one retrier (DESIGN.md): due failed rows, rows stuck in `sending`, lost tasks.
+    "emailqueue.outbox_sweep": {
+        "task": "emailqueue.tasks.outbox_sweep",
+        "schedule": 60.0,
+    },
     "applications.expired_tokens_clear": {
         "task": "applications.tasks.expired_tokens_clear",
         "schedule": crontab(minute=41, hour=3),
+    },
+    "security.counters_prune": {
+        "task": "security.tasks.security_counters_prune",
+        "schedule": crontab(minute="*/15"),
     },
 }
 

@@ -41,6 +41,18 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[GATEHOUSE_ISSUE
 # Proxies (addresses or CIDR ranges) whose X-Forwarded-For we believe; see config/client_ip.py.
 GATEHOUSE_TRUSTED_PROXIES = env.list("GATEHOUSE_TRUSTED_PROXIES", default=[])
 
+# Sign-in protection (security/). Lockout is per email address, known or not: THRESHOLD failures
+# within WINDOW lock it for BASE seconds, doubling with each lockout in a row up to MAX; a lock
+# that ended more than RESET seconds ago no longer counts toward the doubling.
+GATEHOUSE_LOCKOUT_THRESHOLD = env.int("GATEHOUSE_LOCKOUT_THRESHOLD", default=10)
+GATEHOUSE_LOCKOUT_WINDOW_SECONDS = env.int("GATEHOUSE_LOCKOUT_WINDOW_SECONDS", default=15 * 60)
+GATEHOUSE_LOCKOUT_BASE_SECONDS = env.int("GATEHOUSE_LOCKOUT_BASE_SECONDS", default=15 * 60)
+GATEHOUSE_LOCKOUT_MAX_SECONDS = env.int("GATEHOUSE_LOCKOUT_MAX_SECONDS", default=24 * 60 * 60)
+GATEHOUSE_LOCKOUT_RESET_SECONDS = env.int("GATEHOUSE_LOCKOUT_RESET_SECONDS", default=24 * 60 * 60)
+# Failed sign-ins per client IP (an IPv6 /64 counts as one client) per window before /login answers 429.
+GATEHOUSE_THROTTLE_LOGIN_IP_LIMIT = env.int("GATEHOUSE_THROTTLE_LOGIN_IP_LIMIT", default=50)
+GATEHOUSE_THROTTLE_LOGIN_IP_WINDOW_SECONDS = env.int("GATEHOUSE_THROTTLE_LOGIN_IP_WINDOW_SECONDS", default=15 * 60)
+
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -56,9 +68,12 @@ INSTALLED_APPS = [
     "applications",
     "audit",
     "emailqueue",
+    "security",
 ]
 
 MIDDLEWARE = [
+    # Sends the machine-facing OAuth endpoints down GATEHOUSE_OAUTH_API_MIDDLEWARE (below) instead.
+    "identity.oidc.middleware.OAuthEndpointMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.ClientIPMiddleware",
@@ -72,6 +87,22 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
 ]
+# Performance: the token, userinfo, introspection and revocation endpoints are called with client
+# credentials or bearer tokens, never a browser session, and are CSRF-exempt; they skip the
+# middleware that only browsers need (identity/oidc/middleware.py). Anything added to MIDDLEWARE
+# later applies to them too unless it is listed here.
+GATEHOUSE_OAUTH_API_URL_NAMES = ["oidc:token", "oidc:userinfo", "oidc:introspect", "oidc:revoke"]
+_BROWSER_ONLY_MIDDLEWARE = {
+    "identity.oidc.middleware.OAuthEndpointMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "identity.middleware.UserSessionMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+}
+GATEHOUSE_OAUTH_API_MIDDLEWARE = [path for path in MIDDLEWARE if path not in _BROWSER_ONLY_MIDDLEWARE]
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -213,6 +244,8 @@ if EMAIL_URL:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+# How long an invitation link stays valid.
+GATEHOUSE_INVITATION_HOURS = env.int("GATEHOUSE_INVITATION_HOURS", default=72)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Gatehouse <no-reply@gatehouse.local>")
 
 # Celery: the filesystem transport on the embedded default, so the same task code runs as in

@@ -1,6 +1,5 @@
-"""Writes to users and groups. Each is atomic and records its audit event."""
+"""Writes to users and groups, passwords and email addresses. Each is atomic and records its audit event."""
 
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -8,10 +7,22 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from applications.tokens import tokens_revoke
+from audit.models import AuditEvent
 from audit.services import audit_record
-from config.exceptions import AlreadyExists, DomainError
+from config.exceptions import AlreadyExists, DomainError, NotAllowed
 from directory.models import Group, GroupMembership, User
-from identity.models import UserSession
+from emailqueue.services import email_enqueue
+from identity.models import OneTimeToken, PasswordChangeRequired, UserSession
+from identity.password_policy import password_history_record, password_policy_validate
+from identity.tokens import (
+    EMAIL_CHANGE_LIFETIME,
+    PASSWORD_RESET_LIFETIME,
+    token_get,
+    token_issue,
+    token_link,
+    token_use,
+    token_void,
+)
 from orgs.models import Membership
 
 
@@ -42,7 +53,7 @@ def user_create(
                 email_verified=email_verified)
     if password is not None and check_password_policy:
         try:
-            validate_password(password, user=user)
+            password_validate(user=user, password=password)
         except ValidationError as exc:
             raise DomainError(" ".join(exc.messages), field="password") from None
     user.set_password(password)
@@ -125,3 +136,281 @@ def user_enable(*, user: User, actor, request=None, reason: str = "") -> User:
     audit_record(action="user.enabled", actor=actor, target=user, request=request,
                  metadata={"email": user.email, "before": before, "after": user.status, "reason": reason})
     return user
+
+
+# --- passwords ------------------------------------------------------------------------------------
+
+
+def user_mail_org(user: User):
+    """The org whose branding (and email queue) a message to `user` belongs to: their only org, if one.
+
+    A user in several orgs (or none, like an operator) gets platform mail, so one org's admins never
+    read mail about the user's life in another org.
+    """
+    org_ids = list(Membership.objects.filter(user=user).values_list("org_id", flat=True)[:2])
+    if len(org_ids) != 1:
+        return None
+    return Membership.objects.select_related("org").filter(user=user).first().org
+
+
+def password_validate(*, user: User, password: str, extra_org=None) -> None:
+    """Raise ValidationError (every message) if `password` breaks the rules for `user`: the platform's,
+    then the strictest of their orgs' policies (plus `extra_org`, an org they are joining).
+
+    Forms call it to show field errors; the services call it again so no path skips it.
+    """
+    password_policy_validate(user=user, password=password, extra_org=extra_org)
+
+
+def password_apply(*, user: User, password: str, extra_org=None, update_fields=()) -> None:
+    """Validate and save a new password (with `update_fields` set by the caller), remember it for the
+    no-reuse rule and lift an administrator's "must change password". DomainError if the rules refuse it."""
+    try:
+        password_validate(user=user, password=password, extra_org=extra_org)
+    except ValidationError as exc:
+        raise DomainError(" ".join(exc.messages), field="password") from None
+    password_history_record(user=user)
+    user.set_password(password)
+    user.save(update_fields=["password", "password_changed_at", "updated_at", *update_fields])
+    password_history_record(user=user)
+    PasswordChangeRequired.objects.filter(user=user).delete()
+
+
+def _sessions_end_others(*, user: User, request=None) -> int:
+    """End every live UserSession of `user` except the one making this request, if it is theirs."""
+    sessions = UserSession.objects.live().filter(user=user)
+    current = getattr(request, "user_session", None) if request is not None else None
+    if current is not None and current.user_id == user.pk:
+        sessions = sessions.exclude(pk=current.pk)
+    return sessions.update(ended_at=timezone.now(), end_reason=UserSession.EndReason.REVOKED)
+
+
+def _password_changed_notice(*, user: User, how: str) -> None:
+    email_enqueue(to=user.email, template="password_changed", context={"user": user, "how": how},
+                   kind="password_changed", org=user_mail_org(user))
+
+
+@transaction.atomic
+def password_reset_request(*, email: str, ip: str = "", request_id: str = "") -> OneTimeToken | None:
+    """Send a reset link to `email` if it belongs to an active account; otherwise send nothing.
+
+    Runs in a Celery task, off the request path, so the page answers the same for every address.
+    The link is valid for an hour and voids any earlier one. `request_id` makes a redelivered task a
+    no-op. Unknown and disabled addresses are audited too (platform-level), never emailed.
+    """
+    if request_id and AuditEvent.objects.filter(action="password.reset_requested",
+                                                metadata__request_id=request_id).exists():
+        return None
+    user = User.objects.filter(email__iexact=(email or "").strip()).first()
+    metadata = {"email": (email or "")[:254], "ip": ip, "request_id": request_id}
+    if user is None or not user.is_active:
+        audit_record(action="password.reset_requested", target=user,
+                     metadata={**metadata, "sent": False, "reason": "unknown" if user is None else "disabled"})
+        return None
+    token, raw = token_issue(purpose=OneTimeToken.Purpose.PASSWORD_RESET, user=user,
+                             lifetime=PASSWORD_RESET_LIFETIME)
+    org = user_mail_org(user)
+    email_enqueue(to=user.email, template="password_reset", kind="password_reset", org=org,
+                   context={"user": user, "link": token_link(purpose=token.purpose, raw=raw),
+                            "expires_minutes": int(PASSWORD_RESET_LIFETIME.total_seconds() // 60)})
+    audit_record(action="password.reset_requested", org=org, target=user,
+                 metadata={**metadata, "sent": True, "expires_at": token.expires_at.isoformat()})
+    return token
+
+
+def _only_in_org_check(*, org, user: User) -> None:
+    """An org admin acts on credentials only of users who belong to that org alone (DESIGN.md)."""
+    memberships = Membership.objects.filter(user=user)
+    if user.is_superuser or not memberships.filter(org=org).exists():
+        raise NotAllowed(f"{user.email} is not a member of {org.name}.")
+    if memberships.exclude(org=org).exists():
+        raise NotAllowed(f"{user.email} also belongs to another organization; ask a platform operator.")
+
+
+@transaction.atomic
+def user_password_reset_send(*, org, user: User, actor, request=None) -> OneTimeToken:
+    """An org admin sends `user` a reset link. Only for users who belong to `org` alone (DESIGN.md):
+    anyone who also belongs elsewhere is a platform operator's matter."""
+    _only_in_org_check(org=org, user=user)
+    if not user.is_active:
+        raise NotAllowed(f"{user.email} is disabled; enable the account first.")
+    token, raw = token_issue(purpose=OneTimeToken.Purpose.PASSWORD_RESET, user=user,
+                             lifetime=PASSWORD_RESET_LIFETIME)
+    email_enqueue(to=user.email, template="password_reset", kind="password_reset", org=org,
+                   context={"user": user, "link": token_link(purpose=token.purpose, raw=raw),
+                            "expires_minutes": int(PASSWORD_RESET_LIFETIME.total_seconds() // 60)})
+    audit_record(action="password.reset_requested", actor=actor, org=org, target=user, request=request,
+                 metadata={"email": user.email, "sent": True, "by_admin": True,
+                           "expires_at": token.expires_at.isoformat()})
+    return token
+
+
+@transaction.atomic
+def password_reset_confirm(*, raw_token: str, password: str, request=None) -> User:
+    """Set a new password from a reset link, use the link up, and lock everyone else out.
+
+    Every other session of the user ends and every OAuth token is revoked (whoever knew the old
+    password may hold them); the user is told by email. Raises InvalidLink for a used, expired,
+    replaced or unknown link and DomainError(field="password") for a password the rules refuse —
+    in both cases the link is left as it was.
+    """
+    token = token_get(purpose=OneTimeToken.Purpose.PASSWORD_RESET, raw=raw_token, for_update=True)
+    user = User.objects.select_for_update().get(pk=token.user_id)
+    if not user.is_active:
+        raise NotAllowed("This account is disabled. Contact your administrator.")
+    # The link went to the mailbox, so the address is proven.
+    user.email_verified = True
+    password_apply(user=user, password=password, update_fields=["email_verified"])
+    token_use(token=token)
+    sessions_ended = _sessions_end_others(user=user, request=request)
+    tokens_revoked = tokens_revoke(user=user, reason="password.reset")
+    _password_changed_notice(user=user, how="reset")
+    audit_record(action="password.reset", actor=user, org=user_mail_org(user), target=user, request=request,
+                 metadata={"sessions_ended": sessions_ended, "tokens_revoked": tokens_revoked})
+    return user
+
+
+@transaction.atomic
+def password_change(*, user: User, current_password: str, new_password: str, request=None) -> User:
+    """Change the signed-in user's password. The current password is required; every other session
+    ends and OAuth tokens are revoked (a password change is how a worried user locks others out).
+    Outstanding reset links are voided. The caller keeps its own session (update_session_auth_hash)."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.check_password(current_password):
+        raise DomainError("Your current password is not correct.", field="current_password")
+    password_apply(user=user, password=new_password)
+    token_void(user=user, purpose=OneTimeToken.Purpose.PASSWORD_RESET)
+    sessions_ended = _sessions_end_others(user=user, request=request)
+    tokens_revoked = tokens_revoke(user=user, reason="password.changed")
+    _password_changed_notice(user=user, how="changed")
+    audit_record(action="password.changed", actor=user, org=user_mail_org(user), target=user, request=request,
+                 metadata={"sessions_ended": sessions_ended, "tokens_revoked": tokens_revoked})
+    return user
+
+
+# --- email address --------------------------------------------------------------------------------
+
+
+def _email_taken(email: str, *, user: User) -> bool:
+    return User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists()
+
+
+@transaction.atomic
+def email_change_request(*, user: User, new_email: str, current_password: str, request=None) -> None:
+    """Ask to move the account to `new_email`; nothing changes until the new address confirms.
+
+    The current password is required (a borrowed session must not redirect the account's mail).
+    The confirmation link goes to the new address and voids earlier ones; the old address is told.
+    An address that already belongs to another account gets a note instead of a link, and the page
+    answers the same either way, so the form cannot be used to find out who has an account.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.check_password(current_password):
+        raise DomainError("Your current password is not correct.", field="current_password")
+    new_email = normalize_email(new_email)
+    try:
+        validate_email(new_email)
+    except ValidationError:
+        raise DomainError(f"“{new_email}” is not a valid email address.", field="new_email") from None
+    if new_email.lower() == user.email.lower():
+        raise DomainError("This is already your email address.", field="new_email")
+    org = user_mail_org(user)
+    taken = _email_taken(new_email, user=user)
+    if taken:
+        email_enqueue(to=new_email, template="email_change_taken", kind="email_change", org=org, context={})
+    else:
+        token, raw = token_issue(purpose=OneTimeToken.Purpose.EMAIL_CHANGE, user=user,
+                                 lifetime=EMAIL_CHANGE_LIFETIME, email=new_email)
+        email_enqueue(to=new_email, template="email_change_confirm", kind="email_change", org=org,
+                       context={"user": user, "new_email": new_email,
+                                "link": token_link(purpose=token.purpose, raw=raw),
+                                "expires_hours": int(EMAIL_CHANGE_LIFETIME.total_seconds() // 3600)})
+    email_enqueue(to=user.email, template="email_change_requested", kind="email_change", org=org,
+                   context={"user": user, "new_email": new_email})
+    audit_record(action="email.change_requested", actor=user, org=org, target=user, request=request,
+                 metadata={"before": user.email, "after": new_email, "taken": taken})
+
+
+def email_change_get(*, raw_token: str, user: User) -> OneTimeToken:
+    """The live email-change link for `raw_token`, which only the account that asked may confirm."""
+    token = token_get(purpose=OneTimeToken.Purpose.EMAIL_CHANGE, raw=raw_token)
+    if token.user_id != user.pk:
+        raise NotAllowed("This link belongs to another account. Sign in as the account that asked for the change.")
+    return token
+
+
+@transaction.atomic
+def email_change_confirm(*, raw_token: str, user: User, request=None) -> User:
+    """Move the account to the address the link was sent to, and tell the old address.
+
+    The confirming browser must be signed in as the account that asked: a link that reached the
+    wrong mailbox (a typo) cannot hand the account to whoever owns it. Reset links sent to the old
+    address are voided.
+    """
+    token = token_get(purpose=OneTimeToken.Purpose.EMAIL_CHANGE, raw=raw_token, for_update=True)
+    if token.user_id != user.pk:
+        raise NotAllowed("This link belongs to another account. Sign in as the account that asked for the change.")
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if _email_taken(token.email, user=user):
+        raise AlreadyExists("This address now belongs to another account, so it cannot be yours.", field="email")
+    token_use(token=token)
+    before = user.email
+    user.email = token.email
+    user.email_verified = True
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email", "email_verified", "updated_at"])
+    except IntegrityError:
+        raise AlreadyExists("This address now belongs to another account, so it cannot be yours.",
+                            field="email") from None
+    token_void(user=user, purpose=OneTimeToken.Purpose.PASSWORD_RESET)
+    org = user_mail_org(user)
+    email_enqueue(to=before, template="email_changed", kind="email_changed", org=org,
+                   context={"user": user, "old_email": before, "new_email": user.email})
+    audit_record(action="email.changed", actor=user, org=org, target=user, request=request,
+                 metadata={"before": before, "after": user.email})
+    return user
+
+
+# --- password policy: changes forced at sign-in ---------------------------------------------------
+
+
+@transaction.atomic
+def password_change_at_sign_in(*, user: User, new_password: str, reason: str, request=None) -> User:
+    """Change a password the sign-in flow found too old (org policy) or flagged by an administrator.
+
+    The flow has just verified the current password, so it is not asked again; the new one must
+    differ from it. Like any change, other sessions end, OAuth tokens are revoked and the user is told.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.check_password(new_password):
+        raise DomainError("Choose a password different from your current one.", field="password")
+    password_apply(user=user, password=new_password)
+    token_void(user=user, purpose=OneTimeToken.Purpose.PASSWORD_RESET)
+    sessions_ended = _sessions_end_others(user=user, request=request)
+    tokens_revoked = tokens_revoke(user=user, reason="password.changed")
+    _password_changed_notice(user=user, how="changed")
+    audit_record(action="password.changed", actor=user, org=user_mail_org(user), target=user, request=request,
+                 metadata={"reason": reason, "at_sign_in": True, "sessions_ended": sessions_ended,
+                           "tokens_revoked": tokens_revoked})
+    return user
+
+
+@transaction.atomic
+def user_password_change_require(*, org, user: User, actor, request=None) -> PasswordChangeRequired:
+    """An org admin makes `user` choose a new password at their next sign-in.
+
+    Like a reset, only for users who belong to `org` alone; anyone else is a platform operator's
+    matter (org=None, by an operator). Asking twice keeps the first request.
+    """
+    if org is None:
+        if not getattr(actor, "is_superuser", False):
+            raise NotAllowed("Only a platform operator can require this outside an organization.")
+    else:
+        _only_in_org_check(org=org, user=user)
+    required, created = PasswordChangeRequired.objects.get_or_create(
+        user=user, defaults={"org": org, "required_by": actor if getattr(actor, "pk", None) else None})
+    if created:
+        audit_record(action="password.change_required", actor=actor, org=org, target=user, request=request,
+                     metadata={"email": user.email})
+    return required

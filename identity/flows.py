@@ -8,6 +8,10 @@ left, so a half-finished flow never yields a signed-in session.
 import time
 from dataclasses import asdict, dataclass, field
 
+from django.urls import reverse
+
+from identity.password_policy import password_change_reason
+
 FLOW_SESSION_KEY = "gatehouse.login_flow"
 # A flow left half-way (password typed, MFA never answered) is forgotten after this long.
 FLOW_MAX_AGE_SECONDS = 10 * 60
@@ -28,8 +32,24 @@ class LoginFlow:
         return time.time() - self.started_at > FLOW_MAX_AGE_SECONDS
 
     def remaining_steps(self, user) -> list[str]:
-        """What the user must still prove. Only the password exists today; MFA plugs in here."""
-        return [] if "pwd" in self.methods else ["password"]
+        """What the user must still do before login(): the single place that decides the steps.
+
+        The password first; then, when the org policy says the password is too old or an
+        administrator asked for it, choosing a new one. MFA plugs in here.
+        """
+        if "pwd" not in self.methods:
+            return ["password"]
+        if password_change_reason(user=user):
+            return ["password_change"]
+        return []
+
+
+# Where each step after the first is answered (the password step is the sign-in page itself).
+STEP_URL_NAMES = {"password": "identity:login", "password_change": "identity:login-password-change"}
+
+
+def flow_step_url(step: str) -> str:
+    return reverse(STEP_URL_NAMES[step])
 
 
 def flow_load(session) -> LoginFlow | None:

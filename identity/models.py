@@ -1,5 +1,6 @@
-"""UserSession: one row per signed-in browser session."""
+"""UserSession: one row per signed-in browser session; OneTimeToken: single-use links."""
 
+import hashlib
 import secrets
 
 from django.conf import settings
@@ -104,3 +105,106 @@ class SigningKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kid} ({self.state})"
+
+
+def token_hash(raw: str) -> str:
+    """SHA-256 suffices (no slow hash): the value is 256 random bits, not something a person chose."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class OneTimeTokenQuerySet(models.QuerySet):
+    def by_value(self, raw: str):
+        """The token whose secret is `raw`: looked up by its hash, the only form ever stored."""
+        return self.filter(token_hash=token_hash(raw))
+
+    def for_purpose(self, purpose: str):
+        return self.filter(purpose=purpose)
+
+    def live(self, *, now=None):
+        """Neither used, nor voided by a newer link, nor expired."""
+        return self.filter(used_at__isnull=True, voided_at__isnull=True, expires_at__gt=now or timezone.now())
+
+
+class OneTimeToken(models.Model):
+    """A single-use link (invitation, password reset, email change), stored only as a SHA-256 hash.
+
+    The raw value is 256 random bits that exist only in the email; it is used up by the POST that
+    completes the action (never by opening the link) and voided when a newer link for the same
+    purpose is issued.
+    """
+
+    class Purpose(models.TextChoices):
+        INVITATION = "invitation", "Invitation"
+        PASSWORD_RESET = "password_reset", "Password reset"
+        EMAIL_CHANGE = "email_change", "Email change"
+
+    purpose = models.CharField(max_length=32, choices=Purpose.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="one_time_tokens")
+    # Invitations: the membership the link accepts. Deleting the membership (removing the invite) kills the link.
+    membership = models.ForeignKey("orgs.Membership", null=True, blank=True, on_delete=models.CASCADE,
+                                   related_name="invitation_tokens")
+    # Email changes: the new address the link confirms.
+    email = models.EmailField(max_length=254, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OneTimeTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "purpose"], name="onetimetoken_user_purpose")]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} for {self.user}"
+
+
+class PasswordPolicy(models.Model):
+    """One org's password rules, on top of the platform's (AUTH_PASSWORD_VALIDATORS, always applied).
+
+    An account belongs to several orgs and has one password, so the rules that apply to it are the
+    strictest of the orgs it is an active member of (identity.password_policy.effective_policy).
+    """
+
+    org = models.OneToOneField("orgs.Organization", on_delete=models.CASCADE, related_name="password_policy")
+    min_length = models.PositiveSmallIntegerField(default=12)
+    check_common = models.BooleanField(default=True)
+    # No reuse of the last N passwords; 0 allows reuse.
+    history_count = models.PositiveSmallIntegerField(default=0)
+    # A password older than this must be changed at the next sign-in; null: never.
+    max_age_days = models.PositiveIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Password policy of {self.org}"
+
+
+class PasswordHistory(models.Model):
+    """Hashes of a user's past passwords (as hashed for sign-in), for the no-reuse rule."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="password_history")
+    password = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="passwordhistory_user_time")]
+
+    def __str__(self) -> str:
+        return f"Password of {self.user} set {self.created_at:%Y-%m-%d}"
+
+
+class PasswordChangeRequired(models.Model):
+    """An administrator's "must change password at next sign-in"; removed when the password changes."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="password_change_required")
+    org = models.ForeignKey("orgs.Organization", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    required_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.user} must change password"

@@ -2,7 +2,7 @@
 
 import enum
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import login, logout
@@ -16,6 +16,13 @@ from identity.devices import describe_device
 from identity.middleware import SESSION_SID_KEY
 from identity.models import UserSession
 from orgs.models import Membership, Organization
+from security.services import (
+    login_ip_forgive,
+    login_ip_hit,
+    signin_attempt_begin,
+    signin_attempt_failed,
+    signin_attempt_succeeded,
+)
 
 
 class PasswordOutcome(enum.Enum):
@@ -23,6 +30,8 @@ class PasswordOutcome(enum.Enum):
     INVALID = "invalid"  # unknown email or wrong password: the same answer for both
     DISABLED = "disabled"
     SUSPENDED = "suspended"
+    LOCKED = "locked"  # too many failures for this email, known or not: the same answer for both
+    THROTTLED = "throttled"  # too many failures from this client IP
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,7 @@ class PasswordCheck:
     outcome: PasswordOutcome
     user: User | None = None
     suspended_orgs: tuple[str, ...] = ()
+    retry_after: int = 0  # seconds, for LOCKED and THROTTLED
 
 
 def _suspended_orgs(user: User) -> tuple[str, ...]:
@@ -48,13 +58,7 @@ def _suspended_orgs(user: User) -> tuple[str, ...]:
     return () if in_force else tuple(sorted(m.org.name for m in memberships))
 
 
-def password_check(*, email: str, password: str) -> PasswordCheck:
-    """Verify an email and password.
-
-    An unknown email still runs the password hasher once, so the answer takes about as long as a
-    wrong password and reveals nothing. Disabled and suspended are only told after a correct
-    password.
-    """
+def _password_verify(*, email: str, password: str) -> PasswordCheck:
     user = user_get_by_email(email=email)
     if user is None:
         User().set_password(password)
@@ -68,14 +72,53 @@ def password_check(*, email: str, password: str) -> PasswordCheck:
     return PasswordCheck(PasswordOutcome.OK, user=user)
 
 
+def password_check(*, email: str, password: str, request=None, now: datetime | None = None) -> PasswordCheck:
+    """Verify an email and password at sign-in, under the per-IP throttle and the per-email lockout.
+
+    The client IP (request.client_ip, trusted-proxy aware) is throttled first, so a throttled
+    client cannot push anyone toward a lockout; then the email's lockout is consulted. Both count
+    the attempt before the password is checked, and forgive it when the password is right.
+    While locked even the right password is refused, and the hasher does not run.
+
+    An unknown email still runs the password hasher once, so the answer takes about as long as a
+    wrong password and reveals nothing; it counts toward a lockout exactly like a known one.
+    Disabled and suspended are only told after a correct password.
+    """
+    now = now or timezone.now()
+    ip = getattr(request, "client_ip", None) if request is not None else None
+    if ip is not None and not (throttle := login_ip_hit(ip=ip, now=now)).allowed:
+        return PasswordCheck(PasswordOutcome.THROTTLED, retry_after=throttle.retry_after)
+    if (gate := signin_attempt_begin(email=email, now=now)).locked:
+        return PasswordCheck(PasswordOutcome.LOCKED, retry_after=gate.retry_after)
+    check = _password_verify(email=email, password=password)
+    if check.outcome is PasswordOutcome.INVALID:
+        lock = signin_attempt_failed(email=email, user=check.user, request=request, now=now)
+        if lock.locked:
+            return PasswordCheck(PasswordOutcome.LOCKED, user=check.user, retry_after=lock.retry_after)
+        return check
+    # The password was right (even if the account may not sign in): not a failure to count.
+    if (lock := signin_attempt_succeeded(email=email, now=now)).locked:
+        return PasswordCheck(PasswordOutcome.LOCKED, user=check.user, retry_after=lock.retry_after)
+    if ip is not None:
+        login_ip_forgive(ip=ip, now=now)
+    return check
+
+
 def login_failed_record(*, request, email: str, check: PasswordCheck) -> None:
-    """Audit a refused sign-in. Unknown emails are recorded too (platform-level, no org)."""
+    """Audit a refused sign-in. Unknown emails are recorded too (platform-level, no org).
+
+    A request refused by the per-IP throttle is `login.throttled`; every other refusal is
+    `login.failed` with its reason.
+    """
+    metadata = {"email": email[:254], "reason": check.outcome.value}
+    if check.retry_after:
+        metadata["retry_after"] = check.retry_after
     audit_record(
-        action="login.failed",
+        action="login.throttled" if check.outcome is PasswordOutcome.THROTTLED else "login.failed",
         actor=None,
         target=check.user,
         request=request,
-        metadata={"email": email[:254], "reason": check.outcome.value},
+        metadata=metadata,
     )
 
 

@@ -3,10 +3,19 @@ from django.urls import path
 from identity import views
 
 app_name = "identity"
+# One-time links live under /invitation/, /password/reset/ and /account/email/confirm/: the console's
+# email queue redacts exactly these prefixes (identity.tokens.PATH_PREFIXES).
 urlpatterns = [
     path("", views.start, name="start"),
     path("login", views.login_view, name="login"),
+    path("login/password-change", views.login_password_change_view, name="login-password-change"),
     path("logout", views.logout_view, name="logout"),
+    path("invitation/<str:token>", views.invitation_view, name="invitation"),
+    path("password/reset", views.password_reset_request_view, name="password-reset"),
+    path("password/reset/<str:token>", views.password_reset_confirm_view, name="password-reset-confirm"),
     path("account/", views.account_view, name="account"),
+    path("account/password", views.password_change_view, name="password-change"),
+    path("account/email", views.email_change_view, name="email-change"),
+    path("account/email/confirm/<str:token>", views.email_change_confirm_view, name="email-change-confirm"),
     path("account/consents/<int:pk>/withdraw", views.consent_withdraw_view, name="consent-withdraw"),
 ]

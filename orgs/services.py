@@ -6,7 +6,20 @@ from django.db import IntegrityError, transaction
 from applications.tokens import tokens_revoke
 from audit.services import audit_record
 from config.exceptions import AlreadyExists, DomainError, NotAllowed
-from directory.models import GroupMembership, User
+from directory.models import Group, GroupMembership, User
+from directory.selectors import user_get_by_email
+from directory.services import group_member_add, normalize_email, password_apply, user_create
+from emailqueue.services import email_enqueue
+from identity.models import OneTimeToken, PasswordPolicy
+from identity.tokens import (
+    InvalidLink,
+    LinkProblem,
+    invitation_lifetime,
+    token_get,
+    token_issue,
+    token_link,
+    token_use,
+)
 from orgs.models import Membership, Organization
 from orgs.validators import validate_org_slug
 
@@ -196,3 +209,173 @@ def membership_remove(*, membership: Membership, actor, request=None) -> None:
                  metadata={"user": user.email, "role": membership.role, "status": membership.status,
                            "groups_left": groups_left, "tokens_revoked": revoked})
     membership.delete()
+
+
+# --- invitations ----------------------------------------------------------------------------------
+
+
+def invitation_sets_password(user: User) -> bool:
+    """Whether an invitation link may set this account's first password.
+
+    Only an account nobody can sign in to yet (no usable password): the link then proves control of
+    the mailbox. An account with a password is someone's identity, and an org's invitation only
+    offers them a membership after they sign in as themselves.
+    """
+    return not user.has_usable_password() and not user.is_superuser
+
+
+def _invitation_send(*, membership: Membership, actor) -> OneTimeToken:
+    lifetime = invitation_lifetime()
+    token, raw = token_issue(purpose=OneTimeToken.Purpose.INVITATION, user=membership.user,
+                             membership=membership, lifetime=lifetime)
+    email_enqueue(
+        to=membership.user.email, template="invitation", kind="invitation", org=membership.org,
+        context={
+            "user": membership.user,
+            "inviter": getattr(actor, "display_name", "") if actor is not None else "",
+            "role": membership.get_role_display(),
+            "link": token_link(purpose=token.purpose, raw=raw),
+            "sets_password": invitation_sets_password(membership.user),
+            "expires_hours": int(lifetime.total_seconds() // 3600),
+        },
+    )
+    return token
+
+
+@transaction.atomic
+def member_invite(
+    *, org: Organization, email: str, role: str, actor, request=None, groups=(), full_name: str = "",
+) -> Membership:
+    """Invite `email` to `org` as `role`, with a single-use link by email.
+
+    An address with no account gets one without a usable password; its link sets the first
+    password. An existing account only gets an invited membership, which its owner accepts after
+    signing in — an org never sets the password of an account that already exists. Groups must
+    belong to `org`.
+    """
+    if role not in Membership.Role.values:
+        raise DomainError(f"Unknown role “{role}”; choose one of {', '.join(Membership.Role.values)}.",
+                          field="role")
+    groups = list(groups)
+    for group in groups:
+        if not isinstance(group, Group) or group.org_id != org.pk:
+            raise DomainError("Every group must belong to this organization.", field="groups")
+    email = normalize_email(email)
+    user = user_get_by_email(email=email)
+    new_account = user is None
+    if user is None:
+        user = user_create(email=email, password=None, full_name=full_name, actor=actor, request=request)
+    elif user.is_superuser:
+        raise NotAllowed(f"{user.email} is a platform operator, who belongs to no organization.", field="email")
+    else:
+        existing = Membership.objects.filter(org=org, user=user).first()
+        if existing is not None and existing.status == Membership.Status.INVITED:
+            raise AlreadyExists(f"{user.email} is already invited to {org.name}; resend the invitation instead.",
+                                field="email")
+    membership = membership_create(org=org, user=user, role=role, actor=actor, request=request,
+                                   status=Membership.Status.INVITED)
+    for group in groups:
+        group_member_add(group=group, user=user, actor=actor, request=request)
+    token = _invitation_send(membership=membership, actor=actor)
+    audit_record(action="invitation.sent", actor=actor, org=org, target=membership, request=request,
+                 metadata={"user": user.email, "role": role, "new_account": new_account,
+                           "groups": [group.slug for group in groups], "expires_at": token.expires_at.isoformat()})
+    return membership
+
+
+@transaction.atomic
+def invitation_resend(*, membership: Membership, actor, request=None) -> Membership:
+    """Send a fresh invitation link; the previous one stops working. Only for invitations not yet accepted."""
+    membership = (Membership.objects.select_for_update(of=("self",)).select_related("org", "user")
+                  .filter(pk=membership.pk).first())
+    if membership is None:
+        raise NotAllowed("This invitation no longer exists.")
+    if membership.status != Membership.Status.INVITED:
+        raise NotAllowed(f"{membership.user.email} has already accepted the invitation.")
+    token = _invitation_send(membership=membership, actor=actor)
+    audit_record(action="invitation.resent", actor=actor, org=membership.org, target=membership, request=request,
+                 metadata={"user": membership.user.email, "expires_at": token.expires_at.isoformat()})
+    return membership
+
+
+def invitation_get(*, raw_token: str) -> OneTimeToken:
+    """The live invitation for `raw_token` (InvalidLink if used, expired, replaced or unknown).
+
+    An invitation whose membership was accepted another way counts as used.
+    """
+    token = token_get(purpose=OneTimeToken.Purpose.INVITATION, raw=raw_token)
+    membership = Membership.objects.select_related("org", "user").filter(pk=token.membership_id).first()
+    if membership is None or membership.status != Membership.Status.INVITED:
+        raise InvalidLink(LinkProblem.USED, token)
+    token.membership = membership
+    return token
+
+
+@transaction.atomic
+def invitation_accept(*, raw_token: str, actor=None, password: str | None = None, request=None) -> Membership:
+    """Accept an invitation: the membership becomes active and the link is used up.
+
+    - For an account without a password, `password` becomes its first password (under the password
+      rules) and the email counts as verified; no sign-in is needed, the link proves the mailbox.
+    - For an account with a password, `actor` must be that account, signed in: another signed-in
+      user is refused, and no password is ever set.
+    A refused or invalid attempt changes nothing and leaves the link usable.
+    """
+    token = token_get(purpose=OneTimeToken.Purpose.INVITATION, raw=raw_token, for_update=True)
+    membership = (Membership.objects.select_for_update(of=("self",)).select_related("org", "user")
+                  .filter(pk=token.membership_id).first())
+    if membership is None or membership.status != Membership.Status.INVITED:
+        raise InvalidLink(LinkProblem.USED, token)
+    user = User.objects.select_for_update().get(pk=membership.user_id)
+    if not user.is_active:
+        raise NotAllowed("This account is disabled. Contact your administrator.")
+    if membership.org.status != Organization.Status.ACTIVE:
+        raise NotAllowed(f"{membership.org.name} is suspended, so it cannot take new members now.")
+    sets_password = invitation_sets_password(user)
+    if sets_password:
+        if not password:
+            raise DomainError("Choose a password.", field="password")
+        user.email_verified = True
+        password_apply(user=user, password=password, extra_org=membership.org, update_fields=["email_verified"])
+    elif actor is None or getattr(actor, "pk", None) != user.pk:
+        raise NotAllowed("This invitation is for another account. Sign in as the invited account to accept it.")
+    token_use(token=token)
+    membership.status = Membership.Status.ACTIVE
+    membership.save(update_fields=["status", "updated_at"])
+    audit_record(action="invitation.accepted", actor=user, org=membership.org, target=membership, request=request,
+                 metadata={"user": user.email, "role": membership.role, "password_set": sets_password})
+    return membership
+
+
+# --- password policy ------------------------------------------------------------------------------
+
+POLICY_LIMITS = {"min_length": (12, 128), "history_count": (0, 24), "max_age_days": (1, 3650)}
+
+
+@transaction.atomic
+def password_policy_update(
+    *, org: Organization, actor, request=None, min_length: int, check_common: bool, history_count: int,
+    max_age_days: int | None,
+) -> PasswordPolicy:
+    """Set `org`'s password rules. They add to the platform's and can never relax them (minimum
+    length 12 or more); new rules apply to the next password chosen, a shorter maximum age at the
+    next sign-in."""
+    values = {"min_length": min_length, "history_count": history_count, "max_age_days": max_age_days}
+    for name, value in values.items():
+        low, high = POLICY_LIMITS[name]
+        if value is None and name == "max_age_days":
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise DomainError(f"{name.replace('_', ' ').capitalize()} must be a whole number from {low} to {high}.",
+                              field=name)
+    policy, _ = PasswordPolicy.objects.select_for_update().get_or_create(org=org)
+    fields = ("min_length", "check_common", "history_count", "max_age_days")
+    before = {name: getattr(policy, name) for name in fields}
+    for name, value in {**values, "check_common": bool(check_common)}.items():
+        setattr(policy, name, value)
+    policy.save()
+    after = {name: getattr(policy, name) for name in fields}
+    if before != after:
+        audit_record(action="password_policy.updated", actor=actor, org=org, target=policy, request=request,
+                     metadata={"before": before, "after": after})
+    return policy

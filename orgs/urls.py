@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from orgs import views
 
@@ -11,5 +11,7 @@ urlpatterns = [
          views.PlatformOrgStatusView.as_view(action="suspend"), name="platform-org-suspend"),
     path("platform/orgs/<slug:slug>/reactivate",
          views.PlatformOrgStatusView.as_view(action="reactivate"), name="platform-org-reactivate"),
+    path("platform/emails/", include("emailqueue.platform_urls")),
     path("<slug:org_slug>/", views.OrgOverviewView.as_view(), name="org-overview"),
+    path("<slug:org_slug>/emails/", include("emailqueue.urls")),
 ]

@@ -59,7 +59,7 @@ def test_password_stdin_reads_one_line(client):
 
 @pytest.mark.django_db
 def test_org_and_role_make_a_membership_with_its_audit_row(org):
-    output = create_user("dana@example.test", "--org", "acme", "--role", "admin")
+    output = create_user("dana@example.test", "--org", "acme", "--role", "admin", "--password", STRONG_PASSWORD)
 
     membership = Membership.objects.get(user__email="dana@example.test")
     assert (membership.org, membership.role, membership.status) == (org, "admin", "active")
@@ -71,7 +71,7 @@ def test_org_and_role_make_a_membership_with_its_audit_row(org):
 
 @pytest.mark.django_db
 def test_org_without_role_makes_a_plain_member(org):
-    output = create_user("dana@example.test", "--org", "acme")
+    output = create_user("dana@example.test", "--org", "acme", "--password", STRONG_PASSWORD)
 
     assert Membership.objects.get(user__email="dana@example.test").role == "member"
     assert "Member of acme as member." in output

@@ -10,7 +10,7 @@ from identity.oidc.cors import with_registered_cors
 app_name = "oidc"
 urlpatterns = [
     path("authorize", AuthorizeView.as_view(), name="authorize"),
-    path("token", with_registered_cors(dot_views.TokenView.as_view()), name="token"),
+    path("token", with_registered_cors(endpoints.TokenView.as_view()), name="token"),
     path("userinfo", with_registered_cors(dot_views.UserInfoView.as_view()), name="userinfo"),
     path("revoke", with_registered_cors(dot_views.RevokeTokenView.as_view()), name="revoke"),
     path("introspect", endpoints.introspect, name="introspect"),

@@ -1,5 +1,6 @@
 """GatehouseValidator: django-oauth-toolkit's validator with our claims, access rule and code-replay defence."""
 
+import contextlib
 import hashlib
 import logging
 
@@ -7,8 +8,10 @@ from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.settings import oauth2_settings
 
 from applications.models import Application, AuthorizationRecord
+from applications.oauth_policy import pkce_required, pkce_required_for
 from audit.services import audit_record
 from identity.oidc.access import application_access
 from identity.oidc.claims import CLAIM_FUNCTIONS, CLAIM_SCOPES
@@ -76,6 +79,50 @@ class GatehouseValidator(OAuth2Validator):
             return None
         return signing_key_for_kid(kid) if kid else None
 
+    # ------------------------------------------------------------------ loading (fewer queries)
+
+    def _load_application(self, client_id, request):
+        """DOT's lookup, with the org joined in: is_usable() and the org claim read it, which
+        would otherwise cost a second query on every token request."""
+        if not request.client and isinstance(client_id, str) and client_id:
+            # Unknown ids (and CIMD URLs, and ids PostgreSQL refuses): DOT's own lookup below decides.
+            with contextlib.suppress(Application.DoesNotExist, ValueError):
+                request.client = Application.objects.select_related("org").get(client_id=client_id)
+        return super()._load_application(client_id, request)
+
+    def _load_access_token(self, token):
+        """DOT's lookup (by checksum, with application and user), with the application's org
+        joined in for is_usable() and the org claim at userinfo."""
+        return (
+            get_access_token_model().objects.select_related("application__org", "user")
+            .filter(token_checksum=checksum(token)).first()
+        )
+
+    def is_pkce_required(self, client_id, request):
+        # Our PKCE_REQUIRED callable looks the client up by id; it is usually loaded by now, so
+        # decide from it rather than query it again.
+        client = getattr(request, "client", None)
+        if (oauth2_settings.PKCE_REQUIRED is pkce_required and isinstance(client, Application)
+                and client.client_id == client_id):
+            return pkce_required_for(client)
+        return super().is_pkce_required(client_id, request)
+
+    def finalize_id_token(self, id_token, token, token_handler, request):
+        serialized = super().finalize_id_token(id_token, token, token_handler, request)
+        # DOT then stores the access token with a link to this ID token, which it finds by
+        # verifying the JWT it has just signed (key lookup, RSA verification, SELECT by jti):
+        # remember the row so _load_id_token can hand it over for this exact JWT. DOT shares one
+        # validator between requests and threads, so this is only a hint: the pair is replaced
+        # whole, a JWT (unique jti) matches only its own row, and a miss takes DOT's way.
+        self._signed_id_token = (serialized, request.id_token)
+        return serialized
+
+    def _load_id_token(self, token):
+        signed = getattr(self, "_signed_id_token", None)
+        if signed is not None and token == signed[0]:
+            return signed[1]
+        return super()._load_id_token(token)
+
     # ------------------------------------------------------------------ authorization
 
     # prompt=none: oauthlib asks these while validating the request, before DOT attaches the user.
@@ -120,6 +167,13 @@ class GatehouseValidator(OAuth2Validator):
                          metadata={"client_id": client.client_id, "user_id": record.user_id,
                                    "token_family": str(record.token_family)})
         logger.warning("Authorization code replayed for client %s; its tokens were revoked", client.client_id)
+
+    def save_bearer_token(self, token, request, *args, **kwargs):
+        if request.grant_type == "client_credentials" and "refresh_token" not in token:
+            # One INSERT (an access token, nothing else): atomic on its own in autocommit, so
+            # DOT's BEGIN/COMMIT around it would only add two round trips.
+            return self._save_bearer_token(token, request, *args, **kwargs)
+        return super().save_bearer_token(token, request, *args, **kwargs)
 
     def _save_bearer_token(self, token, request, *args, **kwargs):
         super()._save_bearer_token(token, request, *args, **kwargs)

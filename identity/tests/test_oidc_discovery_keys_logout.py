@@ -166,3 +166,17 @@ def test_sign_in_after_logout_needs_the_password_again(oidc, client, sign_in, or
     again = rp.authorize(browser)
     assert again["Location"].startswith("/login")
     assert "code" not in query_of(again["Location"])
+
+
+def test_logout_with_a_valid_hint_but_no_session_still_revokes_the_apps_tokens(oidc, client, sign_in, org,
+                                                                                 org_admin):
+    from oauth2_provider.models import get_access_token_model
+
+    rp = RelyingParty(oidc, make_web_app(org))
+    browser = sign_in(org_admin)
+    id_token = rp.fetch_token(sign_in_code(rp, browser))["id_token"]
+    browser.post("/logout")
+    assert get_access_token_model().objects.filter(user=org_admin).exists()
+    response = browser.get(_logout_url(id_token_hint=id_token, post_logout_redirect_uri=SIGNED_OUT))
+    assert response["Location"] == SIGNED_OUT
+    assert not get_access_token_model().objects.filter(user=org_admin).exists()

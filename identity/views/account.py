@@ -1,16 +1,36 @@
-"""The account page: profile, organizations, sessions and consents of the signed-in user."""
+"""The account page: profile, organizations, sessions and consents of the signed-in user, and the
+forms that change their password and email address."""
 
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
 
 from applications.selectors import consent_get, consent_list
 from applications.services import consent_withdraw
+from config.exceptions import AlreadyExists, DomainError, NotAllowed
+from directory.services import email_change_confirm, email_change_get, email_change_request, password_change
+from identity.forms import EmailChangeForm, PasswordChangeForm, form_add_domain_error
+from identity.models import OneTimeToken
 from identity.selectors import user_session_list
+from identity.throttle import throttle_hit
+from identity.tokens import InvalidLink
+from identity.views.links import link_invalid_page, refused_page, throttled_page
 from orgs.models import Membership
+
+# Forms that check the current password: a borrowed session must not be able to guess it at leisure.
+CURRENT_PASSWORD_LIMIT = (10, 3600)
+
+
+def _pending_email_change(user) -> OneTimeToken | None:
+    return (OneTimeToken.objects.for_purpose(OneTimeToken.Purpose.EMAIL_CHANGE).live()
+            .filter(user=user).order_by("-created_at").first())
 
 
 @never_cache
@@ -21,6 +41,7 @@ def account_view(request):
         "memberships": memberships,
         "sessions": user_session_list(user=request.user),
         "consents": consent_list(user=request.user),
+        "pending_email_change": _pending_email_change(request.user),
     })
 
 
@@ -34,3 +55,89 @@ def consent_withdraw_view(request, pk: int):
     messages.success(request, _("%(app)s will ask for your permission again next time.")
                      % {"app": consent.application.name})
     return redirect("identity:account")
+
+
+def _current_password_throttled(request) -> int:
+    limit, window = CURRENT_PASSWORD_LIMIT
+    decision = throttle_hit(key=f"account_current_password:{request.user.pk}", limit=limit, window_seconds=window)
+    return 0 if decision.allowed else decision.retry_after
+
+
+@never_cache
+@login_required
+@sensitive_post_parameters("current_password", "new_password1", "new_password2")
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def password_change_view(request):
+    """Change your password: the current one is required, and every other session is signed out."""
+    form = PasswordChangeForm(request.POST if request.method == "POST" else None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        if retry_after := _current_password_throttled(request):
+            return throttled_page(request, retry_after)
+        try:
+            user = password_change(user=request.user, current_password=form.cleaned_data["current_password"],
+                                   new_password=form.cleaned_data["new_password1"], request=request)
+        except DomainError as exc:
+            form_add_domain_error(form, exc)
+        else:
+            # Keeps this browser signed in; every other session ended in the service.
+            update_session_auth_hash(request, user)
+            messages.success(request, _("Your password has been changed. Your other sessions have been signed out."))
+            return redirect("identity:account")
+    return render(request, "identity/account_password.html", {"form": form})
+
+
+@never_cache
+@login_required
+@sensitive_post_parameters("current_password")
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def email_change_view(request):
+    """Ask to change your email address; it changes only when the new address confirms."""
+    form = EmailChangeForm(request.POST if request.method == "POST" else None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        if retry_after := _current_password_throttled(request):
+            return throttled_page(request, retry_after)
+        new_email = form.cleaned_data["new_email"]
+        try:
+            email_change_request(user=request.user, new_email=new_email,
+                                 current_password=form.cleaned_data["current_password"], request=request)
+        except DomainError as exc:
+            form_add_domain_error(form, exc)
+        else:
+            messages.success(request, _("We sent a confirmation link to %(email)s. Your address changes when you "
+                                        "open it and confirm.") % {"email": new_email})
+            return redirect("identity:account")
+    return render(request, "identity/account_email.html",
+                  {"form": form, "pending_email_change": _pending_email_change(request.user)})
+
+
+def _email_link_invalid(request, exc: InvalidLink):
+    return link_invalid_page(request, exc, how_to=_("You can ask for a new confirmation link on your account page."),
+                             action_url=reverse("identity:email-change"), action_label=_("Change email address"))
+
+
+@never_cache
+@login_required
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def email_change_confirm_view(request, token: str):
+    """Confirm the new address. Only the account that asked may: opening the link signed out leads
+    through sign-in first, and another signed-in account is refused."""
+    try:
+        link = email_change_get(raw_token=token, user=request.user)
+    except InvalidLink as exc:
+        return _email_link_invalid(request, exc)
+    except NotAllowed as exc:
+        return refused_page(request, title=_("This link is for another account"), message=exc.message)
+    if request.method == "POST":
+        try:
+            user = email_change_confirm(raw_token=token, user=request.user, request=request)
+        except InvalidLink as exc:
+            return _email_link_invalid(request, exc)
+        except (NotAllowed, AlreadyExists) as exc:
+            return refused_page(request, title=_("Your email address was not changed"), message=exc.message)
+        messages.success(request, _("Your email address is now %(email)s.") % {"email": user.email})
+        return redirect("identity:account")
+    return render(request, "identity/account_email_confirm.html",
+                  {"new_email": link.email, "expires_at": link.expires_at})

@@ -1,5 +1,7 @@
 """Hosted pages: sign-in and sign-out."""
 
+import math
+
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -9,11 +11,18 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from identity.flows import LoginFlow, flow_clear, flow_load, flow_save
+from identity.flows import LoginFlow, flow_clear, flow_load, flow_save, flow_step_url
 from identity.forms import PasswordStepForm
 from identity.oidc.csp import allow_form_action, source_for_authorize_url
 from identity.redirects import landing_url, safe_next_url
-from identity.services import PasswordOutcome, login_failed_record, password_check, session_end, session_start
+from identity.services import (
+    PasswordCheck,
+    PasswordOutcome,
+    login_failed_record,
+    password_check,
+    session_end,
+    session_start,
+)
 
 INVALID_CREDENTIALS = gettext_lazy("Incorrect email or password.")
 
@@ -38,14 +47,39 @@ def _login_page(request, form, next_url: str):
 
 
 def _finish_if_done(request, flow: LoginFlow, user):
-    """Run login() once no step is left; otherwise (later: MFA) go to the next step."""
-    if flow.remaining_steps(user):
+    """Run login() once no step is left; otherwise go to the next step's page."""
+    if steps := flow.remaining_steps(user):
         flow_save(request.session, flow)
-        return None
+        return redirect(flow_step_url(steps[0]))
     next_url = flow.next_url
     flow_clear(request.session)
     session_start(request=request, user=user, amr=list(flow.methods))
     return redirect(next_url or landing_url(user))
+
+
+def _refused_page(request, form, check: PasswordCheck):
+    """The sign-in form again, saying why. A lockout reads the same whether or not the email has an
+    account; it and the per-IP throttle answer 429 with Retry-After."""
+    minutes = max(1, math.ceil(check.retry_after / 60))
+    if check.outcome is PasswordOutcome.THROTTLED:
+        form.add_error(None, _("Too many failed sign-in attempts from your network. "
+                               "Try again in %(minutes)s minutes.") % {"minutes": minutes})
+    elif check.outcome is PasswordOutcome.LOCKED:
+        form.add_error(None, _("Too many failed sign-in attempts for this email address, so signing in "
+                               "with it is paused. Try again in %(minutes)s minutes, or contact your "
+                               "administrator.") % {"minutes": minutes})
+    elif check.outcome is PasswordOutcome.DISABLED:
+        form.add_error(None, _("This account is disabled. Contact your administrator."))
+    elif check.outcome is PasswordOutcome.SUSPENDED:
+        form.add_error(None, _("Your access to %(orgs)s is suspended. Contact your administrator.")
+                       % {"orgs": ", ".join(check.suspended_orgs)})
+    else:
+        form.add_error(None, INVALID_CREDENTIALS)
+    response = _login_page(request, form, form.cleaned_data.get("next", ""))
+    if check.outcome in (PasswordOutcome.THROTTLED, PasswordOutcome.LOCKED):
+        response.status_code = 429
+        response["Retry-After"] = str(check.retry_after)
+    return response
 
 
 @never_cache
@@ -66,17 +100,10 @@ def login_view(request):
     if not form.is_valid():
         return _login_page(request, form, safe_next_url(request, request.POST.get("next")))
     email = form.cleaned_data["email"]
-    check = password_check(email=email, password=form.cleaned_data["password"])
+    check = password_check(email=email, password=form.cleaned_data["password"], request=request)
     if check.outcome is not PasswordOutcome.OK:
         login_failed_record(request=request, email=email, check=check)
-        if check.outcome is PasswordOutcome.DISABLED:
-            form.add_error(None, _("This account is disabled. Contact your administrator."))
-        elif check.outcome is PasswordOutcome.SUSPENDED:
-            form.add_error(None, _("Your access to %(orgs)s is suspended. Contact your administrator.")
-                           % {"orgs": ", ".join(check.suspended_orgs)})
-        else:
-            form.add_error(None, INVALID_CREDENTIALS)
-        return _login_page(request, form, form.cleaned_data.get("next", ""))
+        return _refused_page(request, form, check)
 
     flow = flow_load(request.session) or LoginFlow()
     flow.next_url = safe_next_url(request, form.cleaned_data.get("next"))

@@ -32,13 +32,15 @@ RAW_JUNK_PATHS = [
 ]
 
 
-def _named_patterns(patterns, namespace=""):
+def _named_patterns(patterns, namespace="", converters=None):
+    # An include()'s own parameters (e.g. "<slug:org_slug>/emails/") count with its patterns'.
+    converters = converters or {}
     for entry in patterns:
         if isinstance(entry, URLResolver):
             ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
-            yield from _named_patterns(entry.url_patterns, ns)
+            yield from _named_patterns(entry.url_patterns, ns, {**converters, **entry.pattern.converters})
         elif isinstance(entry, URLPattern) and entry.name:
-            yield f"{namespace}{entry.name}", entry.pattern.converters
+            yield f"{namespace}{entry.name}", {**converters, **entry.pattern.converters}
 
 
 def _junk_urls():

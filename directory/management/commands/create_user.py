@@ -6,11 +6,13 @@ from typing import TextIO
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from config.exceptions import DomainError
+from config.exceptions import AlreadyExists, DomainError
 from directory.models import User
-from directory.services import user_create
+from directory.selectors import user_get_by_email
+from directory.services import normalize_email, user_create
+from identity.tokens import invitation_lifetime
 from orgs.models import Membership, Organization
-from orgs.services import membership_create
+from orgs.services import member_invite, membership_create
 
 
 def _usage_error(message: str) -> CommandError:
@@ -30,7 +32,9 @@ class Command(BaseCommand):
     help = (
         "Create a user. Without --password or --password-stdin the account has no usable password "
         "until one is set through an invitation or a reset. With --org the user also becomes a member "
-        f"of that organization with --role (one of {', '.join(Membership.Role.values)}; default: member). "
+        f"of that organization with --role (one of {', '.join(Membership.Role.values)}; default: member); "
+        "with --org and no password the membership is an invitation, emailed with a link that sets the "
+        "password. "
         "--operator makes a platform operator, who belongs to no organization. "
         "Exits with status 2, writing nothing, on a malformed or taken email, a weak password, an "
         "unknown organization or role."
@@ -74,6 +78,11 @@ class Command(BaseCommand):
         # Printed after commit, so nothing claims success for a rolled-back write.
         kind = "operator" if user.is_superuser else "user"
         self.stdout.write(f"Created {kind} {user.email}.")
+        if membership is not None and membership.status == Membership.Status.INVITED:
+            hours = int(invitation_lifetime().total_seconds() // 3600)
+            self.stdout.write(f"Invited to {membership.org.slug} as {membership.role}: an invitation was emailed "
+                              f"to {user.email}; its link sets the password and is valid for {hours} hours.")
+            return
         if membership is not None:
             self.stdout.write(f"Member of {membership.org.slug} as {membership.role}.")
         if password is None:
@@ -86,9 +95,16 @@ class Command(BaseCommand):
             org = Organization.objects.filter(slug=options["org"].strip().lower()).first()
             if org is None:
                 raise _usage_error(f"No organization with the slug “{options['org']}”.")
+        role = options["role"] or Membership.Role.MEMBER
+        if org is not None and password is None:
+            # The invitation proves the mailbox and sets the first password (DESIGN.md).
+            email = normalize_email(options["email"])
+            if user_get_by_email(email=email) is not None:
+                raise AlreadyExists(f"A user with the email {email} already exists.", field="email")
+            membership = member_invite(org=org, email=email, role=role, actor=None, full_name=options["name"])
+            return membership.user, membership
         user = user_create(email=options["email"], password=password, full_name=options["name"],
                            is_superuser=options["operator"], actor=None)
         if org is None:
             return user, None
-        role = options["role"] or Membership.Role.MEMBER
         return user, membership_create(org=org, user=user, role=role, actor=None)

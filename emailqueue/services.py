@@ -1,0 +1,349 @@
+"""Writes to the outbox: enqueue (in the caller's transaction), deliver, sweep, requeue, cancel.
+
+The row, not the broker, is the source of truth (DESIGN.md). A delivery task claims its row with one
+conditional UPDATE, sends, and records the outcome; the periodic sweeper is the one place that
+retries: due failed rows, rows stuck in `sending`, and rows whose task the broker seems to have lost.
+
+Retry policy (each a setting, defaults in brackets): after the n-th failed attempt the next one is
+due after base × 2^(n−1) seconds, capped, and drawn uniformly from the upper half of that
+("equal jitter") — GATEHOUSE_EMAIL_RETRY_BASE_SECONDS [30], GATEHOUSE_EMAIL_RETRY_CAP_SECONDS [3600].
+After GATEHOUSE_EMAIL_MAX_ATTEMPTS [8] attempts the row is dead: nominally 30 s, 1, 2, 4, 8, 16 and
+32 min between them, about an hour in all (plus up to a minute each until the sweeper runs).
+A row still `sending` GATEHOUSE_EMAIL_SENDING_TIMEOUT_SECONDS [300] after its claim is taken back;
+a pending row whose task has not run GATEHOUSE_EMAIL_REDISPATCH_SECONDS [300] after it was handed
+to the broker is handed over again. SMTP calls time out after EMAIL_TIMEOUT [30] seconds.
+GATEHOUSE_EMAIL_QUEUE [the default queue] names the Celery queue delivery tasks go to.
+
+Delivery is at least once: a worker killed after the SMTP server accepted a message but before the
+row says `sent` leaves it `sending`, and the sweeper sends it again (same Message-ID, so a receiver
+can tell).
+"""
+
+import logging
+import random
+import smtplib
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from email.utils import parseaddr
+from functools import partial
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import F, Q
+from django.template import Context, TemplateDoesNotExist
+from django.template.loader import get_template
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+
+from audit.services import audit_record
+from config.exceptions import DomainError, NotAllowed
+from emailqueue.models import OutboundEmail
+
+logger = logging.getLogger(__name__)
+
+Status = OutboundEmail.Status
+WAITING = (Status.PENDING, Status.FAILED)
+REQUEUEABLE = (Status.DEAD, Status.FAILED, Status.CANCELLED)
+INTERRUPTED_ERROR = (
+    "Delivery was interrupted (the worker stopped while sending); the message may have reached "
+    "the recipient already."
+)
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    max_attempts: int
+    retry_base: float
+    retry_cap: float
+    sending_timeout: timedelta
+    redispatch_after: timedelta
+    smtp_timeout: float
+
+
+def delivery_policy() -> DeliveryPolicy:
+    """The retry knobs, read when used so tests and operators can change them without a restart of this module."""
+    return DeliveryPolicy(
+        max_attempts=max(1, int(getattr(settings, "GATEHOUSE_EMAIL_MAX_ATTEMPTS", 8))),
+        retry_base=float(getattr(settings, "GATEHOUSE_EMAIL_RETRY_BASE_SECONDS", 30)),
+        retry_cap=float(getattr(settings, "GATEHOUSE_EMAIL_RETRY_CAP_SECONDS", 3600)),
+        sending_timeout=timedelta(seconds=getattr(settings, "GATEHOUSE_EMAIL_SENDING_TIMEOUT_SECONDS", 300)),
+        redispatch_after=timedelta(seconds=getattr(settings, "GATEHOUSE_EMAIL_REDISPATCH_SECONDS", 300)),
+        smtp_timeout=float(getattr(settings, "EMAIL_TIMEOUT", None) or 30),
+    )
+
+
+def retry_delay(attempts: int, policy: DeliveryPolicy | None = None) -> timedelta:
+    """How long to wait after the `attempts`-th failed attempt: exponential, capped, equal jitter."""
+    policy = policy or delivery_policy()
+    nominal = min(policy.retry_cap, policy.retry_base * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=random.uniform(nominal / 2, nominal))
+
+
+# ------------------------------------------------------------------------------------------ enqueue
+
+
+def _message_id_domain() -> str:
+    _, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    domain = address.rpartition("@")[2]
+    return domain or urlsplit(settings.GATEHOUSE_ISSUER).hostname or "gatehouse.invalid"
+
+
+def new_message_id() -> str:
+    return f"<{uuid.uuid4().hex}@{_message_id_domain()}>"
+
+
+def _render(name: str, context: dict, *, autoescape: bool) -> str:
+    # Subject and text bodies are plain text: rendered without HTML escaping, so a link with
+    # "&" or a name with an apostrophe arrives as written. The HTML body is escaped as usual.
+    return get_template(name).template.render(Context(context, autoescape=autoescape))
+
+
+def email_render(*, template: str, context: dict, org=None) -> tuple[str, str, str]:
+    """(subject, text body, html body or "") from templates/email/<template>_{subject,message}.*"""
+    full_context = {
+        **context,
+        "org": org,
+        "site_url": settings.GATEHOUSE_ISSUER,
+        "brand_name": org.name if org else "Gatehouse",
+    }
+    subject = _render(f"email/{template}_subject.txt", full_context, autoescape=False)
+    subject = " ".join(subject.split())[:300]
+    body_text = _render(f"email/{template}_message.txt", full_context, autoescape=False).strip() + "\n"
+    try:
+        body_html = _render(f"email/{template}_message.html", full_context, autoescape=True)
+    except TemplateDoesNotExist:
+        body_html = ""
+    return subject, body_text, body_html
+
+
+def email_enqueue(*, to: str, template: str, context: dict, kind: str, org=None) -> OutboundEmail:
+    """Write a pending OutboundEmail and hand it to a worker once the caller's transaction commits.
+
+    Call it inside the transaction of the change that needs the mail: the row commits or rolls back
+    with that change, and nothing is sent for a change that did not happen.
+    """
+    to = to.strip()
+    try:
+        validate_email(to)
+    except ValidationError:
+        raise DomainError(f"“{to}” is not an email address mail can be sent to.", field="email") from None
+    subject, body_text, body_html = email_render(template=template, context=context, org=org)
+    now = timezone.now()
+    email = OutboundEmail.objects.create(
+        org=org, kind=kind[:64], template=template[:100], recipient=to, subject=subject,
+        body_text=body_text, body_html=body_html, message_id=new_message_id(),
+        status=Status.PENDING, next_attempt_at=now, dispatched_at=now, created_at=now,
+    )
+    transaction.on_commit(partial(email_dispatch, [email.pk]))
+    return email
+
+
+def email_dispatch(email_ids: Iterable[int]) -> int:
+    """Hand a delivery task per row to the broker. Returns how many were handed over.
+
+    A broker that is down loses nothing: the rows stay pending, are marked not dispatched, and
+    the sweeper hands them over on its next run.
+    """
+    from emailqueue.tasks import deliver_email
+
+    email_ids = list(email_ids)
+    # GATEHOUSE_EMAIL_QUEUE sends delivery tasks to a queue of their own (workers started with -Q).
+    queue = getattr(settings, "GATEHOUSE_EMAIL_QUEUE", None)
+    for index, email_id in enumerate(email_ids):
+        try:
+            if queue:
+                deliver_email.apply_async((email_id,), queue=queue)
+            else:
+                deliver_email.delay(email_id)
+        except BrokerError as exc:
+            undone = email_ids[index:]
+            logger.warning("Broker unavailable, %d email(s) left for the outbox sweeper: %s", len(undone), exc)
+            OutboundEmail.objects.filter(pk__in=undone).update(dispatched_at=None)
+            return index
+    return len(email_ids)
+
+
+# ----------------------------------------------------------------------------------------- deliver
+
+
+class PermanentFailure(Exception):
+    """The receiving side refused the message for good: retrying cannot help."""
+
+
+def _send(email: OutboundEmail, policy: DeliveryPolicy) -> None:
+    connection = get_connection(timeout=policy.smtp_timeout)
+    message = EmailMultiAlternatives(
+        subject=email.subject,
+        body=email.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[email.recipient],
+        headers={"Message-ID": email.message_id, "Auto-Submitted": "auto-generated"},
+        connection=connection,
+    )
+    if email.body_html:
+        message.attach_alternative(email.body_html, "text/html")
+    try:
+        sent = message.send()
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _ in exc.recipients.values()]
+        if codes and all(code >= 500 for code in codes):
+            raise PermanentFailure(f"Recipient refused: {_describe(exc)}") from exc
+        raise
+    except BadHeaderError as exc:
+        raise PermanentFailure(f"The message cannot be sent as written: {exc}") from exc
+    if not sent:
+        raise RuntimeError("The mail backend accepted no message.")
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        text = "; ".join(
+            f"{addr}: {code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}"
+            for addr, (code, msg) in exc.recipients.items()
+        )
+    return f"{type(exc).__name__}: {text}"[:2000]
+
+
+def email_deliver(*, email_id: int, force: bool = False) -> str | None:
+    """Claim the row, send it, record the outcome. Returns the new status, or None if not claimed.
+
+    The claim is one conditional UPDATE (pending, or failed and due → sending, attempts + 1), so two
+    tasks for the same row never both send it, and a task for a row already sent, being sent,
+    cancelled or dead does nothing. `force` (operators) ignores the backoff of a failed row.
+    """
+    policy = delivery_policy()
+    now = timezone.now()
+    claimable = Q(status__in=WAITING) if force else Q(status=Status.PENDING) | Q(
+        status=Status.FAILED, next_attempt_at__lte=now
+    )
+    claimed = OutboundEmail.objects.filter(claimable, pk=email_id).update(
+        status=Status.SENDING, attempts=F("attempts") + 1, claimed_at=now, updated_at=now
+    )
+    if not claimed:
+        return None
+    email = OutboundEmail.objects.get(pk=email_id)
+    ours = OutboundEmail.objects.filter(pk=email_id, status=Status.SENDING, claimed_at=now)
+    try:
+        _send(email, policy)
+    except PermanentFailure as exc:
+        outcome = {"status": Status.DEAD, "last_error": str(exc)[:2000]}
+    except Exception as exc:  # recorded on the row and logged: the row must say why it failed
+        logger.warning("Delivery of email %s failed (attempt %d): %s", email_id, email.attempts, exc,
+                       exc_info=not isinstance(exc, OSError))
+        if email.attempts >= policy.max_attempts:
+            outcome = {"status": Status.DEAD, "last_error": _describe(exc)}
+        else:
+            outcome = {"status": Status.FAILED, "last_error": _describe(exc),
+                       "next_attempt_at": timezone.now() + retry_delay(email.attempts, policy)}
+    else:
+        outcome = {"status": Status.SENT, "sent_at": timezone.now(), "last_error": ""}
+    if not ours.update(**outcome, updated_at=timezone.now()):
+        # The sweeper took the row back while we were sending (we took longer than the timeout).
+        logger.warning("Email %s: outcome %s not recorded, the row was taken back meanwhile", email_id,
+                       outcome["status"])
+        return None
+    return outcome["status"]
+
+
+# ------------------------------------------------------------------------------------------- sweep
+
+
+def outbox_reclaim_stuck() -> dict[str, int]:
+    """Rows still `sending` long after their claim were abandoned by a worker that died: retry them now.
+
+    A row that was on its last attempt is dead instead. The message may have reached the recipient
+    before the worker died; a retry sends it again with the same Message-ID (at least once).
+    """
+    policy = delivery_policy()
+    now = timezone.now()
+    stale = now - policy.sending_timeout
+    stuck = OutboundEmail.objects.filter(
+        Q(claimed_at__lt=stale) | Q(claimed_at__isnull=True, updated_at__lt=stale), status=Status.SENDING
+    )
+    dead = stuck.filter(attempts__gte=policy.max_attempts).update(
+        status=Status.DEAD, last_error=INTERRUPTED_ERROR, updated_at=now
+    )
+    retried = stuck.filter(attempts__lt=policy.max_attempts).update(
+        status=Status.FAILED, last_error=INTERRUPTED_ERROR, next_attempt_at=now, updated_at=now
+    )
+    return {"stuck_dead": dead, "stuck_retried": retried}
+
+
+def outbox_sweep(*, batch_size: int = 1000) -> dict[str, int]:
+    """The one retrier: take back rows stuck in `sending`, then hand due rows to the broker.
+
+    Due rows are pending ones whose task has not run within the redispatch delay (the broker lost it,
+    or was down), and failed ones whose next attempt is due and not yet handed over. Each row is
+    handed over at most once per redispatch delay, so a backlog is not multiplied in the broker.
+    """
+    result = outbox_reclaim_stuck()
+    policy = delivery_policy()
+    now = timezone.now()
+    due = OutboundEmail.objects.filter(
+        Q(status=Status.PENDING) | Q(status=Status.FAILED, next_attempt_at__lte=now)
+    ).filter(
+        Q(dispatched_at__isnull=True)
+        | Q(dispatched_at__lt=F("next_attempt_at"))
+        | Q(dispatched_at__lte=now - policy.redispatch_after)
+    )
+    ids = list(due.order_by("next_attempt_at", "id").values_list("pk", flat=True)[:batch_size])
+    if ids:
+        OutboundEmail.objects.filter(pk__in=ids).update(dispatched_at=now)
+    dispatched = email_dispatch(ids)
+    return {**result, "due": len(ids), "dispatched": dispatched}
+
+
+# ------------------------------------------------------------------------------ operator actions
+
+
+@transaction.atomic
+def email_requeue(*, email: OutboundEmail, actor, request=None) -> OutboundEmail:
+    """A dead, failed or cancelled message goes back to pending, due now, with a fresh set of attempts.
+
+    The attempts and error it had are kept in the audit event.
+    """
+    email = OutboundEmail.objects.select_for_update().get(pk=email.pk)
+    if email.status not in REQUEUEABLE:
+        raise NotAllowed(
+            f"This message is {email.get_status_display().lower()}; only dead, failed or cancelled "
+            "messages can be requeued."
+        )
+    before = {"status": email.status, "attempts": email.attempts, "last_error": email.last_error[:500]}
+    now = timezone.now()
+    email.status = Status.PENDING
+    email.attempts = 0
+    email.next_attempt_at = now
+    email.dispatched_at = now
+    email.save(update_fields=["status", "attempts", "next_attempt_at", "dispatched_at", "updated_at"])
+    audit_record(action="email.requeued", actor=actor, org=email.org, target=email, request=request,
+                 metadata={"before": before, "after": {"status": email.status}, "message_id": email.message_id})
+    transaction.on_commit(partial(email_dispatch, [email.pk]))
+    return email
+
+
+@transaction.atomic
+def email_cancel(*, email: OutboundEmail, actor, request=None, reason: str = "") -> OutboundEmail:
+    """A message still waiting to be sent (pending, or failed with a retry due) is cancelled: never sent.
+
+    A message being sent right now cannot be cancelled (it may already be on its way).
+    """
+    email = OutboundEmail.objects.select_for_update().get(pk=email.pk)
+    if email.status not in WAITING:
+        raise NotAllowed(
+            f"This message is {email.get_status_display().lower()}; only pending or failed messages "
+            "can be cancelled."
+        )
+    before = email.status
+    email.status = Status.CANCELLED
+    email.save(update_fields=["status", "updated_at"])
+    audit_record(action="email.cancelled", actor=actor, org=email.org, target=email, request=request,
+                 metadata={"before": {"status": before}, "after": {"status": email.status},
+                           "reason": reason, "message_id": email.message_id})
+    return email

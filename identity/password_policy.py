@@ -1,0 +1,141 @@
+"""Which password rules apply to an account, checking a password against them, and when it must change.
+
+The platform's AUTH_PASSWORD_VALIDATORS always apply. On top, each org may set a PasswordPolicy; an
+account follows the strictest of the orgs where its membership is active (and, while accepting an
+invitation, the inviting org's). A rule can only add strictness: an org cannot relax the platform.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.auth.hashers import check_password
+from django.contrib.auth.password_validation import (
+    CommonPasswordValidator,
+    MinimumLengthValidator,
+    get_default_password_validators,
+    validate_password,
+)
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from identity.models import PasswordChangeRequired, PasswordHistory, PasswordPolicy
+from orgs.models import Membership, Organization
+
+# Past passwords kept per user; an org cannot ask for more.
+HISTORY_KEEP = 24
+
+
+@dataclass(frozen=True)
+class EffectivePolicy:
+    min_length: int = 0
+    check_common: bool = False
+    history_count: int = 0
+    max_age_days: int | None = None
+
+
+def _platform_min_length() -> int:
+    return max((v.min_length for v in get_default_password_validators() if isinstance(v, MinimumLengthValidator)),
+               default=0)
+
+
+def effective_policy(*, user, extra_org: Organization | None = None) -> EffectivePolicy:
+    """The strictest rules of the user's active memberships (plus `extra_org`, an org being joined)."""
+    org_ids = set()
+    if user is not None and user.pk is not None:
+        org_ids = set(Membership.objects.filter(user=user, status=Membership.Status.ACTIVE,
+                                                org__status=Organization.Status.ACTIVE)
+                      .values_list("org_id", flat=True))
+    if extra_org is not None:
+        org_ids.add(extra_org.pk)
+    policies = list(PasswordPolicy.objects.filter(org_id__in=org_ids))
+    if not policies:
+        return EffectivePolicy()
+    ages = [p.max_age_days for p in policies if p.max_age_days]
+    return EffectivePolicy(
+        min_length=max(p.min_length for p in policies),
+        check_common=any(p.check_common for p in policies),
+        history_count=min(HISTORY_KEEP, max(p.history_count for p in policies)),
+        max_age_days=min(ages) if ages else None,
+    )
+
+
+def _recent_hashes(user, count: int) -> list[str]:
+    """The current password's hash and the ones before it, newest first, `count` in all."""
+    hashes = [user.password] if user.has_usable_password() else []
+    hashes += PasswordHistory.objects.filter(user=user).values_list("password", flat=True)[:count + 1]
+    return list(dict.fromkeys(hashes))[:count]
+
+
+def password_policy_validate(*, user, password: str, extra_org: Organization | None = None) -> None:
+    """Raise ValidationError with every message a person needs: the platform's rules, then the org's."""
+    errors: list[ValidationError] = []
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        errors.extend(exc.error_list)
+    policy = effective_policy(user=user, extra_org=extra_org)
+    if policy.min_length > _platform_min_length():
+        try:
+            MinimumLengthValidator(policy.min_length).validate(password, user)
+        except ValidationError as exc:
+            # One "too short" message, with the length that applies.
+            errors = [error for error in errors if error.code != "password_too_short"] + exc.error_list
+    if policy.check_common and not any(isinstance(v, CommonPasswordValidator)
+                                       for v in get_default_password_validators()):
+        try:
+            CommonPasswordValidator().validate(password, user)
+        except ValidationError as exc:
+            errors.extend(exc.error_list)
+    if (policy.history_count and user is not None and user.pk is not None
+            and any(check_password(password, encoded) for encoded in _recent_hashes(user, policy.history_count))):
+        errors.append(ValidationError(ngettext(
+            "You used this password before. Choose one that differs from your last password.",
+            "You used this password before. Choose one that differs from your last %(count)d passwords.",
+            policy.history_count) % {"count": policy.history_count}, code="password_reused"))
+    if errors:
+        raise ValidationError(errors)
+
+
+def password_rules_text(*, user=None, extra_org: Organization | None = None) -> str:
+    """One sentence per rule, for the help text beside a new-password field."""
+    policy = effective_policy(user=user, extra_org=extra_org)
+    min_length = max(policy.min_length, _platform_min_length())
+    texts = [ngettext("Use at least %(n)d character.", "Use at least %(n)d characters.", min_length)
+             % {"n": min_length}] if min_length else []
+    texts.append(_("Avoid common passwords, all-digit passwords and ones that resemble your email."))
+    if policy.history_count:
+        texts.append(ngettext("Do not reuse your last password.", "Do not reuse your last %(n)d passwords.",
+                              policy.history_count) % {"n": policy.history_count})
+    return " ".join(texts)
+
+
+def password_history_record(*, user) -> None:
+    """Remember the user's current password hash; keep the last HISTORY_KEEP.
+
+    Called before a new password replaces the old one (a password set outside these services, say by
+    an import, is remembered too) and after the new one is saved. Recording the same hash twice in a
+    row is skipped.
+    """
+    if user.pk is None or not user.has_usable_password():
+        return
+    latest = PasswordHistory.objects.filter(user=user).values_list("password", flat=True).first()
+    if latest == user.password:
+        return
+    PasswordHistory.objects.create(user=user, password=user.password)
+    stale = PasswordHistory.objects.filter(user=user).values_list("pk", flat=True)[HISTORY_KEEP:]
+    PasswordHistory.objects.filter(pk__in=list(stale)).delete()
+
+
+def password_change_reason(*, user) -> str:
+    """Why `user` must choose a new password before signing in: "required", "expired", or ""."""
+    if PasswordChangeRequired.objects.filter(user=user).exists():
+        return "required"
+    policy = effective_policy(user=user)
+    if policy.max_age_days and user.has_usable_password():
+        changed = user.password_changed_at
+        # An account with no recorded change date is treated as due: the rule cannot be shown to hold.
+        if changed is None or changed <= timezone.now() - timedelta(days=policy.max_age_days):
+            return "expired"
+    return ""

@@ -1,0 +1,1 @@
+"""Account protection shared by every process: throttles, sign-in lockout and unlock."""

@@ -1,0 +1,257 @@
+"""Sign-in protection: the per-IP throttle, the per-email lockout, and unlocking an account.
+
+Lockout is platform-wide and keyed by the email address typed, whether or not an account has it,
+so its answer reveals nothing. Every attempt is counted *before* its password is checked and
+forgiven once the password proves correct: parallel requests cannot test more passwords than the
+limits allow. See settings GATEHOUSE_LOCKOUT_* and GATEHOUSE_THROTTLE_LOGIN_IP_*.
+"""
+
+import ipaddress
+import logging
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from audit.services import audit_record
+from config.exceptions import DomainError, NotAllowed
+from directory.services import user_mail_org
+from emailqueue.services import email_enqueue
+from orgs.models import Membership
+from security.keys import counter_key
+from security.models import SignInLock
+from security.throttle import ThrottleDecision, throttle_forgive, throttle_hit
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LockDecision:
+    locked: bool
+    retry_after: int = 0  # seconds until the lock ends (0 when not locked)
+
+
+UNLOCKED = LockDecision(False)
+
+
+def _seconds(delta: timedelta) -> int:
+    return max(1, math.ceil(delta.total_seconds()))
+
+
+def signin_key(email: str) -> str:
+    """The SignInLock key for an email address as typed, in any letter case."""
+    return counter_key("signin-email", email.strip().lower())
+
+
+def _lock_row(email: str, now: datetime) -> SignInLock:
+    """The email's row, created on first use and held (SELECT … FOR UPDATE) until the transaction ends."""
+    lock, _ = SignInLock.objects.select_for_update().get_or_create(key=signin_key(email),
+                                                                    defaults={"updated_at": now})
+    return lock
+
+
+def _current_lock(lock: SignInLock, now: datetime) -> LockDecision:
+    if lock.locked_until is not None and lock.locked_until > now:
+        return LockDecision(True, _seconds(lock.locked_until - now))
+    return UNLOCKED
+
+
+def lock_period(level: int) -> timedelta:
+    """The length of the `level`-th lockout in a row: BASE, doubling each time, at most MAX."""
+    base = settings.GATEHOUSE_LOCKOUT_BASE_SECONDS
+    seconds = min(base * 2 ** min(max(level, 1) - 1, 32), settings.GATEHOUSE_LOCKOUT_MAX_SECONDS)
+    return timedelta(seconds=seconds)
+
+
+# ---------------------------------------------------------------- per IP
+
+
+def _ip_bucket(ip: str) -> str:
+    """One client per IPv4 address, or per IPv6 /64 (one host usually holds a whole /64)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def _ip_key(ip: str) -> str:
+    return f"login-ip:{_ip_bucket(ip)}"
+
+
+def login_ip_hit(*, ip: str, now: datetime | None = None) -> ThrottleDecision:
+    """Count a sign-in attempt from `ip`; refused past GATEHOUSE_THROTTLE_LOGIN_IP_LIMIT per window."""
+    return throttle_hit(key=_ip_key(ip), limit=settings.GATEHOUSE_THROTTLE_LOGIN_IP_LIMIT,
+                        window_seconds=settings.GATEHOUSE_THROTTLE_LOGIN_IP_WINDOW_SECONDS, now=now)
+
+
+def login_ip_forgive(*, ip: str, now: datetime | None = None) -> None:
+    """An attempt counted by login_ip_hit had the right password: it is not a failure."""
+    throttle_forgive(key=_ip_key(ip), window_seconds=settings.GATEHOUSE_THROTTLE_LOGIN_IP_WINDOW_SECONDS, now=now)
+
+
+# ---------------------------------------------------------------- per email
+
+
+@transaction.atomic
+def signin_attempt_begin(*, email: str, now: datetime | None = None) -> LockDecision:
+    """Count an attempt for `email` before its password is checked, or refuse it as locked.
+
+    Refused while a lock is in force, and also when THRESHOLD attempts of the current window are
+    already counted (some may still be in flight): the limit holds for parallel requests too.
+    """
+    now = now or timezone.now()
+    lock = _lock_row(email, now)
+    if (decision := _current_lock(lock, now)).locked:
+        return decision
+    window = timedelta(seconds=settings.GATEHOUSE_LOCKOUT_WINDOW_SECONDS)
+    if lock.window_started_at is None or now - lock.window_started_at >= window:
+        lock.attempts = 0
+        lock.window_started_at = now
+    if lock.attempts >= settings.GATEHOUSE_LOCKOUT_THRESHOLD:
+        return LockDecision(True, _seconds(lock.window_started_at + window - now))
+    lock.attempts += 1
+    lock.updated_at = now
+    lock.save(update_fields=["attempts", "window_started_at", "updated_at"])
+    return UNLOCKED
+
+
+@transaction.atomic
+def signin_attempt_failed(*, email: str, user=None, request=None, now: datetime | None = None) -> LockDecision:
+    """A counted attempt had a wrong password (or an unknown email). The one that reaches THRESHOLD
+    locks the address; the lock doubles with each lockout in a row, and the account's owner is
+    emailed. Unknown addresses lock the same way, without mail.
+
+    Answers locked only for the failure that set the lock: one that was in flight while a parallel
+    attempt locked the address was simply a wrong password.
+    """
+    now = now or timezone.now()
+    lock = _lock_row(email, now)
+    if _current_lock(lock, now).locked:
+        return UNLOCKED
+    if lock.attempts < settings.GATEHOUSE_LOCKOUT_THRESHOLD:
+        return UNLOCKED
+    reset = timedelta(seconds=settings.GATEHOUSE_LOCKOUT_RESET_SECONDS)
+    if lock.locked_until is not None and now - lock.locked_until >= reset:
+        lock.level = 0
+    lock.level += 1
+    period = lock_period(lock.level)
+    lock.locked_until = now + period
+    lock.attempts = 0
+    lock.window_started_at = None
+    lock.updated_at = now
+    lock.save()
+    # A user of one org only is that org's to see (audit and email queue), as other mail about
+    # them is; anyone else, and every unknown address, is platform-level.
+    org = user_mail_org(user) if user is not None else None
+    audit_record(action="account.locked", actor=None, org=org, target=user, request=request,
+                 metadata={"email": email[:254], "level": lock.level, "seconds": int(period.total_seconds()),
+                           "locked_until": lock.locked_until.isoformat()})
+    if user is not None:
+        _lockout_email(user=user, org=org, locked_until=lock.locked_until, period=period)
+    return LockDecision(True, _seconds(period))
+
+
+def _lockout_email(*, user, org, locked_until: datetime, period: timedelta) -> None:
+    try:
+        _lockout_email_enqueue(user=user, org=org, locked_until=locked_until, period=period)
+    except DomainError as exc:
+        # An address mail cannot go to (say, an old import) must not undo the lock itself.
+        logger.warning("Lockout notice for user %s not queued: %s", user.pk, exc)
+
+
+def _lockout_email_enqueue(*, user, org, locked_until: datetime, period: timedelta) -> None:
+    email_enqueue(
+        to=user.email,
+        template="account_locked",
+        # Plain values only: the context must survive being stored with the outbox row.
+        context={
+            "name": user.full_name or user.email,
+            "email": user.email,
+            "locked_until": f"{locked_until.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
+            "minutes": _seconds(period) // 60,
+            "threshold": settings.GATEHOUSE_LOCKOUT_THRESHOLD,
+            "login_url": f"{settings.GATEHOUSE_ISSUER}{reverse('identity:login')}",
+        },
+        kind="account_locked",
+        org=org,
+    )
+
+
+@transaction.atomic
+def signin_attempt_succeeded(*, email: str, now: datetime | None = None) -> LockDecision:
+    """A counted attempt had the right password: the failures so far are forgotten.
+
+    The lockout level is kept (it fades after GATEHOUSE_LOCKOUT_RESET_SECONDS), so an attacker
+    cannot shorten the next lock. If a parallel attempt locked the address meanwhile, the lock wins.
+    """
+    now = now or timezone.now()
+    lock = _lock_row(email, now)
+    if (decision := _current_lock(lock, now)).locked:
+        return decision
+    if lock.attempts:
+        lock.attempts = 0
+        lock.window_started_at = None
+        lock.updated_at = now
+        lock.save(update_fields=["attempts", "window_started_at", "updated_at"])
+    return UNLOCKED
+
+
+def _unlock_allowed_check(*, user, actor, org) -> None:
+    """DESIGN.md: an org admin may unlock only users who belong to that org alone; anyone else is a
+    platform operator's action. `actor=None` is the system (manage.py account_unlock)."""
+    if org is None:
+        if actor is not None and not getattr(actor, "is_superuser", False):
+            raise NotAllowed("Only a platform operator can unlock an account outside an organization.")
+        return
+    memberships = Membership.objects.filter(user=user)
+    if user.is_superuser or not memberships.filter(org=org).exists() or memberships.exclude(org=org).exists():
+        raise NotAllowed(f"{user.email} also belongs to another organization; ask a platform operator.")
+
+
+@transaction.atomic
+def account_unlock(*, user, actor, request=None, org=None) -> bool:
+    """Lift `user`'s sign-in lock and forget its failures and lockout history. Audited (in `org`
+    when an org admin did it). Returns False, writing nothing, when there was nothing to lift.
+
+    The org admin's permission is the view's check; the cross-org rule is enforced here (raises
+    NotAllowed, see _unlock_allowed_check).
+    """
+    _unlock_allowed_check(user=user, actor=actor, org=org)
+    now = timezone.now()
+    lock = SignInLock.objects.select_for_update().filter(key=signin_key(user.email)).first()
+    if lock is None or not (lock.attempts or lock.level or lock.locked_until):
+        return False
+    was_locked = _current_lock(lock, now).locked
+    before = lock.locked_until.isoformat() if lock.locked_until else None
+    lock.attempts = 0
+    lock.window_started_at = None
+    lock.level = 0
+    lock.locked_until = None
+    lock.updated_at = now
+    lock.save()
+    audit_record(action="account.unlocked", actor=actor, org=org, target=user, request=request,
+                 metadata={"email": user.email, "was_locked": was_locked, "locked_until": before})
+    return True
+
+
+def signin_locks_prune(*, now: datetime | None = None) -> int:
+    """Delete lock rows that no longer matter: no open window, and no lock recent enough to count
+    toward the doubling. Returns how many went."""
+    now = now or timezone.now()
+    window = timedelta(seconds=settings.GATEHOUSE_LOCKOUT_WINDOW_SECONDS)
+    reset = timedelta(seconds=settings.GATEHOUSE_LOCKOUT_RESET_SECONDS)
+    deleted, _ = SignInLock.objects.filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lt=now - reset),
+        updated_at__lt=now - window,
+    ).delete()
+    return deleted
