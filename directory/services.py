@@ -95,7 +95,28 @@ def group_member_add(*, group: Group, user: User, actor=None, request=None) -> G
     group_membership = GroupMembership.objects.create(group=group, user=user)
     audit_record(action="group.member_added", actor=actor, org=group.org, target=group, request=request,
                  metadata={"user": user.email})
+    _group_change_notify(group=group, user=user, template="group_added")
     return group_membership
+
+
+@transaction.atomic
+def group_member_remove(*, group: Group, user: User, actor=None, request=None) -> bool:
+    """Take `user` out of `group`; False (and nothing written) when they were not in it."""
+    deleted, _ = GroupMembership.objects.filter(group=group, user=user).delete()
+    if not deleted:
+        return False
+    audit_record(action="group.member_removed", actor=actor, org=group.org, target=group, request=request,
+                 metadata={"user": user.email})
+    _group_change_notify(group=group, user=user, template="group_removed")
+    return True
+
+
+def _group_change_notify(*, group: Group, user: User, template: str) -> None:
+    """Tell the person: group membership decides what they can reach (app access, roles)."""
+    from emailqueue.services import email_enqueue
+
+    email_enqueue(to=user.email, template=template, kind=template, org=group.org,
+                  context={"user": user, "group": group})
 
 
 @transaction.atomic
@@ -264,6 +285,11 @@ def password_reset_confirm(*, raw_token: str, password: str, request=None) -> Us
     token_use(token=token)
     sessions_ended = _sessions_end_others(user=user, request=request)
     tokens_revoked = tokens_revoke(user=user, reason="password.reset")
+    # Whoever was guessing now faces a password they have never seen; the owner, who proved the
+    # mailbox, should not stay locked out by their guesses.
+    from security.services import account_unlock
+
+    account_unlock(user=user, actor=None, request=request)
     _password_changed_notice(user=user, how="reset")
     audit_record(action="password.reset", actor=user, org=user_mail_org(user), target=user, request=request,
                  metadata={"sessions_ended": sessions_ended, "tokens_revoked": tokens_revoked})

@@ -329,3 +329,17 @@ def test_an_org_admin_cannot_send_a_reset_to_someone_who_also_belongs_elsewhere(
         user_password_reset_send(org=org, user=org_member, actor=org_admin)
     assert not outbox()
     assert not OneTimeToken.objects.exists()
+
+
+def test_a_reset_lifts_a_sign_in_lock(client, reset_link, org_member):
+    from security.selectors import account_locked_until
+
+    guesser = Client()
+    for _ in range(10):
+        guesser.post("/login", {"email": org_member.email, "password": "a-wrong-guess"})
+    assert account_locked_until(user=org_member) is not None
+    _set(client, reset_link)
+    assert account_locked_until(user=org_member) is None
+    signed_in = Client().post("/login", {"email": org_member.email, "password": NEW_PASSWORD})
+    assert signed_in.status_code == 302
+    assert AuditEvent.objects.filter(action="account.unlocked", target_id=str(org_member.pk)).exists()
