@@ -244,6 +244,14 @@ if EMAIL_URL:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+# Outbox delivery (emailqueue/services.py explains the retry policy).
+GATEHOUSE_EMAIL_MAX_ATTEMPTS = env.int("GATEHOUSE_EMAIL_MAX_ATTEMPTS", default=8)
+GATEHOUSE_EMAIL_RETRY_BASE_SECONDS = env.int("GATEHOUSE_EMAIL_RETRY_BASE_SECONDS", default=30)
+GATEHOUSE_EMAIL_RETRY_CAP_SECONDS = env.int("GATEHOUSE_EMAIL_RETRY_CAP_SECONDS", default=3600)
+GATEHOUSE_EMAIL_SENDING_TIMEOUT_SECONDS = env.int("GATEHOUSE_EMAIL_SENDING_TIMEOUT_SECONDS", default=300)
+GATEHOUSE_EMAIL_REDISPATCH_SECONDS = env.int("GATEHOUSE_EMAIL_REDISPATCH_SECONDS", default=300)
+GATEHOUSE_EMAIL_QUEUE = env.str("GATEHOUSE_EMAIL_QUEUE", default="") or None
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 # How long an invitation link stays valid.
 GATEHOUSE_INVITATION_HOURS = env.int("GATEHOUSE_INVITATION_HOURS", default=72)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Gatehouse <no-reply@gatehouse.local>")

@@ -69,12 +69,12 @@ class DeliveryPolicy:
 def delivery_policy() -> DeliveryPolicy:
     """The retry knobs, read when used so tests and operators can change them without a restart of this module."""
     return DeliveryPolicy(
-        max_attempts=max(1, int(getattr(settings, "GATEHOUSE_EMAIL_MAX_ATTEMPTS", 8))),
-        retry_base=float(getattr(settings, "GATEHOUSE_EMAIL_RETRY_BASE_SECONDS", 30)),
-        retry_cap=float(getattr(settings, "GATEHOUSE_EMAIL_RETRY_CAP_SECONDS", 3600)),
-        sending_timeout=timedelta(seconds=getattr(settings, "GATEHOUSE_EMAIL_SENDING_TIMEOUT_SECONDS", 300)),
-        redispatch_after=timedelta(seconds=getattr(settings, "GATEHOUSE_EMAIL_REDISPATCH_SECONDS", 300)),
-        smtp_timeout=float(getattr(settings, "EMAIL_TIMEOUT", None) or 30),
+        max_attempts=max(1, settings.GATEHOUSE_EMAIL_MAX_ATTEMPTS),
+        retry_base=float(settings.GATEHOUSE_EMAIL_RETRY_BASE_SECONDS),
+        retry_cap=float(settings.GATEHOUSE_EMAIL_RETRY_CAP_SECONDS),
+        sending_timeout=timedelta(seconds=settings.GATEHOUSE_EMAIL_SENDING_TIMEOUT_SECONDS),
+        redispatch_after=timedelta(seconds=settings.GATEHOUSE_EMAIL_REDISPATCH_SECONDS),
+        smtp_timeout=float(settings.EMAIL_TIMEOUT or 30),
     )
 
 
@@ -154,7 +154,7 @@ def email_dispatch(email_ids: Iterable[int]) -> int:
 
     email_ids = list(email_ids)
     # GATEHOUSE_EMAIL_QUEUE sends delivery tasks to a queue of their own (workers started with -Q).
-    queue = getattr(settings, "GATEHOUSE_EMAIL_QUEUE", None)
+    queue = settings.GATEHOUSE_EMAIL_QUEUE
     for index, email_id in enumerate(email_ids):
         try:
             if queue:
