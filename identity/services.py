@@ -156,7 +156,32 @@ def session_start(*, request, user: User, amr: list[str], org=None) -> UserSessi
     request.user_session = user_session
     audit_record(action="login.succeeded", actor=user, org=org, target=user, request=request,
                  metadata={"amr": amr, "sid": user_session.sid})
+    _notify_if_new_device(user=user, user_session=user_session)
     return user_session
+
+
+# A device (browser and system) not seen in this long counts as new again.
+NEW_DEVICE_MEMORY = timedelta(days=90)
+
+
+def _notify_if_new_device(*, user: User, user_session: UserSession) -> None:
+    """Email the user about a sign-in from a device they have not used lately, when one of their
+    organizations asks for it. A first-ever sign-in is not news, so it sends nothing."""
+    if not Membership.objects.filter(
+        user=user, status=Membership.Status.ACTIVE, org__status=Organization.Status.ACTIVE,
+        org__notify_new_device_sign_in=True,
+    ).exists():
+        return
+    earlier = UserSession.objects.filter(user=user, created_at__gte=user_session.created_at - NEW_DEVICE_MEMORY)
+    earlier = earlier.exclude(pk=user_session.pk)
+    if not earlier.exists() or earlier.filter(device=user_session.device).exists():
+        return
+    from directory.services import user_mail_org
+    from emailqueue.services import email_enqueue
+
+    email_enqueue(to=user.email, template="new_device_sign_in", kind="new_device_sign_in", org=user_mail_org(user),
+                  context={"user": user, "device": user_session.device, "ip": user_session.ip,
+                           "when": user_session.created_at})
 
 
 @transaction.atomic
