@@ -14,4 +14,7 @@ urlpatterns = [
     path("platform/emails/", include("emailqueue.platform_urls")),
     path("<slug:org_slug>/", views.OrgOverviewView.as_view(), name="org-overview"),
     path("<slug:org_slug>/emails/", include("emailqueue.urls")),
+    path("<slug:org_slug>/users/", include("directory.user_urls")),
+    path("<slug:org_slug>/groups/", include("directory.group_urls")),
+    path("<slug:org_slug>/audit/", include("audit.urls")),
 ]
