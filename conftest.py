@@ -116,3 +116,48 @@ def operator_client(client, sign_in, operator):
 @pytest.fixture
 def other_org_admin_client(client, sign_in, other_org_admin):
     return sign_in(other_org_admin)
+
+
+# ---------------------------------------------------------------------- browser tests (marker: browser)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    """A page in the system Chromium, driven by Playwright (its own browser download is not used)."""
+    from django.db import connections
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; Django then refuses ORM calls here.
+    # Set per test, so collecting a browser module never relaxes the check for other tests.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser.new_page(viewport={"width": 1280, "height": 800})
+        finally:
+            browser.close()
+            # While Playwright's loop runs, Django keeps this thread's connections in a context of their
+            # own (asgiref's Local); close them now, or PostgreSQL refuses to drop the test database.
+            connections.close_all()
+
+
+@pytest.fixture
+def console_messages(browser_page) -> list[str]:
+    """What each page logs, with its URL: CSP violations read "Refused to ... Content Security Policy"."""
+    messages: list[str] = []
+    browser_page.on("console", lambda message: messages.append(
+        f"{message.type}: {message.text} (on {browser_page.url})"))
+    browser_page.on("pageerror", lambda error: messages.append(f"pageerror: {error} (on {browser_page.url})"))
+    return messages
+
+
+@pytest.fixture
+def failed_responses(browser_page) -> list[str]:
+    """Every response that failed (a stylesheet, script or icon 404 would leave a broken page)."""
+    failed: list[str] = []
+    browser_page.on("response", lambda response: failed.append(f"{response.status} {response.url}")
+                    if response.status >= 400 else None)
+    return failed

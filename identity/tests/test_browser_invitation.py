@@ -1,8 +1,7 @@
 """An invitation in a real browser: from the email in the outbox to the first sign-in."""
 
 import pytest
-from django.db import connections
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from directory.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from identity.tests.link_support import last_link
@@ -11,30 +10,7 @@ from orgs.services import member_invite
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PASSWORD = "a-long-enough-passphrase"
-
-
-@pytest.fixture
-def browser_page(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the ORM calls here are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser.new_page(viewport={"width": 1280, "height": 800})
-        finally:
-            browser.close()
-            connections.close_all()
-
-
-@pytest.fixture
-def console_messages(browser_page) -> list[str]:
-    messages: list[str] = []
-    browser_page.on("console", lambda message: messages.append(f"{message.type}: {message.text}"))
-    browser_page.on("pageerror", lambda error: messages.append(f"pageerror: {error}"))
-    return messages
 
 
 def test_an_invitation_from_the_outbox_to_the_first_sign_in(live_server, browser_page, console_messages):

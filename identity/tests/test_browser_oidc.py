@@ -5,9 +5,8 @@ import re
 import threading
 
 import pytest
-from django.db import connections
 from oauth2_provider.models import get_access_token_model
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from applications.models import Consent
 from applications.services import application_create
@@ -19,42 +18,8 @@ from identity.tests.oidc_support import issuer_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 CLIENT_ID = "hr-portal-browser-test"
 CLIENT_SECRET = "a-long-random-secret-for-the-browser-test-only"
-
-
-@pytest.fixture
-def allow_orm_beside_event_loop(monkeypatch):
-    """Playwright's sync API runs an event loop in this thread; Django then refuses ORM calls here.
-
-    Set per test (not at import) so collecting this module never relaxes the check for other tests.
-    """
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture
-def browser_page(allow_orm_beside_event_loop):
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser.new_page(viewport={"width": 1100, "height": 900})
-        finally:
-            browser.close()
-            # While Playwright's loop runs, Django keeps this thread's connections in a context of their
-            # own (asgiref's Local); close them now, or PostgreSQL refuses to drop the test database.
-            connections.close_all()
-
-
-@pytest.fixture
-def console_messages(browser_page) -> list[str]:
-    """What each page logs, with the page's URL: CSP violations read "Refused to ... Content Security Policy"."""
-    messages: list[str] = []
-    browser_page.on("console", lambda message: messages.append(
-        f"{message.type}: {message.text} (on {browser_page.url})"))
-    browser_page.on("pageerror", lambda error: messages.append(f"pageerror: {error} (on {browser_page.url})"))
-    return messages
 
 
 @pytest.fixture
