@@ -1,3 +1,10 @@
-"""Console routes, included under /console/<org_slug>/ by orgs/urls.py (names live in the console namespace)."""
+"""An org's audit log, under /console/<org_slug>/audit/ (included by orgs/urls.py, namespace console)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from audit import views
+
+urlpatterns = [
+    path("", views.AuditListView.as_view(), name="audit-list"),
+    path("<int:pk>/", views.AuditDetailView.as_view(), name="audit-detail"),
+]

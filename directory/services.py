@@ -73,12 +73,17 @@ def group_create(*, org, name: str, slug: str = "", description: str = "", actor
     name = name.strip()
     if not name:
         raise DomainError("A group needs a name.", field="name")
-    slug = slugify(slug or name)
+    slug = slugify(slug or name)[:80].strip("-")
     if not slug:
         raise DomainError("A group's slug needs at least one letter or digit.", field="slug")
     if Group.objects.for_org(org).filter(slug=slug).exists():
         raise AlreadyExists(f"A group with the slug “{slug}” already exists in {org.name}.", field="slug")
-    group = Group.objects.create(org=org, name=name, slug=slug, description=description)
+    try:
+        with transaction.atomic():
+            group = Group.objects.create(org=org, name=name, slug=slug, description=description)
+    except IntegrityError:
+        # Created by someone else between the check and the insert.
+        raise AlreadyExists(f"A group with the slug “{slug}” already exists in {org.name}.", field="slug") from None
     audit_record(action="group.created", actor=actor, org=org, target=group, request=request,
                  metadata={"name": name, "slug": slug})
     return group
@@ -440,3 +445,102 @@ def user_password_change_require(*, org, user: User, actor, request=None) -> Pas
         audit_record(action="password.change_required", actor=actor, org=org, target=user, request=request,
                      metadata={"email": user.email})
     return required
+
+
+# --- groups: console edits -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def group_update(*, group: Group, name: str, description: str, actor, request=None) -> Group:
+    """Rename or describe a group. The slug never changes: tokens carry it in the `groups` claim,
+    so relying parties keep matching on it after a rename. Saving unchanged values writes nothing."""
+    group = Group.objects.select_for_update().get(pk=group.pk)
+    name, description = (name or "").strip(), (description or "").strip()
+    if not name:
+        raise DomainError("A group needs a name.", field="name")
+    before = {"name": group.name, "description": group.description}
+    after = {"name": name, "description": description}
+    if before == after:
+        return group
+    group.name, group.description = name, description
+    group.save(update_fields=["name", "description"])
+    audit_record(action="group.updated", actor=actor, org=group.org, target=group, request=request,
+                 metadata={"slug": group.slug, "before": before, "after": after})
+    return group
+
+
+@transaction.atomic
+def group_members_add(*, group: Group, users: list[User], actor, request=None) -> list[User]:
+    """Add several users at once, all or none: if one is refused (not a member of the org), the
+    others are rolled back too. Returns those newly added; users already in the group are skipped."""
+    already = set(GroupMembership.objects.filter(group=group, user__in=users).values_list("user_id", flat=True))
+    added = []
+    for user in users:
+        if user.pk in already:
+            continue
+        group_member_add(group=group, user=user, actor=actor, request=request)
+        already.add(user.pk)
+        added.append(user)
+    return added
+
+
+# Audit metadata keeps at most this many member emails; the count is always exact.
+GROUP_DELETE_AUDITED_EMAILS = 100
+
+
+@transaction.atomic
+def group_delete(*, group: Group, actor, request=None) -> None:
+    """Delete a group, its memberships and its role grants, and tell each member by email.
+
+    Refused (NotAllowed) while the group is the only group an application is limited to: an
+    application with no allowed groups is open to every member of the org, so deleting it would
+    silently widen access. Locking the group row makes a concurrent "limit this app to the group"
+    wait for us and then fail on the foreign key, so the check cannot be raced.
+    """
+    from directory.group_selectors import group_delete_impact
+
+    group = Group.objects.select_for_update().select_related("org").get(pk=group.pk)
+    impact = group_delete_impact(group=group)
+    if impact.sole_group_apps:
+        names = ", ".join(app.name for app in impact.sole_group_apps)
+        raise NotAllowed(
+            f"{group.name} is the only group allowed to use {names}. Deleting it would open "
+            f"{'that application' if len(impact.sole_group_apps) == 1 else 'those applications'} to "
+            f"every member of {group.org.name}. Change the allowed groups first."
+        )
+    members = list(group.members.order_by("email"))
+    for user in members:
+        _group_change_notify(group=group, user=user, template="group_removed")
+    audit_record(action="group.deleted", actor=actor, org=group.org, target=group, request=request,
+                 metadata={
+                     "name": group.name, "slug": group.slug, "description": group.description,
+                     "members": len(members),
+                     "member_emails": [u.email for u in members[:GROUP_DELETE_AUDITED_EMAILS]],
+                     "applications_limited": [{"id": a.pk, "name": a.name} for a in impact.limited_apps],
+                     "app_roles": [{"application": r.application.name, "key": r.key} for r in impact.app_roles],
+                 })
+    group.delete()
+
+
+# --- profile --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_profile_update(*, org, user: User, full_name: str, actor, request=None) -> User:
+    """An org admin edits `user`'s profile (the full name). Only for users who belong to `org` alone
+    (DESIGN.md): a profile shared with other orgs is a platform operator's matter. An unchanged
+    name writes nothing."""
+    _only_in_org_check(org=org, user=user)
+    full_name = (full_name or "").strip()
+    limit = User._meta.get_field("full_name").max_length
+    if len(full_name) > limit:
+        raise DomainError(f"A full name has at most {limit} characters.", field="full_name")
+    user = User.objects.select_for_update().get(pk=user.pk)
+    before = {"full_name": user.full_name}
+    if before["full_name"] == full_name:
+        return user
+    user.full_name = full_name
+    user.save(update_fields=["full_name", "updated_at"])
+    audit_record(action="user.updated", actor=actor, org=org, target=user, request=request,
+                 metadata={"email": user.email, "before": before, "after": {"full_name": full_name}})
+    return user

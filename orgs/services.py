@@ -379,3 +379,25 @@ def password_policy_update(
         audit_record(action="password_policy.updated", actor=actor, org=org, target=policy, request=request,
                      metadata={"before": before, "after": after})
     return policy
+
+
+@transaction.atomic
+def membership_role_change(*, membership: Membership, role: str, actor, request=None) -> Membership:
+    """Give a member another role. Demoting the last active owner is refused; who may grant or take
+    away the owner role (owners only) is the caller's permission check. Same role: nothing written."""
+    if role not in Membership.Role.values:
+        raise DomainError(f"Unknown role “{role}”; choose one of {', '.join(Membership.Role.values)}.", field="role")
+    locked = _membership_lock(membership)
+    if locked is None:
+        raise NotAllowed("This membership no longer exists.")
+    membership = locked
+    if membership.role == role:
+        return membership
+    if membership.role == Membership.Role.OWNER:
+        _owner_rule_check(membership=membership, doing="demote")
+    before = membership.role
+    membership.role = role
+    membership.save(update_fields=["role", "updated_at"])
+    audit_record(action="membership.role_changed", actor=actor, org=membership.org, target=membership,
+                 request=request, metadata={"user": membership.user.email, "before": before, "after": role})
+    return membership

@@ -12,6 +12,7 @@ urlpatterns = [
     path("platform/orgs/<slug:slug>/reactivate",
          views.PlatformOrgStatusView.as_view(action="reactivate"), name="platform-org-reactivate"),
     path("platform/emails/", include("emailqueue.platform_urls")),
+    path("platform/audit/", include("audit.platform_urls")),
     path("<slug:org_slug>/", views.OrgOverviewView.as_view(), name="org-overview"),
     path("<slug:org_slug>/emails/", include("emailqueue.urls")),
     path("<slug:org_slug>/users/", include("directory.user_urls")),

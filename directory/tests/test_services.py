@@ -170,3 +170,11 @@ def test_group_member_add_takes_a_member_of_the_right_org_only(org, other_org):
         group_member_add(group=ours, user=user)
 
     assert list(user.directory_groups.all()) == [theirs]
+
+
+def test_group_slug_from_a_long_name_fits_the_column(org):
+    from directory.services import group_create
+
+    group = group_create(org=org, name="Very long group name " * 7)
+    assert len(group.slug) <= 80
+    assert not group.slug.endswith("-")
