@@ -1,13 +1,15 @@
 """Writes to applications. Each is atomic and records its audit event."""
 
+import re
 import secrets
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from oauth2_provider.generators import generate_client_id
 
-from applications.models import Application, Consent
+from applications.models import Application, AppRole, Consent
 from applications.tokens import tokens_revoke
 from audit.services import audit_record
 from config.exceptions import AlreadyExists, DomainError
@@ -34,16 +36,100 @@ def _uri_list(values, *, field: str) -> list[str]:
     return values
 
 
+# Plain http is for a developer's own machine only (RFC 8252 §8.3, OAuth 2.0 Security BCP §4.1.1).
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+# A private-use scheme in reverse-domain form, e.g. com.example.app (RFC 8252 §7.1).
+_REVERSE_DOMAIN_SCHEME = re.compile(r"^[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+$")
+ACCESS_TOKEN_LIFETIME_MIN = 60
+_URI_FIELD_LABELS = {"redirect_uris": "The redirect URI", "post_logout_redirect_uris": "The post-logout redirect URI",
+                     "allowed_origins": "The origin"}
+ACCESS_TOKEN_LIFETIME_MAX = 24 * 3600
+
+
+def _uri_problem(uri: str, *, kind: str, field: str) -> str | None:
+    """Why `uri` may not be registered in `field` of a `kind` app, or None.
+
+    https anywhere; http only on a loopback host; never a fragment or a wildcard; native apps may
+    also use a reverse-domain private-use scheme for redirects. Origins are scheme://host[:port].
+    """
+    what = _URI_FIELD_LABELS.get(field, "URI")
+    if "*" in uri:
+        return f"{what} “{uri}”: wildcards are not allowed; register every URI exactly."
+    if "#" in uri:
+        return f"{what} “{uri}”: a URI must not contain a fragment (#…)."
+    try:
+        parts = urlsplit(uri)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 -- raises ValueError on a port that is not a number
+    except ValueError:
+        return f"{what} “{uri}” is not a valid URI."
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):
+        if not hostname:
+            return f"{what} “{uri}” has no host."
+        if scheme == "http" and hostname.lower() not in LOOPBACK_HOSTS:
+            return (f"{what} “{uri}”: use https. Plain http is allowed only for 127.0.0.1, [::1] or localhost.")
+        if field == "allowed_origins" and (parts.path not in ("", "/") or parts.query):
+            return f"{what} “{uri}”: an origin is scheme://host[:port], with no path or query."
+        return None
+    if (kind == Application.Kind.NATIVE and field != "allowed_origins"
+            and _REVERSE_DOMAIN_SCHEME.match(scheme) and len(uri) > len(scheme) + 1):
+        return None
+    if kind == Application.Kind.NATIVE and field != "allowed_origins":
+        return (f"{what} “{uri}”: use https, loopback http (127.0.0.1, [::1], localhost) or a reverse-domain "
+                "scheme such as com.example.app:/callback.")
+    return f"{what} “{uri}”: use https. Plain http is allowed only for 127.0.0.1, [::1] or localhost."
+
+
+def uris_check(uris, *, kind: str, field: str) -> list[str]:
+    """The URIs of one field, cleaned; the first that breaks the rules above raises DomainError.
+
+    The console form calls this too, so the console and the API say the same thing.
+    """
+    uris = _uri_list(uris, field=field)
+    for uri in uris:
+        problem = _uri_problem(uri, kind=kind, field=field)
+        if problem:
+            raise DomainError(problem, field=field)
+    return uris
+
+
+def _lifetime_check(seconds: int | None) -> int | None:
+    if seconds is None:
+        return None
+    if not ACCESS_TOKEN_LIFETIME_MIN <= seconds <= ACCESS_TOKEN_LIFETIME_MAX:
+        raise DomainError(f"An access token lives between {ACCESS_TOKEN_LIFETIME_MIN} seconds and 24 hours "
+                          f"({ACCESS_TOKEN_LIFETIME_MAX} seconds).", field="access_token_lifetime")
+    return seconds
+
+
+def _org_groups(*, org, groups, field: str = "allowed_groups") -> list:
+    """The given groups (instances or ids), all of them `org`'s. One from elsewhere refuses the lot:
+    an app of one org must never be scoped to, or grant roles through, another org's group."""
+    from directory.models import Group
+
+    ids = {getattr(group, "pk", group) for group in groups}
+    try:
+        found = list(Group.objects.for_org(org).filter(pk__in=ids).order_by("name"))
+    except (ValueError, TypeError):
+        found = []
+    if len(found) != len(ids):
+        raise DomainError(f"Choose groups of {org.name} only.", field=field)
+    return found
+
+
 @transaction.atomic
 def application_create(
     *, org, name: str, kind: str, redirect_uris: list[str] | tuple[str, ...] = (),
     client_id: str | None = None, client_secret: str | None = None, actor=None, request=None,
     post_logout_redirect_uris: list[str] | tuple[str, ...] = (), allowed_origins: list[str] | tuple[str, ...] = (),
-    trusted: bool = False,
+    trusted: bool = False, description: str = "", allowed_groups=(), access_token_lifetime: int | None = None,
+    require_pkce: bool = False,
 ) -> CreatedApplication:
     """Register an OIDC client for `org`. Its kind decides its client type and grant.
 
-    Browser-based kinds need at least one redirect URI; client ids are unique platform-wide.
+    Browser-based kinds need at least one redirect URI; URIs are https or loopback http (native apps
+    also reverse-domain schemes); allowed groups are `org`'s own; client ids are unique platform-wide.
     """
     name = name.strip()
     if not name:
@@ -57,9 +143,11 @@ def application_create(
     if kind == Application.Kind.MACHINE and redirect_uris:
         raise DomainError("A machine application signs no one in, so it takes no redirect URI.",
                           field="redirect_uris")
-    redirect_uris = _uri_list(redirect_uris, field="redirect_uris")
-    post_logout_redirect_uris = _uri_list(post_logout_redirect_uris, field="post_logout_redirect_uris")
-    allowed_origins = _uri_list(allowed_origins, field="allowed_origins")
+    redirect_uris = uris_check(redirect_uris, kind=kind, field="redirect_uris")
+    post_logout_redirect_uris = uris_check(post_logout_redirect_uris, kind=kind, field="post_logout_redirect_uris")
+    allowed_origins = uris_check(allowed_origins, kind=kind, field="allowed_origins")
+    groups = _org_groups(org=org, groups=allowed_groups)
+    access_token_lifetime = _lifetime_check(access_token_lifetime)
     if allowed_origins and kind != Application.Kind.SPA:
         raise DomainError("Only single-page applications are given CORS origins.", field="allowed_origins")
     if post_logout_redirect_uris and kind == Application.Kind.MACHINE:
@@ -78,6 +166,9 @@ def application_create(
         skip_authorization=trusted,
         client_secret=raw_secret or "",
         hash_client_secret=True,
+        description=description.strip(),
+        access_token_lifetime=access_token_lifetime,
+        require_pkce=require_pkce and kind == Application.Kind.WEB,
     )
     # save() derives these from the kind; clean() needs them to check redirect URIs.
     application.client_type, application.authorization_grant_type = Application.KIND_GRANTS[kind]
@@ -87,10 +178,12 @@ def application_create(
         field, messages = next(iter(exc.message_dict.items()))
         raise DomainError(" ".join(messages), field=field) from None
     application.save()
+    application.allowed_groups.set(groups)
     audit_record(action="application.created", actor=actor, org=org, target=application, request=request,
                  metadata={"name": name, "kind": kind, "client_id": client_id, "trusted": trusted,
                            "redirect_uris": redirect_uris, "post_logout_redirect_uris": post_logout_redirect_uris,
-                           "allowed_origins": allowed_origins})
+                           "allowed_origins": allowed_origins, "allowed_groups": [g.slug for g in groups],
+                           "access_token_lifetime": access_token_lifetime})
     return CreatedApplication(application=application, client_secret=raw_secret)
 
 
@@ -146,3 +239,185 @@ def consent_withdraw(*, consent, actor, request=None) -> int:
                  request=request, metadata={"client_id": application.client_id, "scopes": consent.scopes,
                                             "tokens_revoked": revoked})
     return revoked
+
+
+# ---------------------------------------------------------------------------------------- console writes
+
+_ROLE_KEY = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,99}$")
+
+
+def _application_snapshot(application: Application) -> dict:
+    """The fields an administrator edits, as the audit log shows them before and after."""
+    return {
+        "name": application.name,
+        "description": application.description,
+        "redirect_uris": application.redirect_uris.split(),
+        "post_logout_redirect_uris": application.post_logout_redirect_uris.split(),
+        "allowed_origins": application.allowed_origins.split(),
+        "trusted": application.skip_authorization,
+        "require_pkce": application.require_pkce,
+        "access_token_lifetime": application.access_token_lifetime,
+        "allowed_groups": sorted(application.allowed_groups.values_list("slug", flat=True)),
+    }
+
+
+def _changes(before: dict, after: dict) -> dict:
+    changed = [key for key in after if before.get(key) != after[key]]
+    return {"before": {key: before.get(key) for key in changed}, "after": {key: after[key] for key in changed}}
+
+
+def _locked(application: Application) -> Application:
+    return Application.objects.select_for_update().select_related("org").get(pk=application.pk)
+
+
+@transaction.atomic
+def application_update(
+    *, application: Application, actor, request=None, name: str, description: str = "",
+    redirect_uris=(), post_logout_redirect_uris=(), allowed_origins=(), trusted: bool = False,
+    require_pkce: bool = False, access_token_lifetime: int | None = None, allowed_groups=(),
+) -> Application:
+    """Change what an administrator may change; the kind and client id stay (tokens and RPs rely on them).
+
+    The same rules as application_create apply; an update that changes nothing writes no audit row.
+    """
+    application = _locked(application)
+    kind = application.kind
+    name = name.strip()
+    if not name:
+        raise DomainError("An application needs a name.", field="name")
+    redirect_uris = uris_check(redirect_uris, kind=kind, field="redirect_uris")
+    post_logout_redirect_uris = uris_check(post_logout_redirect_uris, kind=kind, field="post_logout_redirect_uris")
+    allowed_origins = uris_check(allowed_origins, kind=kind, field="allowed_origins")
+    if kind != Application.Kind.MACHINE and not redirect_uris:
+        raise DomainError("A web, spa or native application needs at least one redirect URI.",
+                          field="redirect_uris")
+    if kind == Application.Kind.MACHINE and (redirect_uris or post_logout_redirect_uris):
+        raise DomainError("A machine application signs no one in, so it takes no redirect URI.",
+                          field="redirect_uris")
+    if allowed_origins and kind != Application.Kind.SPA:
+        raise DomainError("Only single-page applications are given CORS origins.", field="allowed_origins")
+    groups = _org_groups(org=application.org, groups=allowed_groups)
+    before = _application_snapshot(application)
+    application.name = name
+    application.description = description.strip()
+    application.redirect_uris = " ".join(redirect_uris)
+    application.post_logout_redirect_uris = " ".join(post_logout_redirect_uris)
+    application.allowed_origins = " ".join(allowed_origins)
+    application.skip_authorization = trusted
+    application.require_pkce = require_pkce and kind == Application.Kind.WEB
+    application.access_token_lifetime = _lifetime_check(access_token_lifetime)
+    try:
+        application.full_clean(exclude=["client_secret", "user", "org"])
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise DomainError(" ".join(messages), field=field) from None
+    # update_fields keeps save() away from the hashed client secret.
+    application.save(update_fields=["name", "description", "redirect_uris", "post_logout_redirect_uris",
+                                    "allowed_origins", "skip_authorization", "require_pkce",
+                                    "access_token_lifetime", "updated"])
+    application.allowed_groups.set(groups)
+    after = _application_snapshot(application)
+    if before != after:
+        audit_record(action="application.updated", actor=actor, org=application.org, target=application,
+                     request=request, metadata={"client_id": application.client_id, **_changes(before, after)})
+    return application
+
+
+@transaction.atomic
+def application_allowed_groups_set(*, application: Application, groups, actor, request=None) -> Application:
+    """Limit the app to members of `groups` (none: every member of the org). Groups must be the app's org's."""
+    application = _locked(application)
+    chosen = _org_groups(org=application.org, groups=groups)
+    before = sorted(application.allowed_groups.values_list("slug", flat=True))
+    application.allowed_groups.set(chosen)
+    after = sorted(group.slug for group in chosen)
+    if before != after:
+        audit_record(action="application.updated", actor=actor, org=application.org, target=application,
+                     request=request, metadata={"client_id": application.client_id,
+                                                "before": {"allowed_groups": before},
+                                                "after": {"allowed_groups": after}})
+    return application
+
+
+@transaction.atomic
+def client_secret_rotate(*, application: Application, actor, request=None) -> str:
+    """Give a confidential app a new secret and return it (shown once; stored hashed).
+
+    The new secret replaces the old one at once: an RP still using the old one is refused from now
+    on. (A chosen overlap during which both work is planned, not built.) Public apps have no secret.
+    """
+    application = _locked(application)
+    if not application.is_confidential:
+        raise DomainError("A public application has no client secret to rotate.")
+    raw_secret = generate_client_secret()
+    application.client_secret = raw_secret
+    application.hash_client_secret = True
+    application.save(update_fields=["client_secret", "hash_client_secret", "updated"])
+    audit_record(action="application.secret_rotated", actor=actor, org=application.org, target=application,
+                 request=request, metadata={"client_id": application.client_id, "overlap_seconds": 0})
+    return raw_secret
+
+
+@transaction.atomic
+def application_delete(*, application: Application, actor, request=None) -> None:
+    """Delete an app, revoking every token it holds first; its roles and consents go with it."""
+    application = _locked(application)
+    revoked = tokens_revoke(application=application, reason="application.deleted")
+    audit_record(action="application.deleted", actor=actor, org=application.org, target=application,
+                 request=request,
+                 metadata={"client_id": application.client_id, "name": application.name, "kind": application.kind,
+                           "tokens_revoked": revoked,
+                           "roles": list(application.roles.values_list("key", flat=True))})
+    application.delete()
+
+
+def _role_key_check(key: str) -> str:
+    key = key.strip()
+    if not _ROLE_KEY.match(key):
+        raise DomainError("A role key is lowercase letters, digits and . _ : - (up to 100), e.g. app:admin.",
+                          field="key")
+    return key
+
+
+@transaction.atomic
+def app_role_create(*, application: Application, key: str, name: str = "", groups=(), actor,
+                    request=None) -> AppRole:
+    """Define a role of the app, granted to members of `groups` (the app's org's only). Keys are unique per app."""
+    application = _locked(application)
+    key = _role_key_check(key)
+    chosen = _org_groups(org=application.org, groups=groups, field="groups")
+    if AppRole.objects.filter(application=application, key=key).exists():
+        raise AlreadyExists(f"{application.name} already has a role “{key}”.", field="key")
+    role = AppRole.objects.create(application=application, key=key, name=name.strip())
+    role.groups.set(chosen)
+    audit_record(action="app_role.created", actor=actor, org=application.org, target=role, request=request,
+                 metadata={"client_id": application.client_id, "key": key, "name": role.name,
+                           "groups": [group.slug for group in chosen]})
+    return role
+
+
+@transaction.atomic
+def app_role_update(*, role: AppRole, name: str = "", groups=(), actor, request=None) -> AppRole:
+    """Rename a role or change the groups that grant it. The key stays: RPs check it in tokens."""
+    role = AppRole.objects.select_for_update().select_related("application__org").get(pk=role.pk)
+    org = role.application.org
+    chosen = _org_groups(org=org, groups=groups, field="groups")
+    before = {"name": role.name, "groups": sorted(role.groups.values_list("slug", flat=True))}
+    role.name = name.strip()
+    role.save(update_fields=["name"])
+    role.groups.set(chosen)
+    after = {"name": role.name, "groups": sorted(group.slug for group in chosen)}
+    if before != after:
+        audit_record(action="app_role.updated", actor=actor, org=org, target=role, request=request,
+                     metadata={"client_id": role.application.client_id, "key": role.key, **_changes(before, after)})
+    return role
+
+
+@transaction.atomic
+def app_role_delete(*, role: AppRole, actor, request=None) -> None:
+    """Delete a role; tokens already issued keep it until they expire."""
+    role = AppRole.objects.select_related("application__org").get(pk=role.pk)
+    audit_record(action="app_role.deleted", actor=actor, org=role.application.org, target=role, request=request,
+                 metadata={"client_id": role.application.client_id, "key": role.key, "name": role.name,
+                           "groups": sorted(role.groups.values_list("slug", flat=True))})
+    role.delete()

@@ -1,6 +1,7 @@
 """Organizations and the memberships that tie users to them."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -27,11 +28,27 @@ class Organization(models.Model):
         ACTIVE = "active", _("Active")
         SUSPENDED = "suspended", _("Suspended")
 
+    class MfaPolicy(models.TextChoices):
+        OFF = "off", _("Off")
+        CONSOLE_ROLES = "console_roles", _("Required for console roles (owners, admins, auditors)")
+        EVERYONE = "everyone", _("Required for everyone")
+
+    # Limits of session_max_age_minutes: 5 minutes to 90 days.
+    SESSION_MAX_AGE_LIMITS = (5, 90 * 24 * 60)
+
     slug = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=150)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     # Email members when they sign in from a device they have not used recently.
     notify_new_device_sign_in = models.BooleanField(default=False)
+    # Stored now; enforced when MFA sign-in lands.
+    mfa_policy = models.CharField(max_length=16, choices=MfaPolicy.choices, default=MfaPolicy.OFF)
+    # Maximum authentication age for this org's console (and, later, its apps); null: the platform's
+    # session lifetime is the only limit.
+    session_max_age_minutes = models.PositiveIntegerField(
+        null=True, blank=True,
+        validators=[MinValueValidator(SESSION_MAX_AGE_LIMITS[0]), MaxValueValidator(SESSION_MAX_AGE_LIMITS[1])],
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

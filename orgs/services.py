@@ -401,3 +401,59 @@ def membership_role_change(*, membership: Membership, role: str, actor, request=
     audit_record(action="membership.role_changed", actor=actor, org=membership.org, target=membership,
                  request=request, metadata={"user": membership.user.email, "before": before, "after": role})
     return membership
+
+
+# --- organization settings ------------------------------------------------------------------------
+
+SETTINGS_FIELDS = ("name", "notify_new_device_sign_in", "mfa_policy", "session_max_age_minutes")
+
+
+def _settings_clean(name: str, value):
+    """One setting's value as stored, or DomainError naming the field and what is allowed."""
+    if name == "name":
+        value = (value or "").strip() if isinstance(value, str) else value
+        if not isinstance(value, str) or not value:
+            raise DomainError("An organization needs a name.", field="name")
+        if len(value) > Organization._meta.get_field("name").max_length:
+            raise DomainError("The name can be at most 150 characters.", field="name")
+        return value
+    if name == "notify_new_device_sign_in":
+        if not isinstance(value, bool):
+            raise DomainError("New-device notification is either on or off.", field=name)
+        return value
+    if name == "mfa_policy":
+        if value not in Organization.MfaPolicy.values:
+            raise DomainError(f"Unknown MFA policy “{value}”; choose one of "
+                              f"{', '.join(Organization.MfaPolicy.values)}.", field=name)
+        return value
+    low, high = Organization.SESSION_MAX_AGE_LIMITS
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high):
+        raise DomainError(f"Maximum sign-in age must be a whole number of minutes from {low} to {high}, "
+                          "or empty for the platform default.", field=name)
+    return value
+
+
+@transaction.atomic
+def organization_settings_update(*, org: Organization, actor, request=None, **changes) -> Organization:
+    """Change an org's display name, new-device notification, MFA policy or maximum sign-in age.
+
+    Every value is checked before anything is written; a refusal changes nothing. Only the fields
+    that actually change are written and recorded (before/after) in one `organization.settings_updated`
+    event; a submission that changes nothing records nothing. Who may call it (settings.manage) is
+    the caller's permission check.
+    """
+    unknown = set(changes) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise TypeError(f"Not an organization setting: {', '.join(sorted(unknown))}.")
+    cleaned = {name: _settings_clean(name, value) for name, value in changes.items()}
+    locked = Organization.objects.select_for_update().get(pk=org.pk)
+    before = {name: getattr(locked, name) for name, value in cleaned.items() if getattr(locked, name) != value}
+    if not before:
+        return locked
+    after = {name: cleaned[name] for name in before}
+    for name, value in after.items():
+        setattr(locked, name, value)
+    locked.save(update_fields=[*after, "updated_at"])
+    audit_record(action="organization.settings_updated", actor=actor, org=locked, target=locked, request=request,
+                 metadata={"before": before, "after": after})
+    return locked

@@ -18,4 +18,6 @@ urlpatterns = [
     path("<slug:org_slug>/users/", include("directory.user_urls")),
     path("<slug:org_slug>/groups/", include("directory.group_urls")),
     path("<slug:org_slug>/audit/", include("audit.urls")),
+    path("<slug:org_slug>/applications/", include("applications.app_urls")),
+    path("<slug:org_slug>/settings/", include("orgs.settings_urls")),
 ]

@@ -88,7 +88,7 @@ def test_redirect_uri_can_be_repeated(org):
         (["--org", "acme", "--kind", "spa"], "needs at least one redirect URI"),
         (["--org", "acme", "--kind", "native"], "needs at least one redirect URI"),
         (["--org", "acme", "--kind", "machine", "--redirect-uri", CALLBACK], "takes no redirect URI"),
-        (["--org", "acme", "--kind", "web", "--redirect-uri", "javascript:alert(1)"], "redirect uri"),
+        (["--org", "acme", "--kind", "web", "--redirect-uri", "javascript:alert(1)"], "redirect URI"),
         (["--org", "acme", "--kind", "machine", "--client-id", "taken"], "client id “taken” already exists"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from django.db.models import Exists
 from django.utils.translation import gettext as _
 
 from applications.models import Application
@@ -31,7 +32,15 @@ def application_access(*, user, application: Application) -> AccessDecision:
     if not org.is_active:
         return AccessDecision(False, "org_suspended",
                               _("%(org)s is suspended. Contact your administrator.") % {"org": org.name})
-    membership = Membership.objects.filter(user=user, org=org).only("status").first()
+    # One query: the membership, whether the app is limited to groups, and whether the user is in one.
+    limits = Application.allowed_groups.through.objects.filter(application=application)
+    membership = (
+        Membership.objects.filter(user=user, org=org).only("status")
+        .annotate(app_limited=Exists(limits),
+                  in_allowed_group=Exists(GroupMembership.objects.filter(user=user,
+                                                                         group__in=limits.values("group_id"))))
+        .first()
+    )
     if membership is None:
         return AccessDecision(False, "not_a_member",
                               _("Your account is not a member of %(org)s, which owns %(app)s.")
@@ -40,10 +49,7 @@ def application_access(*, user, application: Application) -> AccessDecision:
         return AccessDecision(False, f"membership_{membership.status}",
                               _("Your membership of %(org)s is %(status)s.")
                               % {"org": org.name, "status": membership.get_status_display().lower()})
-    allowed_group_ids = list(application.allowed_groups.values_list("pk", flat=True))
-    if allowed_group_ids and not GroupMembership.objects.filter(
-        user=user, group_id__in=allowed_group_ids
-    ).exists():
+    if membership.app_limited and not membership.in_allowed_group:
         return AccessDecision(False, "not_in_allowed_groups",
                               _("%(app)s is limited to some groups of %(org)s, and you are in none of them.")
                               % {"app": application.name, "org": org.name})

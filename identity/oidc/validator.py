@@ -5,8 +5,9 @@ import hashlib
 import logging
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
-from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model, refresh_token_expire_timedelta
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.settings import oauth2_settings
 
@@ -187,12 +188,18 @@ class GatehouseValidator(OAuth2Validator):
             )
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
-        # Looked at before DOT's check, which deletes the evidence when it revokes the family.
-        reused = self._superseded_refresh_token(refresh_token, client)
-        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
-            if reused is not None:
-                audit_record(action="token.refresh_reused", org=client.org, target=reused.user,
-                             metadata={"client_id": client.client_id, "token_family": str(reused.token_family)})
+        rt = self._load_refresh_token(refresh_token)
+        if rt is None or rt.revoked is not None:
+            # Unknown, or revoked (rotated away, or revoked outright): reuse protection and the
+            # grace period are DOT's own code. Looked at first: DOT deletes the evidence (the
+            # family's access tokens) when it revokes the family.
+            reused = self._superseded(rt, client)
+            if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+                if reused is not None:
+                    audit_record(action="token.refresh_reused", org=client.org, target=reused.user,
+                                 metadata={"client_id": client.client_id, "token_family": str(reused.token_family)})
+                return False
+        elif not self._validate_live_refresh_token(rt, refresh_token, client, request):
             return False
         decision = application_access(user=request.user, application=client)
         if not decision.allowed:
@@ -203,16 +210,36 @@ class GatehouseValidator(OAuth2Validator):
             return False
         return True
 
-    def _superseded_refresh_token(self, refresh_token: str, client: Application):
+    def _load_refresh_token(self, refresh_token: str):
+        """DOT's lookup in validate_refresh_token (by checksum, the unrevoked row first, else the
+        latest revoked one, with its access token), with its user and application (and org) joined
+        in: DOT reads both right after, one SELECT each."""
+        return (
+            get_refresh_token_model().objects.filter(token_checksum=checksum(refresh_token))
+            .select_related("access_token", "user", "application__org")
+            .order_by(F("revoked").desc(nulls_first=True)).first()
+        )
+
+    @staticmethod
+    def _validate_live_refresh_token(rt, refresh_token: str, client, request) -> bool:
+        """DOT's validate_refresh_token (3.4.1) for an unrevoked token, on the row already loaded."""
+        if rt.access_token is None:
+            return False
+        expire_delta = refresh_token_expire_timedelta()
+        if expire_delta and rt.access_token.expires + expire_delta <= timezone.now():
+            return False
+        request.user = rt.user
+        request.refresh_token = refresh_token
+        request.refresh_token_instance = rt
+        return rt.application == client
+
+    @staticmethod
+    def _superseded(stale, client: Application):
         """The presented token if it was already rotated away (consumed to mint a successor).
 
         Only such a token coming back suggests theft; one revoked by an admin action or logout
         is expected to return now and then, and is not an alarm.
         """
-        stale = (
-            get_refresh_token_model().objects.filter(token_checksum=checksum(refresh_token), revoked__isnull=False)
-            .select_related("user").order_by("-revoked").first()
-        )
-        if stale is None or stale.application_id != client.pk:
+        if stale is None or stale.revoked is None or stale.application_id != client.pk:
             return None
         return stale if get_access_token_model().objects.filter(source_refresh_token=stale).exists() else None

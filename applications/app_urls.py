@@ -1,0 +1,20 @@
+"""Console routes for applications, included under /console/<org_slug>/applications/ (console namespace)."""
+
+from django.urls import path
+
+from applications import views
+
+urlpatterns = [
+    path("", views.ApplicationListView.as_view(), name="app-list"),
+    path("new", views.ApplicationKindChoiceView.as_view(), name="app-kind-choice"),
+    path("new/<str:kind>", views.ApplicationCreateView.as_view(), name="app-create"),
+    path("<int:pk>/", views.ApplicationDetailView.as_view(), name="app-detail"),
+    path("<int:pk>/edit", views.ApplicationUpdateView.as_view(), name="app-edit"),
+    path("<int:pk>/disable", views.ApplicationStatusView.as_view(action="disable"), name="app-disable"),
+    path("<int:pk>/enable", views.ApplicationStatusView.as_view(action="enable"), name="app-enable"),
+    path("<int:pk>/rotate-secret", views.ApplicationSecretRotateView.as_view(), name="app-secret-rotate"),
+    path("<int:pk>/delete", views.ApplicationDeleteView.as_view(), name="app-delete"),
+    path("<int:pk>/roles/new", views.AppRoleCreateView.as_view(), name="app-role-create"),
+    path("<int:pk>/roles/<int:role_pk>/edit", views.AppRoleUpdateView.as_view(), name="app-role-edit"),
+    path("<int:pk>/roles/<int:role_pk>/delete", views.AppRoleDeleteView.as_view(), name="app-role-delete"),
+]

@@ -1,0 +1,153 @@
+"""Console forms for applications: one form per kind (it offers what that kind needs) and app roles."""
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from applications.models import Application
+from applications.services import (
+    ACCESS_TOKEN_LIFETIME_MAX,
+    ACCESS_TOKEN_LIFETIME_MIN,
+    uris_check,
+)
+from config.exceptions import DomainError
+from directory.models import Group
+
+URI_WIDGET = forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"})
+
+# Which URI fields each kind is offered; machine apps sign no one in and get none.
+KIND_FIELDS = {
+    Application.Kind.WEB: ("redirect_uris", "post_logout_redirect_uris", "require_pkce"),
+    Application.Kind.SPA: ("redirect_uris", "post_logout_redirect_uris", "allowed_origins"),
+    Application.Kind.NATIVE: ("redirect_uris", "post_logout_redirect_uris"),
+    Application.Kind.MACHINE: (),
+}
+OPTIONAL_BY_KIND = {"redirect_uris", "post_logout_redirect_uris", "allowed_origins", "require_pkce"}
+
+REDIRECT_HELP = {
+    Application.Kind.WEB: _lazy("One per line, matched exactly. https, or http on 127.0.0.1, [::1] or "
+                                "localhost while developing. No fragments or wildcards."),
+    Application.Kind.SPA: _lazy("One per line, matched exactly: the page of your app that receives the "
+                                "code. https, or http on a loopback host while developing."),
+    Application.Kind.NATIVE: _lazy("One per line. A loopback URI (http://127.0.0.1/callback, any port "
+                                   "matches) or a reverse-domain scheme (com.example.app:/callback), or https."),
+}
+
+
+def split_lines(text: str) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+class ApplicationForm(forms.Form):
+    """Create or edit an app of one kind. URIs are checked by the same rules as the service."""
+
+    name = forms.CharField(label=_lazy("Name"), max_length=255)
+    description = forms.CharField(label=_lazy("Description"), max_length=500, required=False,
+                                  widget=forms.Textarea(attrs={"rows": 2}))
+    redirect_uris = forms.CharField(label=_lazy("Redirect URIs"), widget=URI_WIDGET)
+    post_logout_redirect_uris = forms.CharField(
+        label=_lazy("Post-logout redirect URIs (optional)"), required=False, widget=URI_WIDGET,
+        help_text=_lazy("Where the app may send people after signing out. One per line; same rules."))
+    allowed_origins = forms.CharField(
+        label=_lazy("Allowed origins"), required=False, widget=URI_WIDGET,
+        help_text=_lazy("The origins your app's JavaScript calls the token endpoint from, e.g. "
+                        "https://app.example.com — one per line, no path."))
+    allowed_groups = forms.ModelMultipleChoiceField(
+        label=_lazy("Allowed groups"), queryset=Group.objects.none(), required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_lazy("Only members of these groups may sign in. None chosen: every member of the organization."))
+    trusted = forms.BooleanField(
+        label=_lazy("Trusted (skip the consent screen)"), required=False,
+        help_text=_lazy("For your organization's own apps only: people are not asked to allow access."))
+    require_pkce = forms.BooleanField(label=_lazy("Require PKCE"), required=False,
+                                      help_text=_lazy("Refuse authorization requests without a code challenge."))
+    access_token_lifetime = forms.IntegerField(
+        label=_lazy("Access token lifetime (seconds, optional)"), required=False,
+        min_value=ACCESS_TOKEN_LIFETIME_MIN, max_value=ACCESS_TOKEN_LIFETIME_MAX,
+        help_text=_lazy("Between 60 seconds and 86400 (24 hours). Empty: the deployment's default."))
+
+    def __init__(self, *args, org, kind: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.org = org
+        self.kind = kind
+        for field in OPTIONAL_BY_KIND - set(KIND_FIELDS[kind]):
+            del self.fields[field]
+        if kind == Application.Kind.MACHINE:
+            # A machine app signs no user in: no consent, no group scoping.
+            del self.fields["trusted"], self.fields["allowed_groups"]
+        else:
+            self.fields["redirect_uris"].help_text = REDIRECT_HELP[kind]
+            self.fields["allowed_groups"].queryset = Group.objects.for_org(org).order_by("name")
+        if kind == Application.Kind.SPA:
+            self.fields["allowed_origins"].required = True
+        default = settings.OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"]
+        self.fields["access_token_lifetime"].widget.attrs["placeholder"] = str(default)
+
+    def _clean_uris(self, field: str) -> list[str]:
+        try:
+            return uris_check(split_lines(self.cleaned_data.get(field, "")), kind=self.kind, field=field)
+        except DomainError as exc:
+            raise ValidationError(exc.message) from None
+
+    def clean_redirect_uris(self):
+        return self._clean_uris("redirect_uris")
+
+    def clean_post_logout_redirect_uris(self):
+        return self._clean_uris("post_logout_redirect_uris")
+
+    def clean_allowed_origins(self):
+        return self._clean_uris("allowed_origins")
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise ValidationError(_("An application needs a name."))
+        return name
+
+    def service_kwargs(self) -> dict:
+        """cleaned_data in the shape application_create / application_update take."""
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "description": data.get("description", ""),
+            "redirect_uris": data.get("redirect_uris", []),
+            "post_logout_redirect_uris": data.get("post_logout_redirect_uris", []),
+            "allowed_origins": data.get("allowed_origins", []),
+            "allowed_groups": list(data.get("allowed_groups", [])),
+            "trusted": data.get("trusted", False),
+            "require_pkce": data.get("require_pkce", False),
+            "access_token_lifetime": data.get("access_token_lifetime"),
+        }
+
+    @classmethod
+    def initial_for(cls, application: Application) -> dict:
+        return {
+            "name": application.name,
+            "description": application.description,
+            "redirect_uris": "\n".join(application.redirect_uris.split()),
+            "post_logout_redirect_uris": "\n".join(application.post_logout_redirect_uris.split()),
+            "allowed_origins": "\n".join(application.allowed_origins.split()),
+            "allowed_groups": list(application.allowed_groups.all()),
+            "trusted": application.skip_authorization,
+            "require_pkce": application.require_pkce,
+            "access_token_lifetime": application.access_token_lifetime,
+        }
+
+
+class AppRoleForm(forms.Form):
+    key = forms.CharField(
+        label=_lazy("Key"), max_length=100,
+        help_text=_lazy("Sent to the app in tokens and never changes, e.g. app:admin. "
+                        "Lowercase letters, digits and . _ : -"))
+    name = forms.CharField(label=_lazy("Name"), max_length=150, required=False)
+    groups = forms.ModelMultipleChoiceField(
+        label=_lazy("Groups that grant this role"), queryset=Group.objects.none(), required=False,
+        widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, org, with_key: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["groups"].queryset = Group.objects.for_org(org).order_by("name")
+        if not with_key:
+            del self.fields["key"]

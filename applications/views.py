@@ -1,0 +1,344 @@
+"""Console pages for an org's applications: list, guided create per kind, detail with an integration
+panel, edit, enable/disable, secret rotation, delete, and app roles.
+
+Every view inherits OrgPermissionMixin and reads one application through application_get(org=…), so
+another org's application is a 404. A client secret appears only in the response to the POST that
+made it (create or rotate), sent with Cache-Control: no-store; no GET ever shows it.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.generic import FormView, TemplateView, View
+
+from applications.forms import ApplicationForm, AppRoleForm
+from applications.models import Application, AppRole
+from applications.selectors import (
+    app_role_get,
+    app_roles_with_groups,
+    application_delete_impact,
+    application_get,
+    application_list,
+    secrets_rotated_at,
+)
+from applications.services import (
+    app_role_create,
+    app_role_delete,
+    app_role_update,
+    application_create,
+    application_delete,
+    application_disable,
+    application_enable,
+    application_update,
+    client_secret_rotate,
+)
+from config.exceptions import DomainError
+from orgs.mixins import OrgPermissionMixin
+
+KIND_SUMMARIES = {
+    Application.Kind.WEB: _lazy("A server-side app that can keep a secret. Needs redirect URIs; gets a client secret."),
+    Application.Kind.SPA: _lazy("JavaScript in the browser. Public client with PKCE; needs redirect URIs and "
+                            "the origins it calls from."),
+    Application.Kind.NATIVE: _lazy("A desktop or mobile app. Public client with PKCE; loopback or "
+                               "reverse-domain redirect URIs."),
+    Application.Kind.MACHINE: _lazy("A service calling APIs as itself (client credentials). No redirect URIs; "
+                                "gets a client secret."),
+}
+
+
+def _app_url(name: str, application: Application) -> str:
+    return reverse(f"console:{name}", kwargs={"org_slug": application.org.slug, "pk": application.pk})
+
+
+def _form_error(form, exc: DomainError):
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+def _secret_response(view, application: Application, secret: str, *, rotated: bool):
+    """The one page that ever shows a secret: the answer to the POST that made it, never cached."""
+    response = view.response_class(
+        request=view.request, template="applications/app_secret.html",
+        context={**view.get_context_data(), "application": application, "client_secret": secret,
+                 "rotated": rotated, **integration(application)})
+    add_never_cache_headers(response)
+    return response
+
+
+def integration(application: Application) -> dict:
+    """What an RP developer pastes: discovery URL, client id, and a config snippet for the app's kind."""
+    issuer = settings.GATEHOUSE_ISSUER
+    discovery = f"{issuer}/.well-known/openid-configuration"
+    secret_line = ("OIDC_CLIENT_SECRET=<the secret shown once at creation or rotation>\n"
+                   if application.is_confidential else "")
+    redirect = (application.redirect_uris.split() or [""])[0]
+    env = (f"OIDC_ISSUER={issuer}\nOIDC_DISCOVERY_URL={discovery}\nOIDC_CLIENT_ID={application.client_id}\n"
+           f"{secret_line}" + (f"OIDC_REDIRECT_URI={redirect}\n" if redirect else ""))
+    if application.kind == Application.Kind.MACHINE:
+        authlib = (
+            "import os\n"
+            "from authlib.integrations.requests_client import OAuth2Session\n\n"
+            f'session = OAuth2Session("{application.client_id}", os.environ["OIDC_CLIENT_SECRET"],\n'
+            f'                        token_endpoint="{issuer}/oauth/token")\n'
+            'token = session.fetch_token(grant_type="client_credentials")\n'
+        )
+    else:
+        secret_arg = ('    client_secret=os.environ["OIDC_CLIENT_SECRET"],\n'
+                      if application.is_confidential else "")
+        authlib = (
+            "import os\n"
+            "from authlib.integrations.flask_client import OAuth\n\n"
+            "oauth = OAuth(app)\n"
+            "oauth.register(\n"
+            '    name="gatehouse",\n'
+            f'    server_metadata_url="{discovery}",\n'
+            f'    client_id="{application.client_id}",\n'
+            f"{secret_arg}"
+            '    client_kwargs={"scope": "openid email profile", "code_challenge_method": "S256"},\n'
+            ")\n"
+        )
+    return {"issuer": issuer, "discovery_url": discovery, "env_snippet": env.rstrip("\n"),
+            "authlib_snippet": authlib.rstrip("\n")}
+
+
+class _AppMixin:
+    """The application named by the URL, within this view's org only."""
+
+    @cached_property
+    def application(self) -> Application:
+        application = application_get(org=self.org, pk=self.kwargs["pk"])
+        application.org = self.org
+        return application
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["application"] = self.application
+        context["can_manage"] = "applications.manage" in self.org_permissions
+        return context
+
+
+class ApplicationListView(OrgPermissionMixin, TemplateView):
+    permission = "applications.view"
+    template_name = "applications/app_list.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        apps = list(application_list(org=self.org))
+        rotated = secrets_rotated_at(org=self.org, application_ids=[app.pk for app in apps])
+        for app in apps:
+            # Never rotated: the secret dates from creation.
+            app.secret_since = rotated.get(app.pk, app.created) if app.is_confidential else None
+        context.update(applications=apps, can_manage="applications.manage" in self.org_permissions)
+        return context
+
+
+class ApplicationKindChoiceView(OrgPermissionMixin, TemplateView):
+    permission = "applications.manage"
+    template_name = "applications/app_kind_choice.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["kinds"] = [(kind, label, KIND_SUMMARIES[kind]) for kind, label in Application.Kind.choices]
+        return context
+
+
+class ApplicationCreateView(OrgPermissionMixin, FormView):
+    permission = "applications.manage"
+    template_name = "applications/app_create.html"
+    form_class = ApplicationForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if kwargs["kind"] not in Application.Kind.values:
+            raise Http404(_("No such kind of application."))
+        self.kind = kwargs["kind"]
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "org": self.org, "kind": self.kind}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(kind=self.kind, kind_label=Application.Kind(self.kind).label,
+                       kind_summary=KIND_SUMMARIES[self.kind])
+        return context
+
+    def form_valid(self, form):
+        try:
+            created = application_create(org=self.org, kind=self.kind, actor=self.request.user,
+                                         request=self.request, **form.service_kwargs())
+        except DomainError as exc:
+            _form_error(form, exc)
+            return self.form_invalid(form)
+        application = created.application
+        application.org = self.org
+        messages.success(self.request, _("Created the application %(name)s.") % {"name": application.name})
+        if created.client_secret:
+            return _secret_response(self, application, created.client_secret, rotated=False)
+        return redirect(_app_url("app-detail", application))
+
+
+class ApplicationDetailView(OrgPermissionMixin, _AppMixin, TemplateView):
+    permission = "applications.view"
+    template_name = "applications/app_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        app = self.application
+        rotated = secrets_rotated_at(org=self.org, application_ids=[app.pk]).get(app.pk)
+        context.update(
+            roles=app_roles_with_groups(application=app),
+            allowed_groups=app.allowed_groups.order_by("name"),
+            secret_since=(rotated or app.created) if app.is_confidential else None,
+            default_lifetime=settings.OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"],
+            **integration(app),
+        )
+        return context
+
+
+class ApplicationUpdateView(OrgPermissionMixin, _AppMixin, FormView):
+    permission = "applications.manage"
+    template_name = "applications/app_edit.html"
+    form_class = ApplicationForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "org": self.org, "kind": self.application.kind}
+
+    def get_initial(self):
+        return ApplicationForm.initial_for(self.application)
+
+    def form_valid(self, form):
+        try:
+            application_update(application=self.application, actor=self.request.user, request=self.request,
+                               **form.service_kwargs())
+        except DomainError as exc:
+            _form_error(form, exc)
+            return self.form_invalid(form)
+        messages.success(self.request, _("Saved the application %(name)s.") % {"name": form.cleaned_data["name"]})
+        return redirect(_app_url("app-detail", self.application))
+
+
+class ApplicationStatusView(OrgPermissionMixin, _AppMixin, View):
+    """POST only: disable (revokes every token the app holds) or enable."""
+
+    permission = "applications.manage"
+    http_method_names = ["post"]
+    action = ""
+
+    def post(self, request, *args, **kwargs):
+        if self.action == "disable":
+            application_disable(application=self.application, actor=request.user, request=request)
+            messages.success(request, _("Disabled %(name)s and revoked its tokens.") % {"name": self.application.name})
+        else:
+            application_enable(application=self.application, actor=request.user, request=request)
+            messages.success(request, _("Enabled %(name)s.") % {"name": self.application.name})
+        return redirect(_app_url("app-detail", self.application))
+
+
+class ApplicationSecretRotateView(OrgPermissionMixin, _AppMixin, TemplateView):
+    """GET: what rotating does. POST: rotate and show the new secret, once."""
+
+    permission = "applications.manage"
+    template_name = "applications/app_rotate.html"
+
+    def get(self, request, *args, **kwargs):
+        if not self.application.is_confidential:
+            raise Http404(_("A public application has no client secret."))
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        if not self.application.is_confidential:
+            raise Http404(_("A public application has no client secret."))
+        secret = client_secret_rotate(application=self.application, actor=request.user, request=request)
+        messages.success(request, _("Rotated the client secret of %(name)s.") % {"name": self.application.name})
+        return _secret_response(self, self.application, secret, rotated=True)
+
+
+class ApplicationDeleteView(OrgPermissionMixin, _AppMixin, TemplateView):
+    """GET: a confirmation naming the impact. POST: delete."""
+
+    permission = "applications.manage"
+    template_name = "applications/app_delete.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["impact"] = application_delete_impact(application=self.application)
+        return context
+
+    def post(self, request, *args, **kwargs):
+        name = self.application.name
+        application_delete(application=self.application, actor=request.user, request=request)
+        messages.success(request, _("Deleted the application %(name)s.") % {"name": name})
+        return redirect("console:app-list", org_slug=self.org.slug)
+
+
+class AppRoleCreateView(OrgPermissionMixin, _AppMixin, FormView):
+    permission = "applications.manage"
+    template_name = "applications/role_form.html"
+    form_class = AppRoleForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "org": self.org}
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            role = app_role_create(application=self.application, key=data["key"], name=data["name"],
+                                   groups=list(data["groups"]), actor=self.request.user, request=self.request)
+        except DomainError as exc:
+            _form_error(form, exc)
+            return self.form_invalid(form)
+        messages.success(self.request, _("Added the role %(key)s.") % {"key": role.key})
+        return redirect(_app_url("app-detail", self.application))
+
+
+class _RoleMixin(_AppMixin):
+    @cached_property
+    def role(self) -> AppRole:
+        return app_role_get(application=self.application, pk=self.kwargs["role_pk"])
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["role"] = self.role
+        return context
+
+
+class AppRoleUpdateView(OrgPermissionMixin, _RoleMixin, FormView):
+    permission = "applications.manage"
+    template_name = "applications/role_form.html"
+    form_class = AppRoleForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "org": self.org, "with_key": False}
+
+    def get_initial(self):
+        return {"name": self.role.name, "groups": list(self.role.groups.all())}
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            app_role_update(role=self.role, name=data["name"], groups=list(data["groups"]),
+                            actor=self.request.user, request=self.request)
+        except DomainError as exc:
+            _form_error(form, exc)
+            return self.form_invalid(form)
+        messages.success(self.request, _("Saved the role %(key)s.") % {"key": self.role.key})
+        return redirect(_app_url("app-detail", self.application))
+
+
+class AppRoleDeleteView(OrgPermissionMixin, _RoleMixin, View):
+    """POST only: delete one role of this app; any other role is a 404."""
+
+    permission = "applications.manage"
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        key = self.role.key
+        app_role_delete(role=self.role, actor=request.user, request=request)
+        messages.success(request, _("Deleted the role %(key)s. Tokens already issued keep it until they expire.")
+                         % {"key": key})
+        return redirect(_app_url("app-detail", self.application))

@@ -1,0 +1,62 @@
+"""The org settings page: display name, sign-in rules and password policy.
+
+Owners, admins and operators (settings.manage) change them; auditors read them (org.view), as they
+read the rest of the console; members have no console.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.views.generic import FormView
+
+from config.exceptions import DomainError
+from identity.models import PasswordPolicy
+from orgs.mixins import OrgPermissionMixin
+from orgs.services import organization_settings_update, password_policy_update
+from orgs.settings_forms import POLICY_FIELDS, OrgSettingsForm
+
+MANAGE = "settings.manage"
+
+
+class OrgSettingsView(OrgPermissionMixin, FormView):
+    permission = "org.view"
+    template_name = "orgs/settings.html"
+    form_class = OrgSettingsForm
+
+    @property
+    def can_manage(self) -> bool:
+        return MANAGE in self.org_permissions
+
+    def post(self, request, *args, **kwargs):
+        if not self.can_manage:
+            raise PermissionDenied(_("Your role in %(org)s does not allow this.") % {"org": self.org.name})
+        return super().post(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "org": self.org, "read_only": not self.can_manage}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["can_manage"] = self.can_manage
+        context["has_policy"] = PasswordPolicy.objects.filter(org=self.org).exists()
+        return context
+
+    def form_valid(self, form):
+        # Both services check every value before writing; one transaction keeps a refusal from the
+        # second from leaving the first's change behind.
+        try:
+            with transaction.atomic():
+                self.org = organization_settings_update(org=self.org, actor=self.request.user,
+                                                        request=self.request, **form.org_changes)
+                # Only when a policy field changed: saving the name must not create a policy (which
+                # would switch on its default rules for an org that has none).
+                if any(name in form.changed_data for name in POLICY_FIELDS):
+                    password_policy_update(org=self.org, actor=self.request.user, request=self.request,
+                                           **form.policy_values)
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            return self.form_invalid(form)
+        messages.success(self.request, _("Saved the settings of %(org)s.") % {"org": self.org.name})
+        return redirect("console:org-settings", org_slug=self.org.slug)
