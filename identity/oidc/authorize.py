@@ -76,17 +76,23 @@ class AuthorizeView(AuthorizationView):
         next_url = _without_params(self.request.get_full_path(), "prompt", "max_age")
         return redirect_to_login(next_url, login_url=reverse("identity:login") + "?prompt=login")
 
-    def _needs_fresh_sign_in(self, prompt: set[str]) -> bool:
+    def _needs_fresh_sign_in(self, prompt: set[str], application: Application) -> bool:
+        """prompt=login, a max_age the sign-in is older than, or the org's own maximum sign-in age."""
         if "login" in prompt:
             return True
+        limits = []
+        if application.org.session_max_age_minutes:
+            limits.append(application.org.session_max_age_minutes * 60)
         max_age = self.request.GET.get("max_age")
-        if max_age is None or max_age == "":
-            return False
-        try:
-            limit = int(max_age)
-        except ValueError:
+        if max_age:
+            try:
+                limits.append(int(max_age))
+            except ValueError:
+                pass
+        if not limits:
             return False
         user_session = getattr(self.request, "user_session", None)
+        limit = min(limits)
         if user_session is None or limit <= 0:
             return True
         return (timezone.now() - user_session.auth_time).total_seconds() > limit
@@ -102,7 +108,7 @@ class AuthorizeView(AuthorizationView):
         application = Application.objects.select_related("org").get(client_id=credentials["client_id"])
         state = credentials.get("state")
 
-        if self._needs_fresh_sign_in(prompt):
+        if self._needs_fresh_sign_in(prompt, application):
             if "none" in prompt:
                 return _redirect_with_error(credentials["redirect_uri"], "login_required", state, application)
             return self._force_sign_in()

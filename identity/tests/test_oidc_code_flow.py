@@ -342,3 +342,20 @@ def test_an_expired_code_is_refused(oidc, sign_in, org, org_admin):
 
 def test_codes_live_one_minute(settings):
     assert settings.OAUTH2_PROVIDER["AUTHORIZATION_CODE_EXPIRE_SECONDS"] == 60
+
+
+def test_the_orgs_maximum_sign_in_age_applies_to_its_apps(oidc, sign_in, org, org_admin):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from identity.models import UserSession
+
+    org.session_max_age_minutes = 30
+    org.save()
+    rp = RelyingParty(oidc, make_web_app(org))
+    signed_in = sign_in(org_admin)
+    assert "code" in query_of(rp.authorize(signed_in)["Location"])
+    UserSession.objects.filter(user=org_admin).update(auth_time=timezone.now() - timedelta(hours=1))
+    assert rp.authorize(signed_in)["Location"].startswith("/login?prompt=login")
+    assert query_of(rp.authorize(signed_in, prompt="none")["Location"])["error"] == "login_required"
