@@ -84,11 +84,8 @@ class AuthorizeView(AuthorizationView):
         if application.org.session_max_age_minutes:
             limits.append(application.org.session_max_age_minutes * 60)
         max_age = self.request.GET.get("max_age")
-        if max_age:
-            try:
-                limits.append(int(max_age))
-            except ValueError:
-                pass
+        if max_age and max_age.isdigit():
+            limits.append(int(max_age))
         if not limits:
             return False
         user_session = getattr(self.request, "user_session", None)
