@@ -123,8 +123,9 @@ def test_the_database_refuses_a_second_active_key():
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.services
-@pytest.mark.skipif(connection.vendor == "sqlite", reason="the in-memory test SQLite refuses concurrent writers")
 def test_two_processes_starting_together_make_one_active_key():
+    # A services test: .ci/run gives it PostgreSQL; the in-memory test SQLite refuses concurrent writers.
+    assert connection.vendor == "postgresql", "run with DATABASE_URL pointing at PostgreSQL (see .ci/run)"
     barrier = threading.Barrier(2)
     results, errors = [], []
 

@@ -87,8 +87,8 @@ def _in_threads(fn) -> list:
 @pytest.fixture
 def shared_database(transactional_db):
     if connection.vendor == "sqlite":
-        pytest.skip("the in-memory SQLite test database cannot take parallel writers; "
-                    "the subprocess test above covers SQLite")
+        pytest.fail("a services test: run it with DATABASE_URL pointing at PostgreSQL (see .ci/run); the in-memory "
+                    "SQLite test database cannot take parallel writers (the subprocess test above covers SQLite)")
 
 
 @pytest.mark.services
