@@ -48,6 +48,13 @@ class Application(AbstractApplication):
     require_pkce = models.BooleanField(default=False)
     # Seconds; None means the deployment's default (OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"]).
     access_token_lifetime = models.PositiveIntegerField(null=True, blank=True)
+    # Seconds; None means the deployment's default (OAUTH2_PROVIDER["REFRESH_TOKEN_EXPIRE_SECONDS"]).
+    refresh_token_lifetime = models.PositiveIntegerField(null=True, blank=True)
+    # Space-separated scopes the app may ask for; empty means every scope the provider supports.
+    allowed_scopes = models.CharField(max_length=500, blank=True)
+    # After a rotation with an overlap, the old secret's hash keeps working until this moment.
+    previous_client_secret = models.CharField(max_length=255, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
 
     objects = ApplicationQuerySet.as_manager()
 
@@ -111,6 +118,45 @@ class Application(AbstractApplication):
                 validator(uri)
             except ValidationError as exc:
                 raise ValidationError({"post_logout_redirect_uris": exc.messages}) from None
+
+
+class ApiKeyQuerySet(OrgScopedQuerySet):
+    pass
+
+
+class ApiKey(models.Model):
+    """A management-API credential of one org: shown once, stored as a hash, found by its prefix.
+
+    Scopes are permission names from orgs/permissions.py, never more than its creator held when
+    creating it. An empty IP allow-list means any address.
+    """
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, null=True, blank=True,
+                                    related_name="api_keys")
+    name = models.CharField(max_length=100)
+    # The visible, unique start of the key ("gh_" + random); the lookup key.
+    prefix = models.CharField(max_length=32, unique=True)
+    key_hash = models.CharField(max_length=128)
+    scopes = models.JSONField(default=list)
+    allowed_ips = models.JSONField(default=list)  # CIDR strings
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                   blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                   blank=True, related_name="+")
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
 
 
 class AppRole(models.Model):

@@ -14,5 +14,6 @@ urlpatterns = [
     path(".well-known/jwks.json", jwks, name="jwks"),
     path("oauth/", include("identity.oidc.urls")),
     path("console/", include("orgs.urls")),
+    path("branding/", include("orgs.branding_urls")),
     path("", include("identity.urls")),
 ]

@@ -1,7 +1,7 @@
 """Organizations and the memberships that tie users to them."""
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -49,6 +49,19 @@ class Organization(models.Model):
         null=True, blank=True,
         validators=[MinValueValidator(SESSION_MAX_AGE_LIMITS[0]), MaxValueValidator(SESSION_MAX_AGE_LIMITS[1])],
     )
+    # Failed sign-ins that lock an email address when the flow started from this org's app or
+    # console; null: the platform's GATEHOUSE_LOCKOUT_THRESHOLD.
+    LOCKOUT_THRESHOLD_LIMITS = (3, 50)
+    lockout_threshold = models.PositiveSmallIntegerField(
+        null=True, blank=True,
+        validators=[MinValueValidator(LOCKOUT_THRESHOLD_LIMITS[0]), MaxValueValidator(LOCKOUT_THRESHOLD_LIMITS[1])],
+    )
+    # Branding of the hosted pages reached from this org's applications (orgs/branding.py).
+    display_name = models.CharField(max_length=150, blank=True)
+    accent_color = models.CharField(
+        max_length=7, blank=True,
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Enter a colour as #rrggbb."))],
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -61,6 +74,29 @@ class Organization(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    @property
+    def brand_name(self) -> str:
+        return self.display_name or self.name
+
+
+class OrgLogo(models.Model):
+    """An org's logo, kept in the database so every web process serves the same bytes.
+
+    Only raster formats that were decoded and re-checked on upload are stored (never SVG, which can
+    carry script); it is served from its own URL with nosniff and a CSP that allows nothing.
+    """
+
+    org = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="logo")
+    content = models.BinaryField()
+    content_type = models.CharField(max_length=32)
+    digest = models.CharField(max_length=64)  # SHA-256 of content: the cache-busting version
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"logo of {self.org}"
 
 
 class Membership(models.Model):
@@ -81,6 +117,8 @@ class Membership(models.Model):
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    # The org's own identifier for this person (HR number); set by admins or CSV import.
+    employee_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -11,6 +11,7 @@ VIEW_PERMISSIONS = frozenset(
         "members.view",
         "groups.view",
         "applications.view",
+        "apikeys.view",
         "audit.view",
         "email.view",
     }

@@ -20,4 +20,6 @@ urlpatterns = [
     path("<slug:org_slug>/audit/", include("audit.urls")),
     path("<slug:org_slug>/applications/", include("applications.app_urls")),
     path("<slug:org_slug>/settings/", include("orgs.settings_urls")),
+    path("<slug:org_slug>/api-keys/", include("applications.apikey_urls")),
+    path("<slug:org_slug>/imports/", include("directory.import_urls")),
 ]

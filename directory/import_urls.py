@@ -1,0 +1,3 @@
+"""URL placeholder: filled in by its feature."""
+
+urlpatterns = []
