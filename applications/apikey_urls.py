@@ -1,3 +1,11 @@
-"""URL placeholder: filled in by its feature."""
+"""Console routes for API keys, included under /console/<org_slug>/api-keys/ (console namespace)."""
 
-urlpatterns = []
+from django.urls import path
+
+from applications import apikey_views as views
+
+urlpatterns = [
+    path("", views.ApiKeyListView.as_view(), name="apikey-list"),
+    path("new", views.ApiKeyCreateView.as_view(), name="apikey-create"),
+    path("<int:pk>/revoke", views.ApiKeyRevokeView.as_view(), name="apikey-revoke"),
+]

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/disable", views.ApplicationStatusView.as_view(action="disable"), name="app-disable"),
     path("<int:pk>/enable", views.ApplicationStatusView.as_view(action="enable"), name="app-enable"),
     path("<int:pk>/rotate-secret", views.ApplicationSecretRotateView.as_view(), name="app-secret-rotate"),
+    path("<int:pk>/end-secret-overlap", views.ApplicationSecretOverlapEndView.as_view(), name="app-secret-overlap-end"),
     path("<int:pk>/delete", views.ApplicationDeleteView.as_view(), name="app-delete"),
     path("<int:pk>/roles/new", views.AppRoleCreateView.as_view(), name="app-role-create"),
     path("<int:pk>/roles/<int:role_pk>/edit", views.AppRoleUpdateView.as_view(), name="app-role-edit"),

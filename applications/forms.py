@@ -1,5 +1,7 @@
 """Console forms for applications: one form per kind (it offers what that kind needs) and app roles."""
 
+from datetime import timedelta
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -10,6 +12,10 @@ from applications.models import Application
 from applications.services import (
     ACCESS_TOKEN_LIFETIME_MAX,
     ACCESS_TOKEN_LIFETIME_MIN,
+    REFRESH_TOKEN_LIFETIME_MAX,
+    REFRESH_TOKEN_LIFETIME_MIN,
+    SECRET_OVERLAP_MAX,
+    supported_scopes,
     uris_check,
 )
 from config.exceptions import DomainError
@@ -67,6 +73,16 @@ class ApplicationForm(forms.Form):
         label=_lazy("Access token lifetime (seconds, optional)"), required=False,
         min_value=ACCESS_TOKEN_LIFETIME_MIN, max_value=ACCESS_TOKEN_LIFETIME_MAX,
         help_text=_lazy("Between 60 seconds and 86400 (24 hours). Empty: the deployment's default."))
+    refresh_token_lifetime = forms.IntegerField(
+        label=_lazy("Refresh token lifetime (seconds, optional)"), required=False,
+        min_value=REFRESH_TOKEN_LIFETIME_MIN, max_value=REFRESH_TOKEN_LIFETIME_MAX,
+        help_text=_lazy("How long a refresh token may be used after it is issued; every refresh issues a new "
+                        "one. Between 3600 (1 hour) and 31536000 (365 days); 86400 is a day, 2592000 is 30 days. "
+                        "Empty: the deployment's default."))
+    allowed_scopes = forms.MultipleChoiceField(
+        label=_lazy("Allowed scopes"), required=False, widget=forms.CheckboxSelectMultiple,
+        help_text=_lazy("The scopes the app may ask for; asking for another is refused (invalid_scope). "
+                        "None chosen: every scope Gatehouse supports."))
 
     def __init__(self, *args, org, kind: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -84,6 +100,18 @@ class ApplicationForm(forms.Form):
             self.fields["allowed_origins"].required = True
         default = settings.OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"]
         self.fields["access_token_lifetime"].widget.attrs["placeholder"] = str(default)
+        if kind == Application.Kind.MACHINE:
+            del self.fields["refresh_token_lifetime"]  # client credentials issue no refresh token
+        else:
+            refresh_default = settings.OAUTH2_PROVIDER["REFRESH_TOKEN_EXPIRE_SECONDS"]
+            if refresh_default:
+                self.fields["refresh_token_lifetime"].widget.attrs["placeholder"] = str(refresh_default)
+            self.fields["allowed_scopes"].help_text = _lazy(
+                "The scopes the app may ask for; asking for another is refused (invalid_scope). openid is "
+                "always included once you choose any. None chosen: every scope Gatehouse supports.")
+        scope_names = settings.OAUTH2_PROVIDER["SCOPES"]
+        self.fields["allowed_scopes"].choices = [(scope, f"{scope} — {scope_names[scope]}")
+                                                 for scope in supported_scopes()]
 
     def _clean_uris(self, field: str) -> list[str]:
         try:
@@ -99,6 +127,12 @@ class ApplicationForm(forms.Form):
 
     def clean_allowed_origins(self):
         return self._clean_uris("allowed_origins")
+
+    def clean_allowed_scopes(self) -> list[str]:
+        chosen = list(self.cleaned_data.get("allowed_scopes") or [])
+        if chosen and self.kind != Application.Kind.MACHINE and "openid" not in chosen:
+            chosen.append("openid")  # a sign-in app cannot work without it
+        return chosen
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
@@ -119,6 +153,8 @@ class ApplicationForm(forms.Form):
             "trusted": data.get("trusted", False),
             "require_pkce": data.get("require_pkce", False),
             "access_token_lifetime": data.get("access_token_lifetime"),
+            "refresh_token_lifetime": data.get("refresh_token_lifetime"),
+            "allowed_scopes": data.get("allowed_scopes", []),
         }
 
     @classmethod
@@ -133,7 +169,42 @@ class ApplicationForm(forms.Form):
             "trusted": application.skip_authorization,
             "require_pkce": application.require_pkce,
             "access_token_lifetime": application.access_token_lifetime,
+            "refresh_token_lifetime": application.refresh_token_lifetime,
+            "allowed_scopes": application.allowed_scopes.split(),
         }
+
+
+class SecretRotateForm(forms.Form):
+    """How long the old secret keeps working after a rotation: none, an hour, a day, or some minutes."""
+
+    OVERLAP_NONE, OVERLAP_HOUR, OVERLAP_DAY, OVERLAP_CUSTOM = "none", "1h", "24h", "custom"
+    overlap = forms.ChoiceField(
+        # Not required: a bare POST rotates with no overlap, as rotation always did.
+        label=_lazy("Keep the old secret working for"), widget=forms.RadioSelect, initial=OVERLAP_NONE, required=False,
+        choices=[(OVERLAP_NONE, _lazy("No time: it stops working now")),
+                 (OVERLAP_HOUR, _lazy("1 hour")),
+                 (OVERLAP_DAY, _lazy("24 hours")),
+                 (OVERLAP_CUSTOM, _lazy("A number of minutes (below)"))])
+    overlap_minutes = forms.IntegerField(
+        label=_lazy("Minutes (with “a number of minutes”)"), required=False, min_value=1,
+        max_value=int(SECRET_OVERLAP_MAX.total_seconds() // 60),
+        help_text=_lazy("From 1 to 1440 (24 hours)."))
+
+    def clean(self):
+        data = super().clean()
+        choice = data.get("overlap") or self.OVERLAP_NONE
+        fixed = {self.OVERLAP_NONE: timedelta(0), self.OVERLAP_HOUR: timedelta(hours=1),
+                 self.OVERLAP_DAY: timedelta(hours=24)}
+        if choice in fixed:
+            data["overlap_delta"] = fixed[choice]
+        elif choice == self.OVERLAP_CUSTOM:
+            minutes = data.get("overlap_minutes")
+            if minutes is None:
+                if "overlap_minutes" not in self.errors:
+                    self.add_error("overlap_minutes", _("Enter the number of minutes, from 1 to 1440."))
+            else:
+                data["overlap_delta"] = timedelta(minutes=minutes)
+        return data
 
 
 class AppRoleForm(forms.Form):

@@ -3,10 +3,14 @@
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from oauth2_provider.generators import generate_client_id
 
 from applications.models import Application, AppRole, Consent
@@ -44,6 +48,11 @@ ACCESS_TOKEN_LIFETIME_MIN = 60
 _URI_FIELD_LABELS = {"redirect_uris": "The redirect URI", "post_logout_redirect_uris": "The post-logout redirect URI",
                      "allowed_origins": "The origin"}
 ACCESS_TOKEN_LIFETIME_MAX = 24 * 3600
+# A refresh token shorter than an hour makes people sign in all day; longer than a year is never revisited.
+REFRESH_TOKEN_LIFETIME_MIN = 3600
+REFRESH_TOKEN_LIFETIME_MAX = 365 * 24 * 3600
+# After a rotation the old secret may keep working for up to a day, while RPs are redeployed.
+SECRET_OVERLAP_MAX = timedelta(hours=24)
 
 
 def _uri_problem(uri: str, *, kind: str, field: str) -> str | None:
@@ -103,6 +112,38 @@ def _lifetime_check(seconds: int | None) -> int | None:
     return seconds
 
 
+def _refresh_lifetime_check(seconds: int | None, *, kind: str) -> int | None:
+    if seconds is None:
+        return None
+    if kind == Application.Kind.MACHINE:
+        raise DomainError("A machine application gets no refresh token.", field="refresh_token_lifetime")
+    if not REFRESH_TOKEN_LIFETIME_MIN <= seconds <= REFRESH_TOKEN_LIFETIME_MAX:
+        raise DomainError(f"A refresh token lives between one hour ({REFRESH_TOKEN_LIFETIME_MIN} seconds) and 365 "
+                          f"days ({REFRESH_TOKEN_LIFETIME_MAX} seconds).", field="refresh_token_lifetime")
+    return seconds
+
+
+def supported_scopes() -> list[str]:
+    """The scopes the provider offers (discovery's scopes_supported), in settings order."""
+    return list(settings.OAUTH2_PROVIDER["SCOPES"])
+
+
+def _scopes_check(scopes, *, kind: str) -> list[str]:
+    """Allowed scopes, deduplicated in the provider's order; none means every supported scope.
+
+    A sign-in kind limited to some scopes always keeps openid: without it no one can sign in.
+    """
+    chosen = {scope.strip() for scope in scopes if scope.strip()}
+    supported = supported_scopes()
+    unknown = sorted(chosen - set(supported))
+    if unknown:
+        raise DomainError(f"Unknown scope “{unknown[0]}”; choose among {', '.join(supported)}.",
+                          field="allowed_scopes")
+    if chosen and kind != Application.Kind.MACHINE and "openid" not in chosen:
+        raise DomainError("A sign-in application always needs the openid scope.", field="allowed_scopes")
+    return [scope for scope in supported if scope in chosen]
+
+
 def _org_groups(*, org, groups, field: str = "allowed_groups") -> list:
     """The given groups (instances or ids), all of them `org`'s. One from elsewhere refuses the lot:
     an app of one org must never be scoped to, or grant roles through, another org's group."""
@@ -124,7 +165,7 @@ def application_create(
     client_id: str | None = None, client_secret: str | None = None, actor=None, request=None,
     post_logout_redirect_uris: list[str] | tuple[str, ...] = (), allowed_origins: list[str] | tuple[str, ...] = (),
     trusted: bool = False, description: str = "", allowed_groups=(), access_token_lifetime: int | None = None,
-    require_pkce: bool = False,
+    require_pkce: bool = False, refresh_token_lifetime: int | None = None, allowed_scopes=(),
 ) -> CreatedApplication:
     """Register an OIDC client for `org`. Its kind decides its client type and grant.
 
@@ -148,6 +189,8 @@ def application_create(
     allowed_origins = uris_check(allowed_origins, kind=kind, field="allowed_origins")
     groups = _org_groups(org=org, groups=allowed_groups)
     access_token_lifetime = _lifetime_check(access_token_lifetime)
+    refresh_token_lifetime = _refresh_lifetime_check(refresh_token_lifetime, kind=kind)
+    allowed_scopes = _scopes_check(allowed_scopes, kind=kind)
     if allowed_origins and kind != Application.Kind.SPA:
         raise DomainError("Only single-page applications are given CORS origins.", field="allowed_origins")
     if post_logout_redirect_uris and kind == Application.Kind.MACHINE:
@@ -168,6 +211,8 @@ def application_create(
         hash_client_secret=True,
         description=description.strip(),
         access_token_lifetime=access_token_lifetime,
+        refresh_token_lifetime=refresh_token_lifetime,
+        allowed_scopes=" ".join(allowed_scopes),
         require_pkce=require_pkce and kind == Application.Kind.WEB,
     )
     # save() derives these from the kind; clean() needs them to check redirect URIs.
@@ -183,7 +228,8 @@ def application_create(
                  metadata={"name": name, "kind": kind, "client_id": client_id, "trusted": trusted,
                            "redirect_uris": redirect_uris, "post_logout_redirect_uris": post_logout_redirect_uris,
                            "allowed_origins": allowed_origins, "allowed_groups": [g.slug for g in groups],
-                           "access_token_lifetime": access_token_lifetime})
+                           "access_token_lifetime": access_token_lifetime,
+                           "refresh_token_lifetime": refresh_token_lifetime, "allowed_scopes": allowed_scopes})
     return CreatedApplication(application=application, client_secret=raw_secret)
 
 
@@ -257,6 +303,8 @@ def _application_snapshot(application: Application) -> dict:
         "trusted": application.skip_authorization,
         "require_pkce": application.require_pkce,
         "access_token_lifetime": application.access_token_lifetime,
+        "refresh_token_lifetime": application.refresh_token_lifetime,
+        "allowed_scopes": application.allowed_scopes.split(),
         "allowed_groups": sorted(application.allowed_groups.values_list("slug", flat=True)),
     }
 
@@ -275,6 +323,7 @@ def application_update(
     *, application: Application, actor, request=None, name: str, description: str = "",
     redirect_uris=(), post_logout_redirect_uris=(), allowed_origins=(), trusted: bool = False,
     require_pkce: bool = False, access_token_lifetime: int | None = None, allowed_groups=(),
+    refresh_token_lifetime: int | None = None, allowed_scopes=(),
 ) -> Application:
     """Change what an administrator may change; the kind and client id stay (tokens and RPs rely on them).
 
@@ -306,6 +355,8 @@ def application_update(
     application.skip_authorization = trusted
     application.require_pkce = require_pkce and kind == Application.Kind.WEB
     application.access_token_lifetime = _lifetime_check(access_token_lifetime)
+    application.refresh_token_lifetime = _refresh_lifetime_check(refresh_token_lifetime, kind=kind)
+    application.allowed_scopes = " ".join(_scopes_check(allowed_scopes, kind=kind))
     try:
         application.full_clean(exclude=["client_secret", "user", "org"])
     except ValidationError as exc:
@@ -314,7 +365,8 @@ def application_update(
     # update_fields keeps save() away from the hashed client secret.
     application.save(update_fields=["name", "description", "redirect_uris", "post_logout_redirect_uris",
                                     "allowed_origins", "skip_authorization", "require_pkce",
-                                    "access_token_lifetime", "updated"])
+                                    "access_token_lifetime", "refresh_token_lifetime", "allowed_scopes",
+                                    "updated"])
     application.allowed_groups.set(groups)
     after = _application_snapshot(application)
     if before != after:
@@ -340,22 +392,78 @@ def application_allowed_groups_set(*, application: Application, groups, actor, r
 
 
 @transaction.atomic
-def client_secret_rotate(*, application: Application, actor, request=None) -> str:
+def client_secret_rotate(*, application: Application, actor, request=None, overlap: timedelta = timedelta(0)) -> str:
     """Give a confidential app a new secret and return it (shown once; stored hashed).
 
-    The new secret replaces the old one at once: an RP still using the old one is refused from now
-    on. (A chosen overlap during which both work is planned, not built.) Public apps have no secret.
+    With an overlap (at most 24 hours) the old secret keeps working until then, so RPs can be
+    redeployed; with none it stops at once. A rotation during a running overlap replaces it: the
+    secret replaced now becomes the previous one and the one before it stops working. Public apps
+    have no secret.
     """
     application = _locked(application)
     if not application.is_confidential:
         raise DomainError("A public application has no client secret to rotate.")
+    if not timedelta(0) <= overlap <= SECRET_OVERLAP_MAX:
+        raise DomainError("Choose an overlap between none and 24 hours.", field="overlap")
+    replaced_overlap = _overlap_running(application)
     raw_secret = generate_client_secret()
-    application.client_secret = raw_secret
+    if overlap:
+        # The stored value is already a hash (save() hashed it); it is kept as it is.
+        application.previous_client_secret = application.client_secret
+        application.previous_secret_expires_at = timezone.now() + overlap
+    else:
+        application.previous_client_secret = ""
+        application.previous_secret_expires_at = None
+    # Hashed here rather than by save() (hash_client_secret), so update_fields stays explicit.
+    application.client_secret = make_password(raw_secret, hasher=_secret_hasher())
     application.hash_client_secret = True
-    application.save(update_fields=["client_secret", "hash_client_secret", "updated"])
+    application.save(update_fields=["client_secret", "hash_client_secret", "previous_client_secret",
+                                    "previous_secret_expires_at", "updated"])
+    expires = application.previous_secret_expires_at
     audit_record(action="application.secret_rotated", actor=actor, org=application.org, target=application,
-                 request=request, metadata={"client_id": application.client_id, "overlap_seconds": 0})
+                 request=request,
+                 metadata={"client_id": application.client_id, "overlap_seconds": int(overlap.total_seconds()),
+                           "previous_secret_expires_at": expires.isoformat() if expires else None,
+                           "replaced_running_overlap": replaced_overlap})
     return raw_secret
+
+
+def _secret_hasher() -> str:
+    from oauth2_provider.settings import oauth2_settings
+
+    return oauth2_settings.CLIENT_SECRET_HASHER
+
+
+def _overlap_running(application: Application) -> bool:
+    expires = application.previous_secret_expires_at
+    return bool(application.previous_client_secret) and expires is not None and expires > timezone.now()
+
+
+def previous_secrets_expired_clear() -> int:
+    """Forget previous secrets whose overlap has ended (they no longer work anyway), so those
+    clients take the token endpoint's short path again. Housekeeping, not an action: no audit row."""
+    return Application.objects.filter(previous_secret_expires_at__lte=timezone.now()).update(
+        previous_client_secret="", previous_secret_expires_at=None)
+
+
+@transaction.atomic
+def client_secret_overlap_end(*, application: Application, actor, request=None) -> Application:
+    """Stop the previous secret now, before its overlap would have ended. No overlap: nothing changes."""
+    application = _locked(application)
+    if not application.previous_client_secret and application.previous_secret_expires_at is None:
+        return application
+    was_running = _overlap_running(application)
+    expires = application.previous_secret_expires_at
+    application.previous_client_secret = ""
+    application.previous_secret_expires_at = None
+    application.save(update_fields=["previous_client_secret", "previous_secret_expires_at", "updated"])
+    if was_running:
+        audit_record(action="application.secret_overlap_ended", actor=actor, org=application.org,
+                     target=application, request=request,
+                     metadata={"client_id": application.client_id,
+                               "before": {"previous_secret_expires_at": expires.isoformat()},
+                               "after": {"previous_secret_expires_at": None}})
+    return application
 
 
 @transaction.atomic

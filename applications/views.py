@@ -3,21 +3,25 @@ panel, edit, enable/disable, secret rotation, delete, and app roles.
 
 Every view inherits OrgPermissionMixin and reads one application through application_get(org=…), so
 another org's application is a 404. A client secret appears only in the response to the POST that
-made it (create or rotate), sent with Cache-Control: no-store; no GET ever shows it.
+made it (create or rotate), sent with Cache-Control: no-store; no GET ever shows it, and resending
+that POST (a reload) neither shows it nor creates or rotates again (_SubmitOnceMixin).
 """
+
+import secrets
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.generic import FormView, TemplateView, View
 
-from applications.forms import ApplicationForm, AppRoleForm
+from applications.forms import ApplicationForm, AppRoleForm, SecretRotateForm
 from applications.models import Application, AppRole
 from applications.selectors import (
     app_role_get,
@@ -36,6 +40,7 @@ from applications.services import (
     application_disable,
     application_enable,
     application_update,
+    client_secret_overlap_end,
     client_secret_rotate,
 )
 from config.exceptions import DomainError
@@ -65,9 +70,17 @@ def _secret_response(view, application: Application, secret: str, *, rotated: bo
     response = view.response_class(
         request=view.request, template="applications/app_secret.html",
         context={**view.get_context_data(), "application": application, "client_secret": secret,
-                 "rotated": rotated, **integration(application)})
+                 "rotated": rotated, "previous_until": overlap_until(application), **integration(application)})
     add_never_cache_headers(response)
     return response
+
+
+def overlap_until(application: Application):
+    """When the previous secret stops working, while a rotation overlap runs; else None."""
+    expires = application.previous_secret_expires_at
+    if application.previous_client_secret and expires is not None and expires > timezone.now():
+        return expires
+    return None
 
 
 def integration(application: Application) -> dict:
@@ -90,6 +103,8 @@ def integration(application: Application) -> dict:
     else:
         secret_arg = ('    client_secret=os.environ["OIDC_CLIENT_SECRET"],\n'
                       if application.is_confidential else "")
+        # Only scopes the app may ask for: another would be refused with invalid_scope.
+        scope = application.allowed_scopes or "openid email profile"
         authlib = (
             "import os\n"
             "from authlib.integrations.flask_client import OAuth\n\n"
@@ -99,11 +114,41 @@ def integration(application: Application) -> dict:
             f'    server_metadata_url="{discovery}",\n'
             f'    client_id="{application.client_id}",\n'
             f"{secret_arg}"
-            '    client_kwargs={"scope": "openid email profile", "code_challenge_method": "S256"},\n'
+            f'    client_kwargs={{"scope": "{scope}", "code_challenge_method": "S256"}},\n'
             ")\n"
         )
     return {"issuer": issuer, "discovery_url": discovery, "env_snippet": env.rstrip("\n"),
             "authlib_snippet": authlib.rstrip("\n")}
+
+
+SUBMIT_ONCE_KEY = "applications.submit_once"
+SUBMIT_ONCE_KEEP = 10
+
+
+class _SubmitOnceMixin:
+    """For forms whose answer shows a secret (create, rotate). Reloading that answer makes the browser
+    send the POST again, which would create a second app or rotate again, and kill the secret just
+    copied. Each rendered form carries a one-time token (kept in the session); a POST bringing a
+    token already used is a resend, answered with a redirect and a message. A POST without a token
+    (not from our form) is not affected: CSRF, not this, is the security check."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        tokens = self.request.session.get(SUBMIT_ONCE_KEY, [])
+        token = secrets.token_urlsafe(16)
+        self.request.session[SUBMIT_ONCE_KEY] = [*tokens, token][-SUBMIT_ONCE_KEEP:]
+        context["submit_once"] = token
+        return context
+
+    def post(self, request, *args, **kwargs):
+        token = request.POST.get("submit_once")
+        if token is not None:
+            tokens = request.session.get(SUBMIT_ONCE_KEY, [])
+            if token not in tokens:
+                messages.warning(request, self.resent_message)
+                return redirect(self.resent_url())
+            request.session[SUBMIT_ONCE_KEY] = [t for t in tokens if t != token]
+        return super().post(request, *args, **kwargs)
 
 
 class _AppMixin:
@@ -147,10 +192,15 @@ class ApplicationKindChoiceView(OrgPermissionMixin, TemplateView):
         return context
 
 
-class ApplicationCreateView(OrgPermissionMixin, FormView):
+class ApplicationCreateView(OrgPermissionMixin, _SubmitOnceMixin, FormView):
     permission = "applications.manage"
     template_name = "applications/app_create.html"
     form_class = ApplicationForm
+    resent_message = _lazy("That form was already sent and the application created; its secret is not shown "
+                           "again. If you did not copy it, rotate the secret.")
+
+    def resent_url(self) -> str:
+        return reverse("console:app-list", kwargs={"org_slug": self.org.slug})
 
     def dispatch(self, request, *args, **kwargs):
         if kwargs["kind"] not in Application.Kind.values:
@@ -194,7 +244,9 @@ class ApplicationDetailView(OrgPermissionMixin, _AppMixin, TemplateView):
             roles=app_roles_with_groups(application=app),
             allowed_groups=app.allowed_groups.order_by("name"),
             secret_since=(rotated or app.created) if app.is_confidential else None,
+            previous_until=overlap_until(app),
             default_lifetime=settings.OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"],
+            default_refresh_lifetime=settings.OAUTH2_PROVIDER["REFRESH_TOKEN_EXPIRE_SECONDS"],
             **integration(app),
         )
         return context
@@ -239,23 +291,57 @@ class ApplicationStatusView(OrgPermissionMixin, _AppMixin, View):
         return redirect(_app_url("app-detail", self.application))
 
 
-class ApplicationSecretRotateView(OrgPermissionMixin, _AppMixin, TemplateView):
-    """GET: what rotating does. POST: rotate and show the new secret, once."""
+class ApplicationSecretRotateView(OrgPermissionMixin, _AppMixin, _SubmitOnceMixin, FormView):
+    """GET: what rotating does, and the overlap to choose. POST: rotate and show the new secret, once."""
 
     permission = "applications.manage"
     template_name = "applications/app_rotate.html"
+    form_class = SecretRotateForm
+    resent_message = _lazy("That rotation was already done; the new secret is not shown again. If you did "
+                           "not copy it, rotate again.")
+
+    def resent_url(self) -> str:
+        return _app_url("app-detail", self.application)
 
     def get(self, request, *args, **kwargs):
-        if not self.application.is_confidential:
-            raise Http404(_("A public application has no client secret."))
+        self._confidential_only()
         return super().get(request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs):
+        self._confidential_only()
+        return super().post(request, *args, **kwargs)
+
+    def _confidential_only(self) -> None:
         if not self.application.is_confidential:
             raise Http404(_("A public application has no client secret."))
-        secret = client_secret_rotate(application=self.application, actor=request.user, request=request)
-        messages.success(request, _("Rotated the client secret of %(name)s.") % {"name": self.application.name})
-        return _secret_response(self, self.application, secret, rotated=True)
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "overlap_until": overlap_until(self.application)}
+
+    def form_valid(self, form):
+        try:
+            secret = client_secret_rotate(application=self.application, actor=self.request.user,
+                                          request=self.request, overlap=form.cleaned_data["overlap_delta"])
+        except DomainError as exc:
+            _form_error(form, exc)
+            return self.form_invalid(form)
+        application = application_get(org=self.org, pk=self.application.pk)
+        application.org = self.org
+        messages.success(self.request, _("Rotated the client secret of %(name)s.") % {"name": application.name})
+        return _secret_response(self, application, secret, rotated=True)
+
+
+class ApplicationSecretOverlapEndView(OrgPermissionMixin, _AppMixin, View):
+    """POST only: the previous secret stops working now, ending a rotation overlap early."""
+
+    permission = "applications.manage"
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        client_secret_overlap_end(application=self.application, actor=request.user, request=request)
+        messages.success(request, _("The previous client secret of %(name)s no longer works.")
+                         % {"name": self.application.name})
+        return redirect(_app_url("app-detail", self.application))
 
 
 class ApplicationDeleteView(OrgPermissionMixin, _AppMixin, TemplateView):

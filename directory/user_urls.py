@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from directory import member_views
 from directory import user_views as views
 
 urlpatterns = [
@@ -18,4 +19,5 @@ urlpatterns = [
     path("<int:pk>/password-reset", views.UserPasswordResetView.as_view(), name="user-password-reset"),
     path("<int:pk>/require-password-change", views.UserPasswordChangeRequireView.as_view(),
          name="user-require-password-change"),
+    path("<int:pk>/employee-id", member_views.MembershipEmployeeIdView.as_view(), name="user-employee-id"),
 ]

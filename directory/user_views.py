@@ -17,6 +17,8 @@ from django.views.generic import FormView, TemplateView, View
 
 from audit.models import AuditEvent
 from config.exceptions import DomainError
+from directory.member_forms import EmployeeIdForm
+from directory.member_selectors import user_reachable_applications, user_session_summary
 from directory.models import User
 from directory.selectors import (
     org_member_get,
@@ -143,6 +145,11 @@ class UserDetailView(OrgPermissionMixin, _MemberMixin, TemplateView):
             role_form=RoleChangeForm(initial={"role": membership.role},
                                      may_grant_owner="owners.manage" in self.org_permissions),
             is_owner_protected=("members.manage" in self.org_permissions and not self.may_manage(membership)),
+            applications=user_reachable_applications(org=self.org, user=user),
+            # Apps follow the group rule; sign-in also needs the account and the membership in force.
+            may_sign_in=user.is_active and membership.status == Membership.Status.ACTIVE,
+            sessions=user_session_summary(user=user),
+            employee_id_form=EmployeeIdForm(initial={"employee_id": membership.employee_id}),
         )
         return context
 

@@ -7,6 +7,7 @@ left, so a half-finished flow never yields a signed-in session.
 
 import time
 from dataclasses import asdict, dataclass, field
+from urllib.parse import parse_qs, urlsplit
 
 from django.urls import reverse
 
@@ -69,3 +70,40 @@ def flow_save(session, flow: LoginFlow) -> None:
 
 def flow_clear(session) -> None:
     session.pop(FLOW_SESSION_KEY, None)
+
+
+def flow_origin_note(session, next_url: str) -> LoginFlow | None:
+    """Remember which active org's application sent the browser to sign in (a `next` that is our
+    /oauth/authorize with a known client_id), or forget a previous one: the org's branding and
+    lockout threshold follow. Saves a flow only when there is an org to remember."""
+    from applications.models import Application
+    from orgs.models import Organization
+
+    parts = urlsplit(next_url or "")
+    client_id = ""
+    if parts.path == reverse("oidc:authorize"):
+        client_id = (parse_qs(parts.query).get("client_id") or [""])[0][:100]
+    org_id = (Application.objects.filter(client_id=client_id, org__status=Organization.Status.ACTIVE)
+              .values_list("org_id", flat=True).first()) if client_id else None
+    flow = flow_load(session)
+    if org_id is None:
+        if flow is not None and flow.org_id is not None:
+            flow.org_id, flow.client_id = None, ""
+            flow_save(session, flow)
+        return flow
+    flow = flow or LoginFlow()
+    if (flow.org_id, flow.client_id) != (org_id, client_id):
+        flow.org_id, flow.client_id = org_id, client_id
+        flow_save(session, flow)
+    return flow
+
+
+def flow_lockout_threshold(flow: LoginFlow | None) -> int | None:
+    """The failed sign-ins that lock an address in this flow: its org's own threshold, or None for
+    the platform's. Set by the org, it holds for every email typed, known or not."""
+    from orgs.models import Organization
+
+    if flow is None or flow.org_id is None:
+        return None
+    return (Organization.objects.filter(pk=flow.org_id, status=Organization.Status.ACTIVE)
+            .values_list("lockout_threshold", flat=True).first())

@@ -72,7 +72,9 @@ def _password_verify(*, email: str, password: str) -> PasswordCheck:
     return PasswordCheck(PasswordOutcome.OK, user=user)
 
 
-def password_check(*, email: str, password: str, request=None, now: datetime | None = None) -> PasswordCheck:
+def password_check(
+    *, email: str, password: str, request=None, now: datetime | None = None, lockout_threshold: int | None = None,
+) -> PasswordCheck:
     """Verify an email and password at sign-in, under the per-IP throttle and the per-email lockout.
 
     The client IP (request.client_ip, trusted-proxy aware) is throttled first, so a throttled
@@ -82,17 +84,19 @@ def password_check(*, email: str, password: str, request=None, now: datetime | N
 
     An unknown email still runs the password hasher once, so the answer takes about as long as a
     wrong password and reveals nothing; it counts toward a lockout exactly like a known one.
-    Disabled and suspended are only told after a correct password.
+    Disabled and suspended are only told after a correct password. `lockout_threshold` is the
+    sign-in flow's org's own threshold (None: the platform's), the same for every email typed.
     """
     now = now or timezone.now()
     ip = getattr(request, "client_ip", None) if request is not None else None
     if ip is not None and not (throttle := login_ip_hit(ip=ip, now=now)).allowed:
         return PasswordCheck(PasswordOutcome.THROTTLED, retry_after=throttle.retry_after)
-    if (gate := signin_attempt_begin(email=email, now=now)).locked:
+    if (gate := signin_attempt_begin(email=email, now=now, threshold=lockout_threshold)).locked:
         return PasswordCheck(PasswordOutcome.LOCKED, retry_after=gate.retry_after)
     check = _password_verify(email=email, password=password)
     if check.outcome is PasswordOutcome.INVALID:
-        lock = signin_attempt_failed(email=email, user=check.user, request=request, now=now)
+        lock = signin_attempt_failed(email=email, user=check.user, request=request, now=now,
+                                     threshold=lockout_threshold)
         if lock.locked:
             return PasswordCheck(PasswordOutcome.LOCKED, user=check.user, retry_after=lock.retry_after)
         return check

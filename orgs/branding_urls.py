@@ -1,3 +1,12 @@
-"""URL placeholder: filled in by its feature."""
+"""Public routes for org branding, included at /branding/ (namespace: branding)."""
 
-urlpatterns = []
+from django.urls import path
+
+from orgs import branding_views as views
+
+app_name = "branding"
+
+urlpatterns = [
+    path("<slug:org_slug>/style.css", views.org_stylesheet, name="style"),
+    path("<slug:org_slug>/logo", views.org_logo, name="logo"),
+]

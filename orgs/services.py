@@ -89,6 +89,8 @@ def membership_create(
     if role not in Membership.Role.values:
         raise DomainError(f"Unknown role “{role}”; choose one of {', '.join(Membership.Role.values)}.",
                           field="role")
+    if role == Membership.Role.OWNER:
+        owner_role_actor_check(org=org, actor=actor)
     if Membership.objects.filter(org=org, user=user).exists():
         raise AlreadyExists(f"{user.email} is already a member of {org.name}.", field="email")
     try:
@@ -122,6 +124,18 @@ def _owner_rule_check(*, membership: Membership, doing: str) -> None:
         )
 
 
+def owner_role_actor_check(*, org: Organization, actor) -> None:
+    """Only an active owner of `org` grants or takes away the owner role (by role change, invitation,
+    suspension, reactivation or removal of an owner); platform operators may too, and so may the
+    system (actor None: manage.py). Raises NotAllowed(field="role") otherwise."""
+    if actor is None or getattr(actor, "is_superuser", False):
+        return
+    is_owner = Membership.objects.filter(org_id=org.pk, user_id=actor.pk, role=Membership.Role.OWNER,
+                                         status=Membership.Status.ACTIVE).exists()
+    if not is_owner:
+        raise NotAllowed(f"Only an owner of {org.name} can grant or take away the owner role.", field="role")
+
+
 def _membership_lock(membership: Membership) -> Membership | None:
     """Lock the org, then the membership: every change to an org's memberships queues on the org's row.
 
@@ -152,6 +166,8 @@ def membership_suspend(*, membership: Membership, actor, request=None, reason: s
         return membership
     if membership.status != Membership.Status.ACTIVE:
         raise NotAllowed(f"{membership.user.email} has not accepted the invitation yet; remove it instead.")
+    if membership.role == Membership.Role.OWNER:
+        owner_role_actor_check(org=membership.org, actor=actor)
     _owner_rule_check(membership=membership, doing="suspend")
     before = membership.status
     membership.status = Membership.Status.SUSPENDED
@@ -179,6 +195,8 @@ def membership_reactivate(*, membership: Membership, actor, request=None, reason
         return membership
     if membership.status != Membership.Status.SUSPENDED:
         raise NotAllowed(f"{membership.user.email} has not accepted the invitation yet; only they can.")
+    if membership.role == Membership.Role.OWNER:
+        owner_role_actor_check(org=membership.org, actor=actor)
     before = membership.status
     membership.status = Membership.Status.ACTIVE
     membership.save(update_fields=["status", "updated_at"])
@@ -200,6 +218,8 @@ def membership_remove(*, membership: Membership, actor, request=None) -> None:
     if locked is None:
         return
     membership = locked
+    if membership.role == Membership.Role.OWNER:
+        owner_role_actor_check(org=membership.org, actor=actor)
     _owner_rule_check(membership=membership, doing="remove")
     org, user = membership.org, membership.user
     groups_left, _ = GroupMembership.objects.filter(user=user, group__org=org).delete()
@@ -383,8 +403,9 @@ def password_policy_update(
 
 @transaction.atomic
 def membership_role_change(*, membership: Membership, role: str, actor, request=None) -> Membership:
-    """Give a member another role. Demoting the last active owner is refused; who may grant or take
-    away the owner role (owners only) is the caller's permission check. Same role: nothing written."""
+    """Give a member another role. Only owners (operators, the system) grant or take away the owner
+    role, and the last active owner is never demoted: both raise NotAllowed, writing nothing. The
+    function for every path that changes roles (console, API, CSV import). Same role: nothing written."""
     if role not in Membership.Role.values:
         raise DomainError(f"Unknown role “{role}”; choose one of {', '.join(Membership.Role.values)}.", field="role")
     locked = _membership_lock(membership)
@@ -393,6 +414,8 @@ def membership_role_change(*, membership: Membership, role: str, actor, request=
     membership = locked
     if membership.role == role:
         return membership
+    if Membership.Role.OWNER in (membership.role, role):
+        owner_role_actor_check(org=membership.org, actor=actor)
     if membership.role == Membership.Role.OWNER:
         _owner_rule_check(membership=membership, doing="demote")
     before = membership.role
@@ -405,7 +428,7 @@ def membership_role_change(*, membership: Membership, role: str, actor, request=
 
 # --- organization settings ------------------------------------------------------------------------
 
-SETTINGS_FIELDS = ("name", "notify_new_device_sign_in", "mfa_policy", "session_max_age_minutes")
+SETTINGS_FIELDS = ("name", "notify_new_device_sign_in", "mfa_policy", "session_max_age_minutes", "lockout_threshold")
 
 
 def _settings_clean(name: str, value):
@@ -426,16 +449,20 @@ def _settings_clean(name: str, value):
             raise DomainError(f"Unknown MFA policy “{value}”; choose one of "
                               f"{', '.join(Organization.MfaPolicy.values)}.", field=name)
         return value
-    low, high = Organization.SESSION_MAX_AGE_LIMITS
+    if name == "lockout_threshold":
+        low, high = Organization.LOCKOUT_THRESHOLD_LIMITS
+        what = "Lockout threshold must be a whole number of failed sign-ins"
+    else:
+        low, high = Organization.SESSION_MAX_AGE_LIMITS
+        what = "Maximum sign-in age must be a whole number of minutes"
     if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high):
-        raise DomainError(f"Maximum sign-in age must be a whole number of minutes from {low} to {high}, "
-                          "or empty for the platform default.", field=name)
+        raise DomainError(f"{what} from {low} to {high}, or empty for the platform default.", field=name)
     return value
 
 
 @transaction.atomic
 def organization_settings_update(*, org: Organization, actor, request=None, **changes) -> Organization:
-    """Change an org's display name, new-device notification, MFA policy or maximum sign-in age.
+    """Change an org's name, new-device notification, MFA policy, maximum sign-in age or lockout threshold.
 
     Every value is checked before anything is written; a refusal changes nothing. Only the fields
     that actually change are written and recorded (before/after) in one `organization.settings_updated`

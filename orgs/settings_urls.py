@@ -6,4 +6,5 @@ from orgs import settings_views as views
 
 urlpatterns = [
     path("", views.OrgSettingsView.as_view(), name="org-settings"),
+    path("branding", views.OrgBrandingView.as_view(), name="org-branding"),
 ]

@@ -6,6 +6,7 @@ app_name = "console"
 urlpatterns = [
     path("", views.console_home, name="home"),
     path("platform/", views.PlatformOrgListView.as_view(), name="platform-orgs"),
+    path("platform/overview", views.PlatformOverviewView.as_view(), name="platform-overview"),
     path("platform/orgs/new", views.PlatformOrgCreateView.as_view(), name="platform-org-create"),
     path("platform/orgs/<slug:slug>/suspend",
          views.PlatformOrgStatusView.as_view(action="suspend"), name="platform-org-suspend"),

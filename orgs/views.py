@@ -5,12 +5,15 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.generic import FormView, ListView, TemplateView, View
 
 from applications.models import Application
 from audit.selectors import audit_event_list
 from config.exceptions import DomainError
 from directory.models import Group
+from orgs.charts import BarsChart, DailyChart, bars_chart, daily_chart
+from orgs.dashboard import SignInActivity, StatusCount, org_dashboard, platform_dashboard
 from orgs.forms import OrganizationCreateForm, ReasonForm
 from orgs.mixins import OrgPermissionMixin, PlatformOperatorMixin
 from orgs.models import Membership
@@ -77,19 +80,71 @@ class PlatformOrgStatusView(PlatformOperatorMixin, View):
         return redirect(reverse("console:platform-orgs"))
 
 
+def activity_chart(activity: SignInActivity) -> DailyChart:
+    """The sign-ins chart: sign-ins as bars, failed sign-ins as a line."""
+    return daily_chart(days=activity.days, series=[
+        (_("Sign-ins"), "chart-sign-ins", activity.sign_ins),
+        (_("Failed sign-ins"), "chart-failed", activity.failed_sign_ins),
+    ])
+
+
+def status_chart(counts: list[StatusCount], css_prefix: str) -> BarsChart:
+    """A bar per status, each with a `<css_prefix>-<status>` class for its colour."""
+    return bars_chart(items=[(c.key, c.label, c.count) for c in counts], css_prefix=css_prefix)
+
+
+def activity_summary(activity: SignInActivity) -> str:
+    """The chart's description for screen readers: the totals it shows."""
+    return ngettext(
+        "%(sign_ins)s sign-in and %(failed)s failed sign-ins in the last %(days)s days.",
+        "%(sign_ins)s sign-ins and %(failed)s failed sign-ins in the last %(days)s days.",
+        activity.total_sign_ins,
+    ) % {"sign_ins": activity.total_sign_ins, "failed": activity.total_failed_sign_ins, "days": len(activity.days)}
+
+
 class OrgOverviewView(OrgPermissionMixin, TemplateView):
+    """The org's figures at a glance; the sign-in and email charts only for roles that may read those logs."""
+
     permission = "org.view"
     template_name = "console/org_overview.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        memberships = Membership.objects.for_org(self.org)
+        can_audit = "audit.view" in self.org_permissions
+        dashboard = org_dashboard(org=self.org, audit=can_audit, email="email.view" in self.org_permissions)
+        members = {c.key: c.count for c in dashboard.members_by_status}
+        context["dashboard"] = dashboard
         context["stats"] = {
-            "active_members": memberships.filter(status=Membership.Status.ACTIVE).count(),
-            "invited_members": memberships.filter(status=Membership.Status.INVITED).count(),
+            "active_members": members[Membership.Status.ACTIVE],
+            "invited_members": members[Membership.Status.INVITED],
             "groups": self.scoped(Group.objects).count(),
             "applications": self.scoped(Application.objects).count(),
         }
-        if "audit.view" in self.org_permissions:
+        context["members_chart"] = status_chart(dashboard.members_by_status, "chart-status")
+        if dashboard.activity is not None:
+            context["activity_chart"] = activity_chart(dashboard.activity)
+            context["activity_summary"] = activity_summary(dashboard.activity)
+        if dashboard.emails_by_state is not None:
+            context["emails_chart"] = status_chart(dashboard.emails_by_state, "chart-email")
+        if can_audit:
             context["recent_events"] = audit_event_list(org=self.org)[:10]
+        return context
+
+
+class PlatformOverviewView(PlatformOperatorMixin, TemplateView):
+    """The deployment at a glance, for operators: sign-ins across orgs, the busiest orgs, queues and statuses."""
+
+    template_name = "console/platform/overview.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        dashboard = platform_dashboard()
+        context["dashboard"] = dashboard
+        context["activity_chart"] = activity_chart(dashboard.activity)
+        context["activity_summary"] = activity_summary(dashboard.activity)
+        context["orgs_chart"] = status_chart(dashboard.orgs_by_status, "chart-status")
+        context["members_chart"] = status_chart(dashboard.members_by_status, "chart-status")
+        context["emails_chart"] = status_chart(dashboard.emails_by_state, "chart-email")
+        context["top_orgs_chart"] = bars_chart(
+            items=[(o.slug, o.name, o.count) for o in dashboard.top_orgs], css_prefix="chart-org")
         return context

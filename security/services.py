@@ -3,7 +3,9 @@
 Lockout is platform-wide and keyed by the email address typed, whether or not an account has it,
 so its answer reveals nothing. Every attempt is counted *before* its password is checked and
 forgiven once the password proves correct: parallel requests cannot test more passwords than the
-limits allow. See settings GATEHOUSE_LOCKOUT_* and GATEHOUSE_THROTTLE_LOGIN_IP_*.
+limits allow. See settings GATEHOUSE_LOCKOUT_* and GATEHOUSE_THROTTLE_LOGIN_IP_*. A sign-in flow
+started from an org's application uses that org's threshold (Organization.lockout_threshold) when it
+is stricter than the platform's, for every email typed in it.
 """
 
 import ipaddress
@@ -37,6 +39,17 @@ class LockDecision:
 
 
 UNLOCKED = LockDecision(False)
+
+
+def lockout_threshold(threshold: int | None = None) -> int:
+    """The threshold in force: an org's own threshold can only make the platform's stricter.
+
+    The org is the one whose application started the sign-in, and the client picks that by its
+    client_id: were an org allowed a looser threshold, an attacker would start every guess from the
+    most lenient org's app to get more tries per address.
+    """
+    platform = settings.GATEHOUSE_LOCKOUT_THRESHOLD
+    return min(threshold, platform) if threshold else platform
 
 
 def _seconds(delta: timedelta) -> int:
@@ -103,7 +116,7 @@ def login_ip_forgive(*, ip: str, now: datetime | None = None) -> None:
 
 
 @transaction.atomic
-def signin_attempt_begin(*, email: str, now: datetime | None = None) -> LockDecision:
+def signin_attempt_begin(*, email: str, now: datetime | None = None, threshold: int | None = None) -> LockDecision:
     """Count an attempt for `email` before its password is checked, or refuse it as locked.
 
     Refused while a lock is in force, and also when THRESHOLD attempts of the current window are
@@ -117,7 +130,7 @@ def signin_attempt_begin(*, email: str, now: datetime | None = None) -> LockDeci
     if lock.window_started_at is None or now - lock.window_started_at >= window:
         lock.attempts = 0
         lock.window_started_at = now
-    if lock.attempts >= settings.GATEHOUSE_LOCKOUT_THRESHOLD:
+    if lock.attempts >= lockout_threshold(threshold):
         return LockDecision(True, _seconds(lock.window_started_at + window - now))
     lock.attempts += 1
     lock.updated_at = now
@@ -126,7 +139,9 @@ def signin_attempt_begin(*, email: str, now: datetime | None = None) -> LockDeci
 
 
 @transaction.atomic
-def signin_attempt_failed(*, email: str, user=None, request=None, now: datetime | None = None) -> LockDecision:
+def signin_attempt_failed(
+    *, email: str, user=None, request=None, now: datetime | None = None, threshold: int | None = None,
+) -> LockDecision:
     """A counted attempt had a wrong password (or an unknown email). The one that reaches THRESHOLD
     locks the address; the lock doubles with each lockout in a row, and the account's owner is
     emailed. Unknown addresses lock the same way, without mail.
@@ -138,7 +153,8 @@ def signin_attempt_failed(*, email: str, user=None, request=None, now: datetime 
     lock = _lock_row(email, now)
     if _current_lock(lock, now).locked:
         return UNLOCKED
-    if lock.attempts < settings.GATEHOUSE_LOCKOUT_THRESHOLD:
+    threshold = lockout_threshold(threshold)
+    if lock.attempts < threshold:
         return UNLOCKED
     reset = timedelta(seconds=settings.GATEHOUSE_LOCKOUT_RESET_SECONDS)
     if lock.locked_until is not None and now - lock.locked_until >= reset:
@@ -155,21 +171,21 @@ def signin_attempt_failed(*, email: str, user=None, request=None, now: datetime 
     org = user_mail_org(user) if user is not None else None
     audit_record(action="account.locked", actor=None, org=org, target=user, request=request,
                  metadata={"email": email[:254], "level": lock.level, "seconds": int(period.total_seconds()),
-                           "locked_until": lock.locked_until.isoformat()})
+                           "locked_until": lock.locked_until.isoformat(), "threshold": threshold})
     if user is not None:
-        _lockout_email(user=user, org=org, locked_until=lock.locked_until, period=period)
+        _lockout_email(user=user, org=org, locked_until=lock.locked_until, period=period, threshold=threshold)
     return LockDecision(True, _seconds(period))
 
 
-def _lockout_email(*, user, org, locked_until: datetime, period: timedelta) -> None:
+def _lockout_email(*, user, org, locked_until: datetime, period: timedelta, threshold: int) -> None:
     try:
-        _lockout_email_enqueue(user=user, org=org, locked_until=locked_until, period=period)
+        _lockout_email_enqueue(user=user, org=org, locked_until=locked_until, period=period, threshold=threshold)
     except DomainError as exc:
         # An address mail cannot go to (say, an old import) must not undo the lock itself.
         logger.warning("Lockout notice for user %s not queued: %s", user.pk, exc)
 
 
-def _lockout_email_enqueue(*, user, org, locked_until: datetime, period: timedelta) -> None:
+def _lockout_email_enqueue(*, user, org, locked_until: datetime, period: timedelta, threshold: int) -> None:
     email_enqueue(
         to=user.email,
         template="account_locked",
@@ -179,7 +195,7 @@ def _lockout_email_enqueue(*, user, org, locked_until: datetime, period: timedel
             "email": user.email,
             "locked_until": f"{locked_until.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
             "minutes": _seconds(period) // 60,
-            "threshold": settings.GATEHOUSE_LOCKOUT_THRESHOLD,
+            "threshold": threshold,
             "login_url": f"{settings.GATEHOUSE_ISSUER}{reverse('identity:login')}",
         },
         kind="account_locked",

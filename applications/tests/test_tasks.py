@@ -34,3 +34,20 @@ def test_every_beat_entry_names_a_registered_task():
     app.loader.import_default_modules()
     for name, entry in app.conf.beat_schedule.items():
         assert entry["task"] in app.tasks, name
+
+
+def test_previous_secrets_are_forgotten_once_their_overlap_has_ended(org):
+    from applications.models import Application
+    from applications.services import client_secret_rotate
+
+    ended = application_create(org=org, name="Ended", kind="machine").application
+    running = application_create(org=org, name="Running", kind="machine").application
+    client_secret_rotate(application=ended, actor=None, overlap=timedelta(hours=1))
+    client_secret_rotate(application=running, actor=None, overlap=timedelta(hours=1))
+    Application.objects.filter(pk=ended.pk).update(previous_secret_expires_at=timezone.now() - timedelta(seconds=1))
+    expired_tokens_clear()
+    ended.refresh_from_db()
+    running.refresh_from_db()
+    assert (ended.previous_client_secret, ended.previous_secret_expires_at) == ("", None)
+    assert running.previous_client_secret
+    assert running.previous_secret_expires_at > timezone.now()

@@ -1,8 +1,12 @@
 """GatehouseValidator: django-oauth-toolkit's validator with our claims, access rule and code-replay defence."""
 
+import base64
+import binascii
 import contextlib
 import hashlib
 import logging
+from datetime import timedelta
+from urllib.parse import unquote_plus
 
 from django.db import transaction
 from django.db.models import F
@@ -10,6 +14,7 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model, refresh_token_expire_timedelta
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.settings import oauth2_settings
+from oauthlib.oauth2.rfc6749 import errors
 
 from applications.models import Application, AuthorizationRecord
 from applications.oauth_policy import pkce_required, pkce_required_for
@@ -80,6 +85,49 @@ class GatehouseValidator(OAuth2Validator):
             return None
         return signing_key_for_kid(kid) if kid else None
 
+    # ------------------------------------------------------------------ client authentication
+
+    # After a rotation with an overlap the previous secret's hash sits on the same Application row
+    # (applications.services.client_secret_rotate) and works until previous_secret_expires_at. It
+    # is looked at only once DOT has refused the current secret and only while an overlap runs:
+    # no extra query, and no extra hashing for a client with no overlap.
+
+    def _authenticate_basic_auth(self, request):
+        if super()._authenticate_basic_auth(request):
+            return True
+        credentials = self._basic_auth_credentials(request)
+        return credentials is not None and self._previous_secret_matches(request, *credentials)
+
+    def _authenticate_request_body(self, request):
+        if super()._authenticate_request_body(request):
+            return True
+        client_id = getattr(request, "client_id", None)
+        secret = getattr(request, "client_secret", "") or ""
+        return self._previous_secret_matches(request, client_id, secret)
+
+    def _basic_auth_credentials(self, request) -> tuple[str, str] | None:
+        """(client_id, secret) from the Authorization header, decoded as DOT's _authenticate_basic_auth does."""
+        auth_string = self._extract_basic_auth(request)
+        if not auth_string:
+            return None
+        encoding = getattr(request, "encoding", None) or "utf-8"
+        try:
+            decoded = base64.b64decode(auth_string).decode(encoding)
+        except (TypeError, binascii.Error, UnicodeDecodeError, LookupError):
+            return None
+        client_id, colon, secret = decoded.partition(":")
+        return (unquote_plus(client_id), unquote_plus(secret)) if colon else None
+
+    def _previous_secret_matches(self, request, client_id, secret: str) -> bool:
+        """The secret is the client's previous one and its overlap has not ended (checked with
+        DOT's _check_secret: hash comparison in constant time)."""
+        client = getattr(request, "client", None)
+        if (not isinstance(client, Application) or not client_id or client.client_id != client_id
+                or not secret or not client.previous_client_secret or client.previous_secret_expires_at is None
+                or client.previous_secret_expires_at <= timezone.now()):
+            return False
+        return self._check_secret(secret, client.previous_client_secret)
+
     # ------------------------------------------------------------------ loading (fewer queries)
 
     def _load_application(self, client_id, request):
@@ -147,7 +195,36 @@ class GatehouseValidator(OAuth2Validator):
         )
         return grant
 
+    # ------------------------------------------------------------------ scopes
+
+    # An app limited to some scopes (Application.allowed_scopes) asking for another is refused with
+    # invalid_scope, at /authorize and for client credentials, rather than silently narrowed: a
+    # narrowed grant looks like success to an RP that never reads the returned scope.
+
+    def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
+        if not super().validate_scopes(client_id, scopes, client, request, *args, **kwargs):
+            return False
+        allowed = getattr(client, "allowed_scopes", "")
+        return not allowed or set(scopes) <= set(allowed.split())
+
+    def get_default_scopes(self, client_id, request, *args, **kwargs):
+        # A request naming no scope gets the defaults the app may have, not a refusal.
+        defaults = super().get_default_scopes(client_id, request, *args, **kwargs)
+        allowed = getattr(getattr(request, "client", None), "allowed_scopes", "")
+        return [scope for scope in defaults if scope in allowed.split()] if allowed else defaults
+
     # ------------------------------------------------------------------ token endpoint
+
+    def confirm_redirect_uri(self, client_id, code, redirect_uri, client, *args, **kwargs):
+        if super().confirm_redirect_uri(client_id, code, redirect_uri, client, *args, **kwargs):
+            return True
+        # oauthlib answers a mismatch with invalid_request; RFC 6749 §5.2 names it invalid_grant
+        # ("does not match the redirection URI used in the authorization request"). oauthlib's
+        # token grant turns any OAuth2Error raised here into the error response.
+        request = args[0] if args else kwargs.get("request")
+        raise errors.InvalidGrantError(
+            description="The redirect_uri does not match the one used in the authorization request.",
+            request=request)
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
         if super().validate_code(client_id, code, client, request, *args, **kwargs):
@@ -222,12 +299,20 @@ class GatehouseValidator(OAuth2Validator):
 
     @staticmethod
     def _validate_live_refresh_token(rt, refresh_token: str, client, request) -> bool:
-        """DOT's validate_refresh_token (3.4.1) for an unrevoked token, on the row already loaded."""
+        """DOT's validate_refresh_token (3.4.1) for an unrevoked token, on the row already loaded,
+        with the application's own refresh_token_lifetime in place of the deployment's when set."""
         if rt.access_token is None:
             return False
-        expire_delta = refresh_token_expire_timedelta()
-        if expire_delta and rt.access_token.expires + expire_delta <= timezone.now():
-            return False
+        own_lifetime = getattr(client, "refresh_token_lifetime", None)
+        if own_lifetime:
+            # The app's own lifetime, counted from this refresh token's issue: each refresh
+            # rotates the token, so an app used within its lifetime stays signed in.
+            if rt.created + timedelta(seconds=own_lifetime) <= timezone.now():
+                return False
+        else:
+            expire_delta = refresh_token_expire_timedelta()
+            if expire_delta and rt.access_token.expires + expire_delta <= timezone.now():
+                return False
         request.user = rt.user
         request.refresh_token = refresh_token
         request.refresh_token_instance = rt

@@ -11,7 +11,15 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from identity.flows import LoginFlow, flow_clear, flow_load, flow_save, flow_step_url
+from identity.flows import (
+    LoginFlow,
+    flow_clear,
+    flow_load,
+    flow_lockout_threshold,
+    flow_origin_note,
+    flow_save,
+    flow_step_url,
+)
 from identity.forms import PasswordStepForm
 from identity.oidc.csp import allow_form_action, source_for_authorize_url
 from identity.redirects import landing_url, safe_next_url
@@ -93,6 +101,8 @@ def login_view(request):
         # browser for its password again.
         if request.user.is_authenticated and request.GET.get("prompt") != "login":
             return redirect(next_url or landing_url(request.user))
+        # An org's application sent the browser here: its branding and lockout threshold apply.
+        flow_origin_note(request.session, next_url)
         form = PasswordStepForm(initial={"next": next_url})
         return _login_page(request, form, next_url)
 
@@ -100,7 +110,9 @@ def login_view(request):
     if not form.is_valid():
         return _login_page(request, form, safe_next_url(request, request.POST.get("next")))
     email = form.cleaned_data["email"]
-    check = password_check(email=email, password=form.cleaned_data["password"], request=request)
+    origin = flow_origin_note(request.session, safe_next_url(request, form.cleaned_data.get("next")))
+    check = password_check(email=email, password=form.cleaned_data["password"], request=request,
+                           lockout_threshold=flow_lockout_threshold(origin))
     if check.outcome is not PasswordOutcome.OK:
         login_failed_record(request=request, email=email, check=check)
         return _refused_page(request, form, check)

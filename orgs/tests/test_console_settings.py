@@ -252,3 +252,62 @@ def test_saving_a_short_limit_takes_effect_on_the_next_page(org_admin_client, or
     assert response.status_code == 302
     assert response["Location"].startswith("/login?prompt=login&next=/console/acme/settings/")
 
+
+
+# ---------------------------------------------------------------- lockout threshold
+
+
+def test_the_lockout_threshold_is_saved_and_audited(org_admin_client, org, org_admin):
+    page = org_admin_client.get(URL).content.decode()
+    assert "Lockout after failed sign-ins" in page
+    assert "platform&#x27;s setting (10)" in page
+
+    assert org_admin_client.post(URL, {**VALID, "lockout_threshold": "3"}).status_code == 302
+
+    org.refresh_from_db()
+    assert org.lockout_threshold == 3
+    event = AuditEvent.objects.get(action="organization.settings_updated")
+    assert (event.actor, event.org) == (org_admin, org)
+    assert event.metadata["before"]["lockout_threshold"] is None
+    assert event.metadata["after"]["lockout_threshold"] == 3
+
+    # Blank: back to the platform's, recorded too.
+    org_admin_client.post(URL, {**VALID, "lockout_threshold": ""})
+    org.refresh_from_db()
+    assert org.lockout_threshold is None
+    last = AuditEvent.objects.filter(action="organization.settings_updated").latest("id")
+    assert last.metadata == {"before": {"lockout_threshold": 3}, "after": {"lockout_threshold": None}}
+
+
+@pytest.mark.parametrize(("value", "message"), [("2", "greater than or equal to 3"),
+                                                ("51", "less than or equal to 50"),
+                                                ("many", "Enter a whole number.")])
+def test_a_bad_lockout_threshold_is_a_field_error(org_admin_client, org, value, message):
+    response = org_admin_client.post(URL, {**VALID, "lockout_threshold": value})
+
+    assert response.status_code == 200
+    assert message in response.context["form"].errors["lockout_threshold"][0]
+    org.refresh_from_db()
+    assert org.lockout_threshold is None
+    assert not AuditEvent.objects.filter(action="organization.settings_updated").exists()
+
+
+@pytest.mark.parametrize("value", [2, 51, "5", True, 3.5])
+def test_the_service_refuses_a_bad_lockout_threshold(org, org_admin, value):
+    with pytest.raises(DomainError) as refused:
+        organization_settings_update(org=org, actor=org_admin, lockout_threshold=value)
+    assert refused.value.field == "lockout_threshold"
+    org.refresh_from_db()
+    assert org.lockout_threshold is None
+
+
+def test_auditor_reads_the_lockout_threshold(client, sign_in, org, org_auditor):
+    Organization.objects.filter(pk=org.pk).update(lockout_threshold=7)
+    page = sign_in(org_auditor).get(URL).content.decode()
+    assert 'name="lockout_threshold" value="7"' in page
+
+
+def test_the_settings_page_has_bounded_queries(org_admin_client, org, django_assert_max_num_queries):
+    org_admin_client.get(URL)
+    with django_assert_max_num_queries(12):
+        assert org_admin_client.get(URL).status_code == 200

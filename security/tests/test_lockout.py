@@ -143,7 +143,7 @@ def test_a_lockout_is_audited_and_the_owner_is_emailed(user, org, settings):
     assert event.actor is None
     assert event.org == org  # a user of one org only: that org's admins see it (and can unlock)
     assert event.metadata == {"email": user.email, "level": 1, "seconds": 900,
-                              "locked_until": (T0 + 15 * MIN).isoformat()}
+                              "locked_until": (T0 + 15 * MIN).isoformat(), "threshold": 10}
     mail = OutboundEmail.objects.get()
     assert mail.recipient == user.email
     assert mail.org == org

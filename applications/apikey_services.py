@@ -1,0 +1,133 @@
+"""Writes to API keys: create (the raw key is returned once, only its hash is kept) and revoke."""
+
+import hashlib
+import ipaddress
+import secrets
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from applications.models import ApiKey, Application
+from audit.services import audit_record
+from config.exceptions import DomainError, NotAllowed
+from orgs.permissions import ALL_PERMISSIONS, permissions_for
+
+# A raw key reads "ghk_<public>_<secret>". The public part makes it recognisable to secret scanners and
+# findable by its stored prefix ("ghk_<public>"); only the secret part carries the authentication.
+KEY_MARKER = "ghk_"
+PUBLIC_BYTES = 8  # 16 hex characters: enough to keep prefixes unique, and shown in the console.
+SECRET_BYTES = 32  # 256 bits from the OS's CSPRNG.
+API_KEY_NAME_MAX = 100
+ALLOWED_IPS_MAX = 100
+
+
+def api_key_hash(raw_key: str) -> str:
+    """SHA-256 of the whole raw key, hex.
+
+    Like client secrets (applications/hashers.py), a generated key carries 256 bits of entropy, so one
+    fast hash makes brute force hopeless; a salt only helps low-entropy inputs, and a slow hash would
+    cost every API request ~150 ms for nothing.
+    """
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def api_key_generate() -> tuple[str, str]:
+    """A new (prefix, raw key) pair; the prefix is the start of the raw key."""
+    prefix = KEY_MARKER + secrets.token_hex(PUBLIC_BYTES)
+    return prefix, f"{prefix}_{secrets.token_hex(SECRET_BYTES)}"
+
+
+def allowed_ips_clean(values) -> list[str]:
+    """CIDR strings, normalised (`10.0.0.0/8`, `2001:db8::/32`); a bare address means that address alone.
+
+    A network written with host bits set (`10.0.0.5/24`) is refused rather than silently widened or
+    narrowed: the person meant either the address or the network, and only they know which.
+    """
+    cleaned: list[str] = []
+    for value in values:
+        value = (value or "").strip()
+        if not value:
+            continue
+        try:
+            network = ipaddress.ip_network(value, strict=True)
+        except ValueError:
+            try:
+                loose = ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise DomainError(f"“{value}” is not an IP address or CIDR network (e.g. 203.0.113.0/24 or "
+                                  f"2001:db8::/32).", field="allowed_ips") from None
+            raise DomainError(f"“{value}” has host bits set: write the network as {loose} or the single "
+                              f"address as {value.split('/')[0]}.",
+                              field="allowed_ips") from None
+        if str(network) not in cleaned:
+            cleaned.append(str(network))
+    if len(cleaned) > ALLOWED_IPS_MAX:
+        raise DomainError(f"At most {ALLOWED_IPS_MAX} networks may be listed.", field="allowed_ips")
+    return cleaned
+
+
+def _scopes_check(*, scopes, org, actor) -> list[str]:
+    scopes = sorted({scope.strip() for scope in scopes if scope and scope.strip()})
+    if not scopes:
+        raise DomainError("Choose at least one scope: a key without scopes can do nothing.", field="scopes")
+    unknown = [scope for scope in scopes if scope not in ALL_PERMISSIONS]
+    if unknown:
+        raise DomainError(f"Unknown scope “{unknown[0]}”; scopes are console permission names such as "
+                          f"members.view.", field="scopes")
+    held = permissions_for(user=actor, org=org) if actor is not None else frozenset()
+    beyond = [scope for scope in scopes if scope not in held]
+    if beyond:
+        raise NotAllowed(f"You do not hold {', '.join(beyond)} in {org.name}, so a key you create cannot "
+                         f"have it either.", field="scopes")
+    return scopes
+
+
+@transaction.atomic
+def api_key_create(
+    *, org, actor, request, name: str, scopes, expires_at: datetime | None = None, allowed_ips=(),
+    application: Application | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key of `org` and return it with its raw value, which is never available again.
+
+    Scopes are permission names the actor holds in `org` (never more); the expiry, if any, lies in
+    the future; the allow-list holds valid CIDRs (empty: any address); the application is `org`'s own.
+    """
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("A key needs a name that says what uses it.", field="name")
+    if len(name) > API_KEY_NAME_MAX:
+        raise DomainError(f"A key's name has at most {API_KEY_NAME_MAX} characters.", field="name")
+    scopes = _scopes_check(scopes=scopes, org=org, actor=actor)
+    if expires_at is not None and expires_at <= timezone.now():
+        raise DomainError("The expiry is in the past; choose a later date or none.", field="expires_at")
+    networks = allowed_ips_clean(allowed_ips)
+    if application is not None and application.org_id != org.pk:
+        raise DomainError(f"Choose an application of {org.name}.", field="application")
+    prefix, raw_key = api_key_generate()
+    api_key = ApiKey.objects.create(
+        org=org, application=application, name=name, prefix=prefix, key_hash=api_key_hash(raw_key),
+        scopes=scopes, allowed_ips=networks, expires_at=expires_at, created_by=actor,
+    )
+    audit_record(action="api_key.created", actor=actor, org=org, target=api_key, request=request,
+                 metadata={"name": name, "prefix": prefix, "scopes": scopes,
+                           "expires_at": expires_at.isoformat() if expires_at else None,
+                           "allowed_ips": networks,
+                           "application": application.client_id if application else None})
+    return api_key, raw_key
+
+
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey, actor, request) -> ApiKey:
+    """Revoke a key for good. Revoking a key that is already revoked is refused, not repeated."""
+    locked = ApiKey.objects.select_for_update().filter(pk=api_key.pk).first()
+    if locked is None:
+        raise NotAllowed("This key no longer exists.")
+    if locked.revoked_at is not None:
+        raise NotAllowed(f"The key {locked.name} was already revoked on {locked.revoked_at:%Y-%m-%d %H:%M} UTC.")
+    locked.revoked_at = timezone.now()
+    locked.revoked_by = actor if getattr(actor, "is_authenticated", False) else None
+    locked.save(update_fields=["revoked_at", "revoked_by"])
+    audit_record(action="api_key.revoked", actor=actor, org=locked.org, target=locked, request=request,
+                 metadata={"name": locked.name, "prefix": locked.prefix, "scopes": locked.scopes})
+    return locked

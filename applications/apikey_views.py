@@ -1,0 +1,81 @@
+"""Console pages for an org's API keys (/console/<org>/api-keys/): list, create, revoke.
+
+Every view inherits OrgPermissionMixin and reads one key through api_key_get(org=…), so another org's
+key is a 404. A raw key appears only in the response to the POST that created it, sent with
+Cache-Control: no-store; no GET ever shows it (the approach of applications/views.py for client secrets).
+"""
+
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.utils.cache import add_never_cache_headers
+from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
+from django.views.generic import FormView, TemplateView
+
+from applications.apikey_forms import ApiKeyCreateForm
+from applications.apikey_selectors import api_key_application_choices, api_key_get, api_key_list
+from applications.apikey_services import api_key_create, api_key_revoke
+from applications.models import ApiKey
+from config.exceptions import DomainError
+from orgs.mixins import OrgPermissionMixin
+
+
+class ApiKeyListView(OrgPermissionMixin, TemplateView):
+    permission = "apikeys.view"
+    template_name = "applications/apikeys/list.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(api_keys=api_key_list(org=self.org), can_manage="apikeys.manage" in self.org_permissions)
+        return context
+
+
+class ApiKeyCreateView(OrgPermissionMixin, FormView):
+    """GET: the form. POST: create, and answer with the one page that shows the raw key."""
+
+    permission = "apikeys.manage"
+    template_name = "applications/apikeys/create.html"
+    form_class = ApiKeyCreateForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "held": self.org_permissions,
+                "applications": api_key_application_choices(org=self.org)}
+
+    def form_valid(self, form):
+        try:
+            api_key, raw_key = api_key_create(org=self.org, actor=self.request.user, request=self.request,
+                                              **form.service_kwargs())
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            return self.form_invalid(form)
+        response = self.response_class(
+            request=self.request, template="applications/apikeys/created.html",
+            context={**self.get_context_data(), "api_key": api_key, "raw_key": raw_key})
+        add_never_cache_headers(response)
+        return response
+
+
+class ApiKeyRevokeView(OrgPermissionMixin, TemplateView):
+    """GET: a confirmation naming the key and what revoking does. POST: revoke."""
+
+    permission = "apikeys.manage"
+    template_name = "applications/apikeys/revoke.html"
+
+    @cached_property
+    def api_key(self) -> ApiKey:
+        return api_key_get(org=self.org, pk=self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["api_key"] = self.api_key
+        return context
+
+    def post(self, request, *args, **kwargs):
+        try:
+            api_key_revoke(api_key=self.api_key, actor=request.user, request=request)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Revoked the key %(name)s; it stops working now.")
+                             % {"name": self.api_key.name})
+        return redirect("console:apikey-list", org_slug=self.org.slug)
