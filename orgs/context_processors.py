@@ -9,6 +9,8 @@ from orgs.branding import HostedBrand, hosted_brand_get
 from orgs.permissions import console_memberships
 
 _BRAND_CACHE = "_gatehouse_hosted_brand"
+# A view that knows which org its hosted page speaks for sets this request attribute to the org's id.
+HOSTED_ORG_ATTR = "hosted_org_id"
 
 
 def console(request) -> dict:
@@ -20,14 +22,17 @@ def console(request) -> dict:
 
 
 def _hosted_brand(request) -> HostedBrand | None:
-    """The org whose application sent the browser here: the sign-in flow's org, or on /oauth/authorize
-    (consent, refusal) the requesting client's org. Memoized on the request: one query at most."""
+    """The org the hosted page speaks for: the one its view named, else the one whose application sent
+    the browser here (the sign-in flow's org, or on /oauth/authorize the requesting client's org). Memoized on the request: one query at most."""
     if hasattr(request, _BRAND_CACHE):
         return getattr(request, _BRAND_CACHE)
     brand = None
     session = getattr(request, "session", None)
     flow = flow_load(session) if session is not None else None
-    if flow is not None and flow.org_id is not None:
+    if (org_id := getattr(request, HOSTED_ORG_ATTR, None)) is not None:
+        # A page about one org's invitation names that org itself (identity/views/invitation.py).
+        brand = hosted_brand_get(org_id=org_id)
+    elif flow is not None and flow.org_id is not None:
         brand = hosted_brand_get(org_id=flow.org_id)
     elif request.path == reverse("oidc:authorize"):
         client_id = request.GET.get("client_id") or request.POST.get("client_id") or ""

@@ -58,6 +58,7 @@ def invitation_view(request, token: str):
         return _invalid(request, exc)
     membership = invitation.membership
     invitee = membership.user
+    request.hosted_org_id = membership.org_id  # the page wears the inviting org's branding
     actor = request.user if request.user.is_authenticated else None
 
     if invitation_sets_password(invitee):

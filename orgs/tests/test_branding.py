@@ -439,3 +439,18 @@ def test_console_pages_never_look_up_a_brand(org_admin_client, org, monkeypatch)
 
     monkeypatch.setattr("orgs.context_processors.hosted_brand_get", _fail)
     assert org_admin_client.get("/console/acme/").status_code == 200
+
+
+def test_an_invitation_page_wears_the_inviting_orgs_branding(client, org, org_admin):
+    from identity.tests.link_support import last_link
+    from orgs.services import member_invite
+
+    logo = _brand(org)
+    member_invite(org=org, email="dana@example.test", role="member", actor=org_admin)
+
+    page = client.get(last_link(recipient="dana@example.test")).content.decode()
+
+    assert "<strong>Acme Identity</strong>" in page
+    assert f'src="/branding/acme/logo?v={logo.digest[:16]}"' in page
+    assert f'href="/branding/acme/style.css?v={stylesheet_version("#aa3300")}"' in page
+
