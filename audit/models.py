@@ -45,6 +45,10 @@ class AuditEvent(models.Model):
             # The console's action filter: one org's events of one action, already newest first, so a
             # page of a rare action (say `password_policy.updated`) need not walk the whole org's log.
             models.Index(fields=["org", "action", "-created_at"], name="audit_org_action_time"),
+            # The IP and target-id filters. The actor and target-label prefix filters have
+            # PostgreSQL-only UPPER(...) text_pattern_ops indexes, made in migration 0004.
+            models.Index(fields=["org", "ip", "-created_at"], name="audit_org_ip_time"),
+            models.Index(fields=["org", "target_id", "-created_at"], name="audit_org_target_time"),
         ]
 
     def __str__(self) -> str:

@@ -64,6 +64,12 @@ class User(AbstractBaseUser):
     class Meta:
         constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
         ordering = ["email"]
+        # The console's users list sorts by these (directory/selectors.py user_list). Its prefix search
+        # also has PostgreSQL-only UPPER(...) text_pattern_ops indexes, made in migration 0004.
+        indexes = [
+            models.Index(fields=["email"], name="user_email_order"),
+            models.Index(fields=["full_name"], name="user_full_name_order"),
+        ]
 
     def __str__(self) -> str:
         return self.email

@@ -125,8 +125,20 @@ class Membership(models.Model):
     objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "org"], name="membership_unique_per_org")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "org"], name="membership_unique_per_org"),
+            # An employee id names one member of the org (the services check it first, with a message);
+            # also the index their checks and the CSV import look ids up by.
+            models.UniqueConstraint(fields=["org", "employee_id"], condition=~models.Q(employee_id=""),
+                                    name="membership_employee_id_unique_in_org"),
+        ]
         ordering = ["org__name"]
+        # The console's users list at 100,000 members: the "created" sort and the role/status filters.
+        indexes = [
+            models.Index(fields=["org", "-created_at", "-id"], name="membership_org_created"),
+            models.Index(fields=["org", "role"], name="membership_org_role"),
+            models.Index(fields=["org", "status"], name="membership_org_status"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} in {self.org} ({self.role}, {self.status})"

@@ -143,7 +143,17 @@ def test_auditor_reads_but_every_write_is_403(client, sign_in, org, org_auditor,
 def test_auditor_sees_no_action_buttons(client, sign_in, org, org_auditor, alice):
     page = sign_in(org_auditor).get(url("user-detail", org, alice)).content.decode()
     assert "Suspend membership" not in page
-    assert "Invite a user" not in sign_in(org_auditor).get(list_url(org)).content.decode()
+    listing = sign_in(org_auditor).get(list_url(org)).content.decode()
+    assert "Invite a user" not in listing
+    assert "Import users (CSV)" not in listing
+    # Auditors read the directory, so they may export it.
+    assert f'href="/console/{org.slug}/imports/export.csv' in listing
+
+
+def test_the_list_links_to_import_and_to_an_export_of_the_same_filter(org_admin_client, org):
+    page = org_admin_client.get(list_url(org, status="active")).content.decode()
+    assert f'href="/console/{org.slug}/imports/new"' in page
+    assert f'href="/console/{org.slug}/imports/export.csv?status=active' in page
 
 
 def test_actions_are_post_only(org_admin_client, org, alice):
