@@ -23,6 +23,7 @@ from django.views.generic import FormView, TemplateView, View
 
 from applications.forms import ApplicationForm, AppRoleForm, SecretRotateForm
 from applications.models import Application, AppRole
+from applications.role_services import app_role_create, app_role_delete, app_role_update
 from applications.selectors import (
     app_role_get,
     app_roles_with_groups,
@@ -32,9 +33,6 @@ from applications.selectors import (
     secrets_rotated_at,
 )
 from applications.services import (
-    app_role_create,
-    app_role_delete,
-    app_role_update,
     application_create,
     application_delete,
     application_disable,

@@ -7,11 +7,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from applications.models import Application, AppRole
-from applications.services import (
-    app_role_create,
-    application_allowed_groups_set,
-    application_create,
-)
+from applications.role_services import app_role_create
+from applications.services import application_allowed_groups_set, application_create
 from audit.models import AuditEvent
 from config.exceptions import DomainError
 from directory.tests.factories import GroupFactory
