@@ -15,7 +15,6 @@ from emailqueue.services import email_enqueue
 from identity.models import OneTimeToken, PasswordChangeRequired, UserSession
 from identity.password_policy import password_history_record, password_policy_validate
 from identity.tokens import (
-    EMAIL_CHANGE_LIFETIME,
     PASSWORD_RESET_LIFETIME,
     token_get,
     token_issue,
@@ -316,90 +315,6 @@ def password_change(*, user: User, current_password: str, new_password: str, req
     _password_changed_notice(user=user, how="changed")
     audit_record(action="password.changed", actor=user, org=user_mail_org(user), target=user, request=request,
                  metadata={"sessions_ended": sessions_ended, "tokens_revoked": tokens_revoked})
-    return user
-
-
-# --- email address --------------------------------------------------------------------------------
-
-
-def _email_taken(email: str, *, user: User) -> bool:
-    return User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists()
-
-
-@transaction.atomic
-def email_change_request(*, user: User, new_email: str, current_password: str, request=None) -> None:
-    """Ask to move the account to `new_email`; nothing changes until the new address confirms.
-
-    The current password is required (a borrowed session must not redirect the account's mail).
-    The confirmation link goes to the new address and voids earlier ones; the old address is told.
-    An address that already belongs to another account gets a note instead of a link, and the page
-    answers the same either way, so the form cannot be used to find out who has an account.
-    """
-    user = User.objects.select_for_update().get(pk=user.pk)
-    if not user.check_password(current_password):
-        raise DomainError("Your current password is not correct.", field="current_password")
-    new_email = normalize_email(new_email)
-    try:
-        validate_email(new_email)
-    except ValidationError:
-        raise DomainError(f"“{new_email}” is not a valid email address.", field="new_email") from None
-    if new_email.lower() == user.email.lower():
-        raise DomainError("This is already your email address.", field="new_email")
-    org = user_mail_org(user)
-    taken = _email_taken(new_email, user=user)
-    if taken:
-        email_enqueue(to=new_email, template="email_change_taken", kind="email_change", org=org, context={})
-    else:
-        token, raw = token_issue(purpose=OneTimeToken.Purpose.EMAIL_CHANGE, user=user,
-                                 lifetime=EMAIL_CHANGE_LIFETIME, email=new_email)
-        email_enqueue(to=new_email, template="email_change_confirm", kind="email_change", org=org,
-                       context={"user": user, "new_email": new_email,
-                                "link": token_link(purpose=token.purpose, raw=raw),
-                                "expires_hours": int(EMAIL_CHANGE_LIFETIME.total_seconds() // 3600)})
-    email_enqueue(to=user.email, template="email_change_requested", kind="email_change", org=org,
-                   context={"user": user, "new_email": new_email})
-    audit_record(action="email.change_requested", actor=user, org=org, target=user, request=request,
-                 metadata={"before": user.email, "after": new_email, "taken": taken})
-
-
-def email_change_get(*, raw_token: str, user: User) -> OneTimeToken:
-    """The live email-change link for `raw_token`, which only the account that asked may confirm."""
-    token = token_get(purpose=OneTimeToken.Purpose.EMAIL_CHANGE, raw=raw_token)
-    if token.user_id != user.pk:
-        raise NotAllowed("This link belongs to another account. Sign in as the account that asked for the change.")
-    return token
-
-
-@transaction.atomic
-def email_change_confirm(*, raw_token: str, user: User, request=None) -> User:
-    """Move the account to the address the link was sent to, and tell the old address.
-
-    The confirming browser must be signed in as the account that asked: a link that reached the
-    wrong mailbox (a typo) cannot hand the account to whoever owns it. Reset links sent to the old
-    address are voided.
-    """
-    token = token_get(purpose=OneTimeToken.Purpose.EMAIL_CHANGE, raw=raw_token, for_update=True)
-    if token.user_id != user.pk:
-        raise NotAllowed("This link belongs to another account. Sign in as the account that asked for the change.")
-    user = User.objects.select_for_update().get(pk=user.pk)
-    if _email_taken(token.email, user=user):
-        raise AlreadyExists("This address now belongs to another account, so it cannot be yours.", field="email")
-    token_use(token=token)
-    before = user.email
-    user.email = token.email
-    user.email_verified = True
-    try:
-        with transaction.atomic():
-            user.save(update_fields=["email", "email_verified", "updated_at"])
-    except IntegrityError:
-        raise AlreadyExists("This address now belongs to another account, so it cannot be yours.",
-                            field="email") from None
-    token_void(user=user, purpose=OneTimeToken.Purpose.PASSWORD_RESET)
-    org = user_mail_org(user)
-    email_enqueue(to=before, template="email_changed", kind="email_changed", org=org,
-                   context={"user": user, "old_email": before, "new_email": user.email})
-    audit_record(action="email.changed", actor=user, org=org, target=user, request=request,
-                 metadata={"before": before, "after": user.email})
     return user
 
 

@@ -15,7 +15,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from applications.selectors import consent_get, consent_list
 from applications.services import consent_withdraw
 from config.exceptions import AlreadyExists, DomainError, NotAllowed
-from directory.services import email_change_confirm, email_change_get, email_change_request, password_change
+from directory.email_change_services import email_change_confirm, email_change_get, email_change_request
+from directory.services import password_change
 from identity.forms import EmailChangeForm, PasswordChangeForm, form_add_domain_error
 from identity.models import OneTimeToken
 from identity.selectors import user_session_list
