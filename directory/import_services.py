@@ -3,7 +3,8 @@
 Every change to a member goes through the same services as the console's manual actions (member_invite,
 membership_role_change, user_profile_update, group_member_add), so the same rules hold (last owner,
 profile edits only for users who belong to this org alone) and the same audit rows and emails are
-written, with the importer as the actor.
+written, with the importer as the actor. New members go in bulk (_bulk_create) where that writes the same
+rows as those services would.
 """
 
 import logging
@@ -20,9 +21,11 @@ from directory.csv_import import CsvFileError, OrgState, csv_parse, org_state_lo
 from directory.member_services import membership_employee_id_update
 from directory.models import Group, GroupMembership, User, UserImport
 from directory.services import group_member_add, user_create, user_profile_update
+from emailqueue.services import email_enqueue_many
+from identity.models import OneTimeToken
 from orgs.models import Membership
 from orgs.permissions import permissions_for
-from orgs.services import member_invite, membership_create, membership_role_change
+from orgs.services import invitation_build, member_invite, membership_create, membership_role_change
 
 logger = logging.getLogger(__name__)
 Status = UserImport.Status
@@ -183,9 +186,7 @@ def _batch_apply(job: _Job) -> bool:
     state = org_state_load(org=job.org, emails=[row["email"] for row in batch],
                            employee_ids=[row["employee_id"] for row in batch if row["employee_id"]])
     by_slug = {group.slug: group for group in Group.objects.for_org(job.org)}
-    outcomes: dict[int, tuple[str, str]] = {}
-    if not job.send_invitations:
-        outcomes = _bulk_create(batch, job=job, state=state, by_slug=by_slug)
+    outcomes = _bulk_create(batch, job=job, state=state, by_slug=by_slug)
     for row in batch:
         outcome = outcomes.get(row["line"])
         if outcome is None:
@@ -214,14 +215,17 @@ def _audit_row(*, action: str, actor: User, org, target, metadata: dict) -> Audi
 
 def _bulk_create(batch: list[dict], *, job: _Job, state: OrgState, by_slug: dict[str, Group]
                  ) -> dict[int, tuple[str, str]]:
-    """New members of a batch (no invitation emails) in a few INSERTs instead of a dozen statements each.
+    """New members of a batch in a few INSERTs instead of a dozen statements each (thirty with an invitation).
 
-    It writes what user_create, membership_create and group_member_add write — the same rows and the same
-    audit rows (one per change, same actions and metadata; the employee id is part of membership.created),
-    but no email at all — for rows the per-row path would accept without asking anything more of
-    the database: no membership yet, not an operator, groups still there, the owner role only for owners.
-    Anything else is left to the per-row path. If an INSERT conflicts (someone added the same person
-    meanwhile), the batch's bulk part rolls back and every row takes the per-row path.
+    Without invitations it writes what user_create, membership_create and group_member_add write — the same
+    rows and the same audit rows (one per change, same actions and metadata; the employee id is part of
+    membership.created), but no email at all. With invitations it writes what the per-row path writes
+    (member_invite, then membership_employee_id_update): the same rows and audit rows, an invitation link
+    per membership and its email (both from invitation_build, naming the groups).
+    It takes only rows the per-row path would accept without asking anything more of the database: no
+    membership yet, not an operator, groups still there, the owner role only for owners. Anything else is
+    left to the per-row path. If an INSERT conflicts (someone added the same person meanwhile), the batch's
+    bulk part rolls back and every row takes the per-row path.
     """
     ready = []
     for row in batch:
@@ -237,7 +241,8 @@ def _bulk_create(batch: list[dict], *, job: _Job, state: OrgState, by_slug: dict
         ready.append((row, user))
     if not ready:
         return {}
-    org, actor = job.org, job.actor
+    org, actor, invite = job.org, job.actor, job.send_invitations
+    tokens: list[OneTimeToken] = []
     try:
         with transaction.atomic():
             new_users = []
@@ -258,31 +263,59 @@ def _bulk_create(batch: list[dict], *, job: _Job, state: OrgState, by_slug: dict
             links = [GroupMembership(group=by_slug[slug], user=membership.user)
                      for (row, _user), membership in zip(ready, memberships, strict=True) for slug in row["groups"]]
             GroupMembership.objects.bulk_create(links)
-    except IntegrityError:
-        logger.info("Import %s: a bulk insert conflicted; applying this batch row by row.", job.pk)
+            if invite:
+                tokens = _invitations_send(ready, memberships, by_slug=by_slug, actor=actor)
+    except (IntegrityError, DomainError) as exc:
+        logger.info("Import %s: the bulk part of a batch was refused (%s); applying it row by row.", job.pk, exc)
         return {}
     events = [_audit_row(action="user.created", actor=actor, org=None, target=user,
                          metadata={"email": user.email, "operator": False}) for user in new_users]
     outcomes = {}
-    for (row, user), membership in zip(ready, memberships, strict=True):
-        metadata = {"user": membership.user.email, "role": membership.role, "status": membership.status}
-        if membership.employee_id:
+    for index, ((row, user), membership) in enumerate(zip(ready, memberships, strict=True)):
+        email = membership.user.email
+        metadata = {"user": email, "role": membership.role, "status": membership.status}
+        if membership.employee_id and not invite:
             metadata["employee_id"] = membership.employee_id
         events.append(_audit_row(action="membership.created", actor=actor, org=org, target=membership,
                                  metadata=metadata))
         for slug in row["groups"]:
-            group = by_slug[slug]
-            # No "added to a group" notice, unlike group_member_add: the importer chose to email nobody, and
-            # the person has not joined yet (their invitation, sent later, is the first message).
-            events.append(_audit_row(action="group.member_added", actor=actor, org=org, target=group,
-                                     metadata={"user": membership.user.email}))
-        detail = _("Invited; no email sent (send the invitation from the user's page).")
+            # Without invitations, no "added to a group" notice, unlike group_member_add: the importer chose to
+            # email nobody, and the person has not joined yet (their invitation, sent later, is the first message).
+            events.append(_audit_row(action="group.member_added", actor=actor, org=org, target=by_slug[slug],
+                                     metadata={"user": email}))
+        if invite:
+            events.append(_audit_row(action="invitation.sent", actor=actor, org=org, target=membership, metadata={
+                "user": email, "role": membership.role, "new_account": user is None, "groups": list(row["groups"]),
+                "expires_at": tokens[index].expires_at.isoformat()}))
+            if membership.employee_id:
+                events.append(_audit_row(action="membership.updated", actor=actor, org=org, target=membership,
+                                         metadata={"user": email, "before": {"employee_id": ""},
+                                                   "after": {"employee_id": membership.employee_id}}))
+            detail = _("Invitation sent.")
+        else:
+            detail = _("Invited; no email sent (send the invitation from the user's page).")
         if user is not None:
             detail = _("%(detail)s Existing account: it joins after accepting; its name was not changed.") % {
                 "detail": detail}
         outcomes[row["line"]] = ("created", detail)
     AuditEvent.objects.bulk_create(events, batch_size=1000)
     return outcomes
+
+
+def _invitations_send(ready: list[tuple[dict, User | None]], memberships: list[Membership], *,
+                      by_slug: dict[str, Group], actor: User) -> list[OneTimeToken]:
+    """The links and emails member_invite writes for these new memberships, in two INSERTs: one invitation
+    each, naming the row's groups. No link to void: the memberships are new."""
+    now = timezone.now()
+    tokens, drafts = [], []
+    for (row, _user), membership in zip(ready, memberships, strict=True):
+        group_names = sorted(by_slug[slug].name for slug in row["groups"])
+        token, draft = invitation_build(membership=membership, actor=actor, now=now, group_names=group_names)
+        tokens.append(token)
+        drafts.append(draft)
+    OneTimeToken.objects.bulk_create(tokens, batch_size=1000)
+    email_enqueue_many(drafts=drafts)
+    return tokens
 
 
 def _row_apply(row: dict, *, org, state: OrgState, by_slug: dict[str, Group], actor: User,

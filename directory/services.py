@@ -89,8 +89,11 @@ def group_create(*, org, name: str, slug: str = "", description: str = "", actor
 
 
 @transaction.atomic
-def group_member_add(*, group: Group, user: User, actor=None, request=None) -> GroupMembership:
-    """Add `user` to `group`. Only members of the group's org may join its groups."""
+def group_member_add(*, group: Group, user: User, actor=None, request=None, notify: bool = True) -> GroupMembership:
+    """Add `user` to `group`. Only members of the group's org may join its groups.
+
+    `notify=False` when another email already tells the person (an invitation names its groups).
+    """
     if not Membership.objects.filter(org=group.org, user=user).exists():
         raise DomainError(f"{user.email} is not a member of {group.org.name}.", field="user")
     existing = GroupMembership.objects.filter(group=group, user=user).first()
@@ -99,7 +102,8 @@ def group_member_add(*, group: Group, user: User, actor=None, request=None) -> G
     group_membership = GroupMembership.objects.create(group=group, user=user)
     audit_record(action="group.member_added", actor=actor, org=group.org, target=group, request=request,
                  metadata={"user": user.email})
-    _group_change_notify(group=group, user=user, template="group_added")
+    if notify:
+        _group_change_notify(group=group, user=user, template="group_added")
     return group_membership
 
 

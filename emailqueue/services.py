@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parseaddr
 from functools import partial
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -122,50 +123,90 @@ def email_render(*, template: str, context: dict, org=None) -> tuple[str, str, s
     return subject, body_text, body_html
 
 
+@dataclass(frozen=True)
+class EmailDraft:
+    """One message for the outbox, before rendering: what email_enqueue takes, and a list of for email_enqueue_many."""
+
+    to: str
+    template: str
+    context: dict
+    kind: str
+    org: Any = None
+
+
+def _outbox_row(draft: EmailDraft, *, now) -> OutboundEmail:
+    """The pending row for `draft`, rendered and not saved; DomainError for an address mail cannot go to."""
+    to = draft.to.strip()
+    try:
+        validate_email(to)
+    except ValidationError:
+        raise DomainError(f"“{to}” is not an email address mail can be sent to.", field="email") from None
+    subject, body_text, body_html = email_render(template=draft.template, context=draft.context, org=draft.org)
+    return OutboundEmail(
+        org=draft.org, kind=draft.kind[:64], template=draft.template[:100], recipient=to, subject=subject,
+        body_text=body_text, body_html=body_html, message_id=new_message_id(),
+        status=Status.PENDING, next_attempt_at=now, dispatched_at=now, created_at=now,
+    )
+
+
 def email_enqueue(*, to: str, template: str, context: dict, kind: str, org=None) -> OutboundEmail:
     """Write a pending OutboundEmail and hand it to a worker once the caller's transaction commits.
 
     Call it inside the transaction of the change that needs the mail: the row commits or rolls back
     with that change, and nothing is sent for a change that did not happen.
     """
-    to = to.strip()
-    try:
-        validate_email(to)
-    except ValidationError:
-        raise DomainError(f"“{to}” is not an email address mail can be sent to.", field="email") from None
-    subject, body_text, body_html = email_render(template=template, context=context, org=org)
-    now = timezone.now()
-    email = OutboundEmail.objects.create(
-        org=org, kind=kind[:64], template=template[:100], recipient=to, subject=subject,
-        body_text=body_text, body_html=body_html, message_id=new_message_id(),
-        status=Status.PENDING, next_attempt_at=now, dispatched_at=now, created_at=now,
-    )
+    draft = EmailDraft(to=to, template=template, context=context, kind=kind, org=org)
+    email = _outbox_row(draft, now=timezone.now())
+    email.save(force_insert=True)
     transaction.on_commit(partial(email_dispatch, [email.pk]))
     return email
 
 
+def email_enqueue_many(*, drafts: Iterable[EmailDraft]) -> list[OutboundEmail]:
+    """email_enqueue for many messages: the same rows, written in one INSERT and handed over in one callback.
+
+    Every address is checked before anything is written: one that mail cannot go to raises DomainError
+    and writes none of the rows. Call it inside the transaction of the change, as email_enqueue.
+    """
+    now = timezone.now()
+    emails = [_outbox_row(draft, now=now) for draft in drafts]
+    if not emails:
+        return []
+    OutboundEmail.objects.bulk_create(emails, batch_size=1000)
+    transaction.on_commit(partial(email_dispatch, [email.pk for email in emails]))
+    return emails
+
+
+# Rows per broker message when many are handed over at once (email_enqueue_many, the sweeper): 10,000
+# invitations are 100 messages, not 10,000, and a worker still sends each row under its own claim.
+DISPATCH_CHUNK = 100
+
+
 def email_dispatch(email_ids: Iterable[int]) -> int:
-    """Hand a delivery task per row to the broker. Returns how many were handed over.
+    """Hand the rows to the broker: a delivery task per row, or per chunk of rows when there are many.
+    Returns how many rows were handed over.
 
     A broker that is down loses nothing: the rows stay pending, are marked not dispatched, and
     the sweeper hands them over on its next run.
     """
-    from emailqueue.tasks import deliver_email
+    from emailqueue.tasks import deliver_email, deliver_emails
 
     email_ids = list(email_ids)
     # GATEHOUSE_EMAIL_QUEUE sends delivery tasks to a queue of their own (workers started with -Q).
     queue = settings.GATEHOUSE_EMAIL_QUEUE
-    for index, email_id in enumerate(email_ids):
+    for start in range(0, len(email_ids), DISPATCH_CHUNK):
+        chunk = email_ids[start:start + DISPATCH_CHUNK]
+        task, args = (deliver_email, (chunk[0],)) if len(chunk) == 1 else (deliver_emails, (chunk,))
         try:
             if queue:
-                deliver_email.apply_async((email_id,), queue=queue)
+                task.apply_async(args, queue=queue)
             else:
-                deliver_email.delay(email_id)
+                task.delay(*args)
         except BrokerError as exc:
-            undone = email_ids[index:]
+            undone = email_ids[start:]
             logger.warning("Broker unavailable, %d email(s) left for the outbox sweeper: %s", len(undone), exc)
             OutboundEmail.objects.filter(pk__in=undone).update(dispatched_at=None)
-            return index
+            return start
     return len(email_ids)
 
 

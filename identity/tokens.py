@@ -81,9 +81,22 @@ def token_issue(
     Call inside the transaction that needs the link; the raw value goes into the email and nowhere else.
     """
     token_void(user=user, purpose=purpose, membership=membership)
+    token, raw = token_build(purpose=purpose, user=user, lifetime=lifetime, membership=membership, email=email)
+    token.save(force_insert=True)
+    return token, raw
+
+
+def token_build(
+    *, purpose: str, user, lifetime: timedelta, membership=None, email: str = "", now=None,
+) -> tuple[OneTimeToken, str]:
+    """A new link's row, not saved yet, and its raw value: token_issue saves one, a bulk caller many at once.
+
+    Saving it voids nothing: a bulk caller voids what the new links replace itself (a membership created in
+    the same transaction has no link to void).
+    """
     raw = secrets.token_urlsafe(32)
-    now = timezone.now()
-    token = OneTimeToken.objects.create(
+    now = now or timezone.now()
+    token = OneTimeToken(
         purpose=purpose, token_hash=token_hash(raw), user=user, membership=membership, email=email,
         created_at=now, expires_at=now + lifetime,
     )

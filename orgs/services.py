@@ -9,16 +9,17 @@ from config.exceptions import AlreadyExists, DomainError, NotAllowed
 from directory.models import Group, GroupMembership, User
 from directory.selectors import user_get_by_email
 from directory.services import group_member_add, normalize_email, password_apply, user_create
-from emailqueue.services import email_enqueue
+from emailqueue.services import EmailDraft, email_enqueue
 from identity.models import OneTimeToken, PasswordPolicy
 from identity.tokens import (
     InvalidLink,
     LinkProblem,
     invitation_lifetime,
+    token_build,
     token_get,
-    token_issue,
     token_link,
     token_use,
+    token_void,
 )
 from orgs.models import Membership, Organization
 from orgs.validators import validate_org_slug
@@ -244,11 +245,22 @@ def invitation_sets_password(user: User) -> bool:
     return not user.has_usable_password() and not user.is_superuser
 
 
-def _invitation_send(*, membership: Membership, actor) -> OneTimeToken:
+def invitation_build(
+    *, membership: Membership, actor, now=None, group_names: list[str] | None = None,
+) -> tuple[OneTimeToken, EmailDraft]:
+    """The invitation link for `membership` (its token row, not saved) and the email that carries it.
+
+    The one recipe for the link and the message: _invitation_send saves one, a CSV import saves many
+    at once. The raw value exists only in the email's context. The email names the groups the person
+    is in within the org (`group_names`, or read here when not given).
+    """
+    if group_names is None:
+        group_names = list(Group.objects.for_org(membership.org).filter(memberships__user=membership.user)
+                           .order_by("name").values_list("name", flat=True))
     lifetime = invitation_lifetime()
-    token, raw = token_issue(purpose=OneTimeToken.Purpose.INVITATION, user=membership.user,
-                             membership=membership, lifetime=lifetime)
-    email_enqueue(
+    token, raw = token_build(purpose=OneTimeToken.Purpose.INVITATION, user=membership.user,
+                             membership=membership, lifetime=lifetime, now=now)
+    email = EmailDraft(
         to=membership.user.email, template="invitation", kind="invitation", org=membership.org,
         context={
             "user": membership.user,
@@ -257,8 +269,18 @@ def _invitation_send(*, membership: Membership, actor) -> OneTimeToken:
             "link": token_link(purpose=token.purpose, raw=raw),
             "sets_password": invitation_sets_password(membership.user),
             "expires_hours": int(lifetime.total_seconds() // 3600),
+            "groups": group_names,
         },
     )
+    return token, email
+
+
+def _invitation_send(*, membership: Membership, actor) -> OneTimeToken:
+    # A new link replaces the membership's previous one (a resend).
+    token_void(user=membership.user, purpose=OneTimeToken.Purpose.INVITATION, membership=membership)
+    token, email = invitation_build(membership=membership, actor=actor)
+    token.save(force_insert=True)
+    email_enqueue(to=email.to, template=email.template, context=email.context, kind=email.kind, org=email.org)
     return token
 
 
@@ -295,7 +317,8 @@ def member_invite(
     membership = membership_create(org=org, user=user, role=role, actor=actor, request=request,
                                    status=Membership.Status.INVITED)
     for group in groups:
-        group_member_add(group=group, user=user, actor=actor, request=request)
+        # The invitation names the groups: no separate "added to a group" email per group.
+        group_member_add(group=group, user=user, actor=actor, request=request, notify=False)
     token = _invitation_send(membership=membership, actor=actor)
     audit_record(action="invitation.sent", actor=actor, org=org, target=membership, request=request,
                  metadata={"user": user.email, "role": role, "new_account": new_account,

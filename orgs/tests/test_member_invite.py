@@ -94,6 +94,20 @@ def test_groups_of_the_org_are_joined(org, org_admin, group):
     assert AuditEvent.objects.get(action="invitation.sent").metadata["groups"] == ["engineering"]
 
 
+def test_the_invitation_names_the_groups_instead_of_a_notice_per_group(org, org_admin, group):
+    member_invite(org=org, email="dana@example.test", role="member", actor=org_admin, groups=[group])
+
+    mails = OutboundEmail.objects.filter(recipient="dana@example.test")
+    assert [mail.kind for mail in mails] == ["invitation"]
+    assert f"You will be in these groups: {group.name}" in mails[0].body_text
+    assert f"You will be in these groups: {group.name}" in mails[0].body_html
+
+
+def test_an_invitation_without_groups_names_none(org, org_admin):
+    member_invite(org=org, email="dana@example.test", role="member", actor=org_admin)
+    assert "groups" not in OutboundEmail.objects.get(recipient="dana@example.test").body_text
+
+
 @pytest.mark.parametrize(("setup", "kwargs", "error", "message"), [
     ("member", {"email": "member@acme.test"}, AlreadyExists, "already a member of Acme Corp"),
     ("invited", {"email": "member@acme.test"}, AlreadyExists, "resend the invitation instead"),
