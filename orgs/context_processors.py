@@ -23,7 +23,8 @@ def console(request) -> dict:
 
 def _hosted_brand(request) -> HostedBrand | None:
     """The org the hosted page speaks for: the one its view named, else the one whose application sent
-    the browser here (the sign-in flow's org, or on /oauth/authorize the requesting client's org). Memoized on the request: one query at most."""
+    the browser here (the sign-in flow's org, or on /oauth/authorize the requesting client's org).
+    Memoized on the request: one query at most."""
     if hasattr(request, _BRAND_CACHE):
         return getattr(request, _BRAND_CACHE)
     brand = None

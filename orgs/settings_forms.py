@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from identity.models import PasswordPolicy
 from orgs.branding import LOGO_MAX_BYTES, LOGO_MAX_SIDE
 from orgs.models import Organization
-from orgs.services import POLICY_LIMITS
+from orgs.settings_services import POLICY_LIMITS
 
 ORG_FIELDS = ("name", "notify_new_device_sign_in", "mfa_policy", "session_max_age_minutes", "lockout_threshold")
 POLICY_FIELDS = ("min_length", "check_common", "history_count", "max_age_days")

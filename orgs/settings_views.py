@@ -21,8 +21,8 @@ from orgs.branding import (
     organization_logo_set,
 )
 from orgs.mixins import OrgPermissionMixin
-from orgs.services import organization_settings_update, password_policy_update
 from orgs.settings_forms import POLICY_FIELDS, OrgBrandingForm, OrgSettingsForm
+from orgs.settings_services import organization_settings_update, password_policy_update
 
 MANAGE = "settings.manage"
 

@@ -16,7 +16,8 @@ from identity.models import PasswordChangeRequired, PasswordPolicy, UserSession
 from identity.password_policy import effective_policy
 from identity.tests.link_support import last_link, outbox
 from orgs.models import Membership
-from orgs.services import member_invite, password_policy_update
+from orgs.services import member_invite
+from orgs.settings_services import password_policy_update
 
 pytestmark = pytest.mark.django_db
 

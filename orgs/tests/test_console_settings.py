@@ -12,7 +12,7 @@ from config.exceptions import DomainError
 from directory.tests.factories import MembershipFactory
 from identity.models import PasswordPolicy, UserSession
 from orgs.models import Organization
-from orgs.services import organization_settings_update
+from orgs.settings_services import organization_settings_update
 
 pytestmark = pytest.mark.django_db
 

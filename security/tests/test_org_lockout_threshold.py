@@ -10,7 +10,7 @@ from applications.services import application_create
 from audit.models import AuditEvent
 from directory.tests.factories import DEFAULT_PASSWORD, MembershipFactory
 from orgs.models import Organization
-from orgs.services import organization_settings_update
+from orgs.settings_services import organization_settings_update
 from security.services import lockout_threshold, signin_attempt_begin
 
 pytestmark = pytest.mark.django_db
