@@ -13,13 +13,12 @@ new users (name, role, employee id; `--groups` puts every row in one or two grou
    test client (middleware, permission check, form, csv_parse, rows_validate, the stored preview);
 2. apply: `user_import_apply`, the function the Celery task calls, for every row (created through the
    new members in bulk INSERTs with the same rows and audit rows as the domain services; `--invitations`
-   also writes an invitation link and email per row, and `--groups` with it a group notice per group, as
-   member_invite does);
+   also writes an invitation link and email per row, naming the row's groups, as member_invite does);
 3. re-import of the same file (every row "unchanged"): preview and apply again.
 
 Delivery tasks go to CELERY_BROKER_URL (memory:// keeps the bench from sending mail), in chunks of rows.
-The load average is printed before and after: the machine may be shared, and the figures move with it. The target in the
-issue is "10,000 rows complete in under 30 s"; the script exits 1 if upload + apply takes longer.
+The load average is printed before and after: the machine may be shared, and the figures move with it.
+The target in the issue is "10,000 rows complete in under 30 s"; the script exits 1 if upload + apply takes longer.
 """
 
 import sys

@@ -22,6 +22,7 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import tempfile  # noqa: E402
+from urllib.parse import urlencode  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -33,10 +34,11 @@ DATABASE = "gatehouse_bench_sql"
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--verbose", action="store_true", help="print each statement")
+    parser.add_argument("--database", default=DATABASE, help=f"database to (re)create (default {DATABASE})")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="gatehouse-sql-"))
-    env = server_env(DATABASE, free_port(), work / "var")
-    tokens = prepare_database(env, DATABASE, work, (10, 10))
+    env = server_env(args.database, free_port(), work / "var")
+    tokens = prepare_database(env, args.database, work, (10, 10))
     os.environ.update(env)
 
     import django
@@ -56,8 +58,9 @@ def main() -> int:
                 if kind == "bearer":
                     response = client.get(path, HTTP_AUTHORIZATION=f"Bearer {tokens['userinfo'][attempt]}")
                 elif kind == "refresh":
-                    response = client.post(path, {"grant_type": "refresh_token", "refresh_token": current_refresh},
-                                           **extra)
+                    # Form-encoded, as bench/loadgen.py and real clients send it.
+                    form = urlencode({"grant_type": "refresh_token", "refresh_token": current_refresh})
+                    response = client.post(path, form, content_type="application/x-www-form-urlencoded", **extra)
                     current_refresh = json.loads(response.content).get("refresh_token", next(refresh))
                 elif method == "POST":
                     response = client.post(path, body, content_type="application/x-www-form-urlencoded", **extra)
