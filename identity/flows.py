@@ -98,12 +98,12 @@ def flow_origin_note(session, next_url: str) -> LoginFlow | None:
     return flow
 
 
-def flow_lockout_threshold(flow: LoginFlow | None) -> int | None:
-    """The failed sign-ins that lock an address in this flow: its org's own threshold, or None for
-    the platform's. Set by the org, it holds for every email typed, known or not."""
+def flow_org(flow: LoginFlow | None):
+    """The active org whose application started this sign-in, or None. Its lockout threshold holds
+    for every email typed in the flow, known or not, and its audit log sees the flow's failures."""
     from orgs.models import Organization
 
     if flow is None or flow.org_id is None:
         return None
     return (Organization.objects.filter(pk=flow.org_id, status=Organization.Status.ACTIVE)
-            .values_list("lockout_threshold", flat=True).first())
+            .only("pk", "slug", "lockout_threshold").first())

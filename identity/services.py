@@ -108,8 +108,9 @@ def password_check(
     return check
 
 
-def login_failed_record(*, request, email: str, check: PasswordCheck) -> None:
-    """Audit a refused sign-in. Unknown emails are recorded too (platform-level, no org).
+def login_failed_record(*, request, email: str, check: PasswordCheck, org=None) -> None:
+    """Audit a refused sign-in. Unknown emails are recorded too. `org` is the org whose application
+    started the sign-in (its failed sign-ins chart and audit log show it); otherwise platform-level.
 
     A request refused by the per-IP throttle is `login.throttled`; every other refusal is
     `login.failed` with its reason.
@@ -120,6 +121,7 @@ def login_failed_record(*, request, email: str, check: PasswordCheck) -> None:
     audit_record(
         action="login.throttled" if check.outcome is PasswordOutcome.THROTTLED else "login.failed",
         actor=None,
+        org=org,
         target=check.user,
         request=request,
         metadata=metadata,

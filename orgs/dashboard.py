@@ -16,9 +16,9 @@ from orgs.models import Membership, Organization
 # event in that org").
 SIGN_IN_ACTIONS = ("login.succeeded", "login.authorized")
 # A sign-in that did not get through: a wrong password or refused account, or a person the app
-# refused (not a member, not in an allowed group). Wrong passwords carry no org today (lockout is
-# platform-wide, DESIGN.md), so in an org's chart they count only where an org was recorded; the
-# platform chart counts them all.
+# refused (not a member, not in an allowed group). A wrong password carries the org whose app started
+# the sign-in (identity/views/login.py); one typed at a plain /login belongs to no org and is counted
+# only in the platform chart.
 FAILED_SIGN_IN_ACTIONS = ("login.failed", "login.refused")
 TOP_ORGS = 5
 

@@ -15,7 +15,7 @@ from identity.flows import (
     LoginFlow,
     flow_clear,
     flow_load,
-    flow_lockout_threshold,
+    flow_org,
     flow_origin_note,
     flow_save,
     flow_step_url,
@@ -110,11 +110,11 @@ def login_view(request):
     if not form.is_valid():
         return _login_page(request, form, safe_next_url(request, request.POST.get("next")))
     email = form.cleaned_data["email"]
-    origin = flow_origin_note(request.session, safe_next_url(request, form.cleaned_data.get("next")))
+    origin_org = flow_org(flow_origin_note(request.session, safe_next_url(request, form.cleaned_data.get("next"))))
     check = password_check(email=email, password=form.cleaned_data["password"], request=request,
-                           lockout_threshold=flow_lockout_threshold(origin))
+                           lockout_threshold=origin_org.lockout_threshold if origin_org else None)
     if check.outcome is not PasswordOutcome.OK:
-        login_failed_record(request=request, email=email, check=check)
+        login_failed_record(request=request, email=email, check=check, org=origin_org)
         return _refused_page(request, form, check)
 
     flow = flow_load(request.session) or LoginFlow()

@@ -4,7 +4,7 @@ unknown emails alike, and a plain /login keeps the platform's."""
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from applications.services import application_create
 from audit.models import AuditEvent
@@ -124,3 +124,16 @@ def test_the_threshold_in_force_is_the_stricter_one(db):
 def test_begin_refuses_at_the_given_threshold(db):
     decisions = [signin_attempt_begin(email=UNKNOWN, threshold=3).locked for _ in range(4)]
     assert decisions == [False, False, False, True]
+
+
+def test_a_failure_from_an_orgs_app_is_in_that_orgs_audit_log_and_dashboard(client, org, other_org, acme_app, user):
+    from orgs.dashboard import org_dashboard
+
+    _fail(client, UNKNOWN, 1, _from_app(client))
+    _fail(Client(), user.email, 1)  # a plain /login: the platform's, no org's
+
+    failed = AuditEvent.objects.filter(action="login.failed")
+    assert [(event.org_id, event.metadata["email"]) for event in failed.order_by("id")] == [
+        (org.pk, UNKNOWN), (None, user.email)]
+    assert org_dashboard(org=org).activity.total_failed_sign_ins == 1
+    assert org_dashboard(org=other_org).activity.total_failed_sign_ins == 0
