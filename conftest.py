@@ -161,3 +161,27 @@ def failed_responses(browser_page) -> list[str]:
     browser_page.on("response", lambda response: failed.append(f"{response.status} {response.url}")
                     if response.status >= 400 else None)
     return failed
+
+
+def browser_sign_in(page, live_server, *, email: str, password: str, lands_on: str) -> None:
+    """Sign in through the hosted page in the browser, and wait until it lands on `lands_on` (a path)."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{live_server.url}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{live_server.url}{lands_on}")
+
+
+@pytest.fixture
+def browser_acme_admin(live_server, browser_page):
+    """Org acme with an admin (admin@acme.test, "Ada Admin") signed in at its console in the browser.
+    For tests marked django_db(transaction=True), so the live server sees the rows."""
+    from directory.tests.factories import DEFAULT_PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
+
+    org = OrganizationFactory(slug="acme", name="Acme Corp")
+    MembershipFactory(org=org, role="admin", user=UserFactory(email="admin@acme.test", full_name="Ada Admin"))
+    browser_sign_in(browser_page, live_server, email="admin@acme.test", password=DEFAULT_PASSWORD,
+                    lands_on="/console/acme/")
+    return org

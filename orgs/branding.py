@@ -21,6 +21,7 @@ from PIL import Image, UnidentifiedImageError
 from audit.services import audit_record
 from config.exceptions import DomainError
 from orgs.models import Organization, OrgLogo
+from orgs.settings_services import organization_fields_update
 
 LOGO_MAX_BYTES = 256 * 1024
 LOGO_MAX_SIDE = 1024
@@ -106,17 +107,8 @@ def organization_branding_update(*, org: Organization, actor, request=None, **ch
     if unknown:
         raise TypeError(f"Not a branding setting: {', '.join(sorted(unknown))}.")
     cleaned = {name: _branding_clean(name, value) for name, value in changes.items()}
-    locked = Organization.objects.select_for_update().get(pk=org.pk)
-    before = {name: getattr(locked, name) for name, value in cleaned.items() if getattr(locked, name) != value}
-    if not before:
-        return locked
-    after = {name: cleaned[name] for name in before}
-    for name, value in after.items():
-        setattr(locked, name, value)
-    locked.save(update_fields=[*after, "updated_at"])
-    audit_record(action="organization.branding_updated", actor=actor, org=locked, target=locked, request=request,
-                 metadata={"before": before, "after": after})
-    return locked
+    return organization_fields_update(org=org, values=cleaned, action="organization.branding_updated",
+                                      actor=actor, request=request)
 
 
 def _logo_facts(logo: OrgLogo | LogoImage, digest: str) -> dict:

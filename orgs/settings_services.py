@@ -88,14 +88,22 @@ def organization_settings_update(*, org: Organization, actor, request=None, **ch
     if unknown:
         raise TypeError(f"Not an organization setting: {', '.join(sorted(unknown))}.")
     cleaned = {name: _settings_clean(name, value) for name, value in changes.items()}
+    return organization_fields_update(org=org, values=cleaned, action="organization.settings_updated",
+                                      actor=actor, request=request)
+
+
+def organization_fields_update(*, org: Organization, values: dict, action: str, actor, request=None) -> Organization:
+    """Write already-checked `values` to `org` under a row lock, and record one `action` event with the
+    before/after of the fields that changed. Nothing changed: nothing written, nothing recorded.
+    Callers run inside their own transaction (they are atomic services)."""
     locked = Organization.objects.select_for_update().get(pk=org.pk)
-    before = {name: getattr(locked, name) for name, value in cleaned.items() if getattr(locked, name) != value}
+    before = {name: getattr(locked, name) for name, value in values.items() if getattr(locked, name) != value}
     if not before:
         return locked
-    after = {name: cleaned[name] for name in before}
+    after = {name: values[name] for name in before}
     for name, value in after.items():
         setattr(locked, name, value)
     locked.save(update_fields=[*after, "updated_at"])
-    audit_record(action="organization.settings_updated", actor=actor, org=locked, target=locked, request=request,
+    audit_record(action=action, actor=actor, org=locked, target=locked, request=request,
                  metadata={"before": before, "after": after})
     return locked

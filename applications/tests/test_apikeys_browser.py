@@ -4,21 +4,14 @@ import pytest
 from playwright.sync_api import expect
 
 from applications.models import ApiKey
-from directory.tests.factories import DEFAULT_PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_an_admin_creates_copies_and_revokes_a_key(live_server, browser_page, console_messages, failed_responses):
-    org = OrganizationFactory(slug="acme", name="Acme Corp")
-    MembershipFactory(org=org, role="admin", user=UserFactory(email="admin@acme.test"))
+def test_an_admin_creates_copies_and_revokes_a_key(live_server, browser_page, browser_acme_admin, console_messages,
+                                                    failed_responses):
     page = browser_page
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
-    page.goto(f"{live_server.url}/login")
-    page.get_by_label("Email").fill("admin@acme.test")
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{live_server.url}/console/acme/")
 
     page.get_by_role("link", name="API keys").click()
     expect(page.get_by_role("link", name="API keys")).to_have_attribute("aria-current", "page")

@@ -9,22 +9,14 @@ from playwright.sync_api import expect
 
 from applications.models import Application
 from audit.models import AuditEvent
-from directory.tests.factories import DEFAULT_PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_an_admin_creates_a_web_app_and_copies_its_secret(live_server, browser_page, console_messages,
-                                                           failed_responses):
-    org = OrganizationFactory(slug="acme", name="Acme Corp")
-    MembershipFactory(org=org, role="admin", user=UserFactory(email="admin@acme.test"))
+def test_an_admin_creates_a_web_app_and_copies_its_secret(live_server, browser_page, browser_acme_admin,
+                                                           console_messages, failed_responses):
     page = browser_page
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
-    page.goto(f"{live_server.url}/login")
-    page.get_by_label("Email").fill("admin@acme.test")
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{live_server.url}/console/acme/")
 
     page.get_by_role("link", name="Applications").first.click()
     page.get_by_role("button", name="Create application").click()  # a link styled as a button

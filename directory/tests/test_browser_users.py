@@ -9,11 +9,7 @@ from directory.import_services import user_import_apply
 from directory.models import UserImport
 from directory.tasks import apply_user_import
 from directory.tests.factories import (
-    DEFAULT_PASSWORD,
     GroupFactory,
-    MembershipFactory,
-    OrganizationFactory,
-    UserFactory,
 )
 from orgs.models import Membership
 
@@ -26,17 +22,6 @@ SMALL_CSV = (
 )
 
 
-def sign_in_as_admin(page, live_server):
-    org = OrganizationFactory(slug="acme", name="Acme Corp")
-    MembershipFactory(org=org, role="admin", user=UserFactory(email="admin@acme.test", full_name="Ada Admin"))
-    page.goto(f"{live_server.url}/login")
-    page.get_by_label("Email").fill("admin@acme.test")
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{live_server.url}/console/acme/")
-    return org
-
-
 def no_page_errors(console_messages, failed_responses):
     assert not [m for m in console_messages if "Content Security Policy" in m]
     assert not [m for m in console_messages if m.startswith("pageerror")]
@@ -44,9 +29,8 @@ def no_page_errors(console_messages, failed_responses):
 
 
 def test_an_admin_invites_a_user_and_sees_the_invitation_in_the_outbox(
-        live_server, browser_page, console_messages, failed_responses):
+        live_server, browser_page, browser_acme_admin, console_messages, failed_responses):
     page = browser_page
-    sign_in_as_admin(page, live_server)
 
     page.goto(f"{live_server.url}/console/acme/users/new")
     page.get_by_label("Email").fill("dana@example.test")
@@ -64,9 +48,9 @@ def test_an_admin_invites_a_user_and_sees_the_invitation_in_the_outbox(
 
 
 def test_an_admin_imports_a_small_csv_through_preview_and_confirm(
-        live_server, browser_page, console_messages, failed_responses, monkeypatch):
+        live_server, browser_page, browser_acme_admin, console_messages, failed_responses, monkeypatch):
     page = browser_page
-    org = sign_in_as_admin(page, live_server)
+    org = browser_acme_admin
     GroupFactory(org=org, name="Engineering", slug="engineering")
     # Hold the job back when the confirmation commits, so the page shows it running and then, by
     # polling, reach done once the job runs here.
