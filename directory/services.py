@@ -247,7 +247,7 @@ def password_reset_request(*, email: str, ip: str = "", request_id: str = "") ->
     return token
 
 
-def _only_in_org_check(*, org, user: User) -> None:
+def only_in_org_check(*, org, user: User) -> None:
     """An org admin acts on credentials only of users who belong to that org alone (DESIGN.md)."""
     memberships = Membership.objects.filter(user=user)
     if user.is_superuser or not memberships.filter(org=org).exists():
@@ -260,7 +260,7 @@ def _only_in_org_check(*, org, user: User) -> None:
 def user_password_reset_send(*, org, user: User, actor, request=None) -> OneTimeToken:
     """An org admin sends `user` a reset link. Only for users who belong to `org` alone (DESIGN.md):
     anyone who also belongs elsewhere is a platform operator's matter."""
-    _only_in_org_check(org=org, user=user)
+    only_in_org_check(org=org, user=user)
     if not user.is_active:
         raise NotAllowed(f"{user.email} is disabled; enable the account first.")
     token, raw = token_issue(purpose=OneTimeToken.Purpose.PASSWORD_RESET, user=user,
@@ -357,7 +357,7 @@ def user_password_change_require(*, org, user: User, actor, request=None) -> Pas
         if not getattr(actor, "is_superuser", False):
             raise NotAllowed("Only a platform operator can require this outside an organization.")
     else:
-        _only_in_org_check(org=org, user=user)
+        only_in_org_check(org=org, user=user)
     required, created = PasswordChangeRequired.objects.get_or_create(
         user=user, defaults={"org": org, "required_by": actor if getattr(actor, "pk", None) else None})
     if created:
@@ -449,7 +449,7 @@ def user_profile_update(*, org, user: User, full_name: str, actor, request=None)
     """An org admin edits `user`'s profile (the full name). Only for users who belong to `org` alone
     (DESIGN.md): a profile shared with other orgs is a platform operator's matter. An unchanged
     name writes nothing."""
-    _only_in_org_check(org=org, user=user)
+    only_in_org_check(org=org, user=user)
     full_name = (full_name or "").strip()
     limit = User._meta.get_field("full_name").max_length
     if len(full_name) > limit:

@@ -1,4 +1,4 @@
-"""Console forms for the users pages: the list's filters, inviting a user, and editing a profile."""
+"""Console forms for the users pages: the list's filters, inviting a user, editing a profile and an address."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -85,6 +85,19 @@ class UserProfileForm(forms.Form):
 
     def clean_full_name(self) -> str:
         return self.cleaned_data["full_name"].strip()
+
+
+class UserEmailChangeForm(forms.Form):
+    """A new address for one member; the service checks it and sends the confirmation link there."""
+
+    new_email = forms.EmailField(
+        label=_("New email address"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+        help_text=_("The new address gets a link; the change takes effect when its owner opens it, signed in "
+                    "as this account. The current address is told."),
+    )
+
+    def clean_new_email(self) -> str:
+        return self.cleaned_data["new_email"].strip()
 
 
 class RoleChangeForm(forms.Form):

@@ -10,6 +10,7 @@ urlpatterns = [
     path("new", views.UserCreateView.as_view(), name="user-create"),
     path("<int:pk>/", views.UserDetailView.as_view(), name="user-detail"),
     path("<int:pk>/edit", views.UserProfileEditView.as_view(), name="user-edit"),
+    path("<int:pk>/email", views.UserEmailChangeView.as_view(), name="user-email"),
     path("<int:pk>/remove", views.UserRemoveView.as_view(), name="user-remove"),
     path("<int:pk>/role", views.UserRoleChangeView.as_view(), name="user-role"),
     path("<int:pk>/suspend", views.UserSuspendView.as_view(), name="user-suspend"),

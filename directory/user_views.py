@@ -17,6 +17,7 @@ from django.views.generic import FormView, TemplateView, View
 
 from audit.models import AuditEvent
 from config.exceptions import DomainError
+from directory.email_change_services import user_email_change_request
 from directory.member_forms import EmployeeIdForm
 from directory.member_selectors import user_reachable_applications, user_session_summary
 from directory.models import User
@@ -28,7 +29,13 @@ from directory.selectors import (
     user_page,
 )
 from directory.services import user_password_change_require, user_password_reset_send, user_profile_update
-from directory.user_forms import RoleChangeForm, UserFilterForm, UserInviteForm, UserProfileForm
+from directory.user_forms import (
+    RoleChangeForm,
+    UserEmailChangeForm,
+    UserFilterForm,
+    UserInviteForm,
+    UserProfileForm,
+)
 from orgs.mixins import OrgPermissionMixin
 from orgs.models import Membership
 from orgs.services import (
@@ -186,6 +193,43 @@ class UserProfileEditView(OrgPermissionMixin, _MemberMixin, FormView):
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             return self.form_invalid(form)
         messages.success(self.request, _("Saved the profile of %(email)s.") % {"email": self.membership.user.email})
+        return redirect(_detail_url(self.org, self.membership.user_id))
+
+
+class UserEmailChangeView(OrgPermissionMixin, _MemberMixin, FormView):
+    """Ask to move a member to a new address; it changes only when the new address confirms (DESIGN.md)."""
+
+    permission = "members.manage"
+    template_name = "directory/users/email.html"
+    form_class = UserEmailChangeForm
+
+    def get(self, request, *args, **kwargs):
+        self.membership = self.get_membership()
+        self.check_may_manage(self.membership)
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        self.membership = self.get_membership()
+        self.check_may_manage(self.membership)
+        return super().post(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # No "waiting for confirmation" here: it would tell the admin whether the address has an account.
+        context.update(member=self.membership.user, membership=self.membership,
+                       org_alone=user_belongs_to_org_alone(org=self.org, user=self.membership.user))
+        return context
+
+    def form_valid(self, form):
+        try:
+            user_email_change_request(org=self.org, user=self.membership.user, new_email=form.cleaned_data["new_email"],
+                                      actor=self.request.user, request=self.request)
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            return self.form_invalid(form)
+        # The same words whether or not the address has an account (no enumeration).
+        messages.success(self.request, _("A confirmation link was sent to the new address; the change takes effect "
+                                         "when its owner confirms it."))
         return redirect(_detail_url(self.org, self.membership.user_id))
 
 
