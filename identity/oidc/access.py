@@ -1,12 +1,14 @@
 """Who may sign in to an application: one rule, used at /authorize and again at every refresh."""
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.db.models import Exists
 from django.utils.translation import gettext as _
 
 from applications.models import Application
 from directory.models import GroupMembership
+from identity.oidc import lean_sql
 from orgs.models import Membership
 
 
@@ -18,6 +20,30 @@ class AccessDecision:
 
 
 ALLOWED = AccessDecision(True)
+
+# Stand-ins for user, org and application ids while the membership query is compiled (no real row
+# has a negative id): building it (two EXISTS subqueries) cost the ORM several times running it.
+_STAND_INS = (-7101, -7102, -7103)
+
+
+class _MembershipRow(NamedTuple):
+    status: str
+    app_limited: bool
+    in_allowed_group: bool
+
+
+def _membership_queryset(user_id: int, org_id: int, application_id: int):
+    """The user's membership of the org (as .first() would pick it), with whether the app is
+    limited to groups and whether the user is in one of them."""
+    limits = Application.allowed_groups.through.objects.filter(application_id=application_id)
+    queryset = (
+        Membership.objects.filter(user_id=user_id, org_id=org_id)
+        .annotate(app_limited=Exists(limits),
+                  in_allowed_group=Exists(GroupMembership.objects.filter(user_id=user_id,
+                                                                         group__in=limits.values("group_id"))))
+    )
+    queryset = queryset if queryset.ordered else queryset.order_by("pk")
+    return queryset.values_list("status", "app_limited", "in_allowed_group")[:1]
 
 
 def application_access(*, user, application: Application) -> AccessDecision:
@@ -33,22 +59,17 @@ def application_access(*, user, application: Application) -> AccessDecision:
         return AccessDecision(False, "org_suspended",
                               _("%(org)s is suspended. Contact your administrator.") % {"org": org.name})
     # One query: the membership, whether the app is limited to groups, and whether the user is in one.
-    limits = Application.allowed_groups.through.objects.filter(application=application)
-    membership = (
-        Membership.objects.filter(user=user, org=org).only("status")
-        .annotate(app_limited=Exists(limits),
-                  in_allowed_group=Exists(GroupMembership.objects.filter(user=user,
-                                                                         group__in=limits.values("group_id"))))
-        .first()
-    )
+    rows = lean_sql.fetch("access.membership", _membership_queryset, _STAND_INS, (user.pk, org.pk, application.pk))
+    membership = _MembershipRow(*rows[0]) if rows else None
     if membership is None:
         return AccessDecision(False, "not_a_member",
                               _("Your account is not a member of %(org)s, which owns %(app)s.")
                               % {"org": org.name, "app": application.name})
     if membership.status != Membership.Status.ACTIVE:
+        label = str(dict(Membership.Status.choices).get(membership.status, membership.status))  # get_status_display
         return AccessDecision(False, f"membership_{membership.status}",
                               _("Your membership of %(org)s is %(status)s.")
-                              % {"org": org.name, "status": membership.get_status_display().lower()})
+                              % {"org": org.name, "status": label.lower()})
     if membership.app_limited and not membership.in_allowed_group:
         return AccessDecision(False, "not_in_allowed_groups",
                               _("%(app)s is limited to some groups of %(org)s, and you are in none of them.")

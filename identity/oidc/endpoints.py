@@ -28,6 +28,8 @@ from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.common import Request as OauthlibRequest
 
 from applications.models import Application
+from identity.oidc import lean_token
+from identity.oidc.lean_userinfo import access_token_load
 from identity.oidc.validator import checksum
 from identity.services import session_end
 
@@ -40,7 +42,18 @@ logger = logging.getLogger(__name__)
 class TokenView(dot_views.TokenView):
     """DOT's token endpoint, less one query: after a successful token response DOT selects the
     access token it has just stored, only to send `app_authorized` with it. With no receiver
-    connected (Gatehouse connects none) that SELECT is skipped; connect one and DOT's path runs."""
+    connected (Gatehouse connects none) that SELECT is skipped; connect one and DOT's path runs.
+
+    The common, fully valid grant requests are answered by identity.oidc.lean_token (same rows,
+    same JSON, same headers); everything else, every error included, is DOT's view unchanged."""
+
+    @method_decorator(sensitive_post_parameters("password", "client_secret", "refresh_token"))
+    def post(self, request, *args, **kwargs):
+        if not app_authorized.has_listeners(sender=self):
+            response = lean_token.token_response(request)
+            if response is not None:
+                return response
+        return super().post(request, *args, **kwargs)
 
     @method_decorator(sensitive_post_parameters("password", "client_secret"))
     def authorization_flow_token_response(self, request, *args, **kwargs):
@@ -84,8 +97,9 @@ def _userinfo_lean(request) -> HttpResponse | None:
     validator = oauth2_settings.OAUTH2_VALIDATOR_CLASS()
     if not isinstance(validator, GatehouseValidator) or oauth2_settings.RESOURCE_SERVER_INTROSPECTION_URL:
         return None
-    # DOT's validate_bearer_token with scopes ["openid"], success path only.
-    token = validator._load_access_token(parts[1])
+    # DOT's validate_bearer_token with scopes ["openid"], success path only; the token lookup is
+    # the validator's _load_access_token written as one statement (lean_userinfo).
+    token = access_token_load(parts[1])
     if token is None or token.user is None or token.resource or not token.is_valid(["openid"]):
         return None
     oauth_request = SimpleNamespace(client=token.application, user=token.user, access_token=token)

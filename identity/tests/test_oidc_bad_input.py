@@ -22,6 +22,10 @@ def _basic(user: str, password: str) -> str:
         ({"grant_type": "magic"}, "machine", 400, "unsupported_grant_type"),
         ({"grant_type": "client_credentials"}, "garbage", 401, "invalid_client"),
         ({"grant_type": "client_credentials"}, "nobody", 401, "invalid_client"),
+        # PostgreSQL refuses a NUL in a query parameter: still just an unknown client.
+        ({"grant_type": "client_credentials"}, "nul", 401, "invalid_client"),
+        ({"grant_type": "client_credentials", "client_id": "a\x00b", "client_secret": "x"}, None, 401,
+         "invalid_client"),
         ({"grant_type": "authorization_code", "code": "nope", "redirect_uri": "https://rp.example/callback"},
          "web", 400, "invalid_grant"),
         ({"grant_type": "refresh_token", "refresh_token": "nope"}, "web", 400, "invalid_grant"),
@@ -40,6 +44,8 @@ def test_token_endpoint_bad_requests(client, org, data, auth, status, error):
         headers["HTTP_AUTHORIZATION"] = "Basic %%%not-base64"
     elif auth == "nobody":
         headers["HTTP_AUTHORIZATION"] = _basic("nobody", "x")
+    elif auth == "nul":
+        headers["HTTP_AUTHORIZATION"] = _basic("no\x00body", "x")
     response = client.post("/oauth/token", data, **headers)
     assert response.status_code == status
     assert response.json()["error"] == error

@@ -1,0 +1,110 @@
+"""The statements written once (identity.oidc.lean_sql and its users) read what the ORM read.
+
+- the userinfo token lookup (lean_userinfo.access_token_load) against the validator's
+  _load_access_token: same rows, same related client, org and user, for tokens with and without a
+  user or client, and unknown ones;
+- the access rule's membership query (access.py, compiled once) against the ORM query it replaced,
+  for members, suspended and invited members, non-members, group-limited apps;
+- lean_sql.fetch falls back to the ORM when a stand-in does not show in the compiled parameters.
+"""
+
+import secrets
+from datetime import timedelta
+
+import pytest
+from django.db.models import Exists
+from django.utils import timezone
+from oauth2_provider.models import get_access_token_model
+
+from applications.models import Application
+from directory.models import Group, GroupMembership
+from identity.oidc import access, lean_sql
+from identity.oidc.lean_userinfo import access_token_load
+from identity.oidc.validator import GatehouseValidator
+from identity.tests.oidc_support import make_machine_app, make_web_app
+from orgs.models import Membership
+
+pytestmark = pytest.mark.django_db
+
+
+def as_dict(instance) -> dict | None:
+    if instance is None:
+        return None
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
+
+
+def mint(**fields) -> str:
+    value = secrets.token_urlsafe(30)
+    get_access_token_model().objects.create(token=value, scope="openid profile",
+                                            expires=timezone.now() + timedelta(hours=1), **fields)
+    return value
+
+
+@pytest.mark.parametrize("shape", ["user_and_client", "client_only", "neither", "unknown"])
+def test_the_userinfo_lookup_reads_what_the_validator_reads(org, org_member, shape):
+    web = Application.objects.get(client_id=make_web_app(org).client_id)
+    machine = Application.objects.get(client_id=make_machine_app(org).client_id)
+    value = {
+        "user_and_client": lambda: mint(user=org_member, application=web),
+        "client_only": lambda: mint(application=machine),
+        "neither": lambda: mint(),
+        "unknown": lambda: "no-such-token",
+    }[shape]()
+    mine, theirs = access_token_load(value), GatehouseValidator()._load_access_token(value)
+    assert as_dict(mine) == as_dict(theirs)
+    if theirs is None:
+        return
+    assert as_dict(mine.user) == as_dict(theirs.user)
+    assert as_dict(mine.application) == as_dict(theirs.application)
+    if theirs.application is not None:
+        assert as_dict(mine.application.org) == as_dict(theirs.application.org)
+
+
+def orm_membership(user, application):
+    """The access rule's query as the ORM ran it before it was compiled once."""
+    limits = Application.allowed_groups.through.objects.filter(application=application)
+    membership = (
+        Membership.objects.filter(user=user, org=application.org).only("status")
+        .annotate(app_limited=Exists(limits),
+                  in_allowed_group=Exists(GroupMembership.objects.filter(user=user,
+                                                                         group__in=limits.values("group_id"))))
+        .first()
+    )
+    return None if membership is None else (membership.status, membership.app_limited, membership.in_allowed_group)
+
+
+@pytest.mark.parametrize("case", ["member", "suspended", "invited", "outsider", "limited_out", "limited_in"])
+def test_the_compiled_membership_query_answers_as_the_orm(org, org_member, other_org_admin, case):
+    app = Application.objects.get(client_id=make_web_app(org).client_id)
+    user = other_org_admin if case == "outsider" else org_member
+    if case in ("suspended", "invited"):
+        Membership.objects.filter(user=org_member, org=org).update(status=case)
+    if case.startswith("limited"):
+        allowed = Group.objects.create(org=org, name="Allowed", slug="allowed")
+        app.allowed_groups.add(allowed)
+        if case == "limited_in":
+            allowed.memberships.create(user=org_member)
+    rows = lean_sql.fetch("access.membership", access._membership_queryset, access._STAND_INS,
+                          (user.pk, org.pk, app.pk))
+    expected = orm_membership(user, app)
+    assert (tuple((status, bool(limited), bool(in_group)) for status, limited, in_group in rows)
+            == ((expected,) if expected else ()))
+    decision = access.application_access(user=user, application=app)
+    assert decision.allowed is (case in ("member", "limited_in"))
+
+
+def test_the_refusal_message_names_the_membership_status(org, org_member):
+    app = Application.objects.get(client_id=make_web_app(org).client_id)
+    Membership.objects.filter(user=org_member, org=org).update(status=Membership.Status.SUSPENDED)
+    decision = access.application_access(user=org_member, application=app)
+    assert decision.reason == "membership_suspended"
+    assert "is suspended" in decision.message
+
+
+def test_fetch_falls_back_to_the_orm_when_a_stand_in_is_not_found(org, org_member):
+    # A query that ignores its second argument: that stand-in never shows, so nothing is cached.
+    def build(user_id, unused):
+        return Membership.objects.filter(user_id=user_id).values_list("status")
+
+    assert lean_sql.fetch("test.fallback", build, (-1, -2), (org_member.pk, 5)) == [("active",)]
+    assert not [key for key in lean_sql._compiled if key[0] == "test.fallback"]
