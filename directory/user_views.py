@@ -161,10 +161,11 @@ class UserDetailView(OrgPermissionMixin, _MemberMixin, TemplateView):
         return context
 
 
-class UserProfileEditView(OrgPermissionMixin, _MemberMixin, FormView):
+class _IdentityFormView(OrgPermissionMixin, _MemberMixin, FormView):
+    """A form about one member's identity (profile, email): managers only, never on a protected owner,
+    and the page says whether the person belongs to this org alone (else it is an operator's action)."""
+
     permission = "members.manage"
-    template_name = "directory/users/edit.html"
-    form_class = UserProfileForm
 
     def get(self, request, *args, **kwargs):
         self.membership = self.get_membership()
@@ -176,14 +177,19 @@ class UserProfileEditView(OrgPermissionMixin, _MemberMixin, FormView):
         self.check_may_manage(self.membership)
         return super().post(request, *args, **kwargs)
 
-    def get_initial(self):
-        return {"full_name": self.membership.user.full_name}
-
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(member=self.membership.user, membership=self.membership,
                        org_alone=user_belongs_to_org_alone(org=self.org, user=self.membership.user))
         return context
+
+
+class UserProfileEditView(_IdentityFormView):
+    template_name = "directory/users/edit.html"
+    form_class = UserProfileForm
+
+    def get_initial(self):
+        return {"full_name": self.membership.user.full_name}
 
     def form_valid(self, form):
         try:
@@ -196,29 +202,12 @@ class UserProfileEditView(OrgPermissionMixin, _MemberMixin, FormView):
         return redirect(_detail_url(self.org, self.membership.user_id))
 
 
-class UserEmailChangeView(OrgPermissionMixin, _MemberMixin, FormView):
-    """Ask to move a member to a new address; it changes only when the new address confirms (DESIGN.md)."""
+class UserEmailChangeView(_IdentityFormView):
+    """Ask to move a member to a new address; it changes only when the new address confirms (DESIGN.md).
+    The page never says "waiting for confirmation": that would tell whether the address has an account."""
 
-    permission = "members.manage"
     template_name = "directory/users/email.html"
     form_class = UserEmailChangeForm
-
-    def get(self, request, *args, **kwargs):
-        self.membership = self.get_membership()
-        self.check_may_manage(self.membership)
-        return super().get(request, *args, **kwargs)
-
-    def post(self, request, *args, **kwargs):
-        self.membership = self.get_membership()
-        self.check_may_manage(self.membership)
-        return super().post(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        # No "waiting for confirmation" here: it would tell the admin whether the address has an account.
-        context.update(member=self.membership.user, membership=self.membership,
-                       org_alone=user_belongs_to_org_alone(org=self.org, user=self.membership.user))
-        return context
 
     def form_valid(self, form):
         try:
