@@ -1,0 +1,110 @@
+"""The PostgreSQL backend's health check (config.postgresql), against a real PostgreSQL server.
+
+A persistent connection that is idle and quiet is used without a `SELECT 1`; one the server has
+ended is noticed and replaced before the request's first query, as Django's own check does.
+"""
+
+import select
+import time
+
+import psycopg
+import pytest
+from django.db import connection
+
+from config.tests.test_services import require_env
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def admin_connection():
+    """A second connection to the same server, to watch and end the test's own backend."""
+    require_env("DATABASE_URL")
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params, autocommit=True) as other:
+        yield other
+
+
+def _new_request() -> None:
+    """What Django does between requests: the next request's first query runs the health check."""
+    connection.close_if_unusable_or_obsolete()
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _last_query(admin_connection, pid: int) -> str:
+    return admin_connection.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()[0]
+
+
+def _wait_readable(timeout: float = 10.0) -> None:
+    poller = select.poll()
+    poller.register(connection.connection.fileno(), select.POLLIN)
+    assert poller.poll(int(timeout * 1000)), "the server's message never arrived"
+
+
+def test_backend_is_gatehouses(settings):
+    require_env("DATABASE_URL")
+    assert settings.DATABASES["default"]["ENGINE"] == "config.postgresql"
+    assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
+    assert connection.health_check_enabled
+
+
+def test_idle_quiet_connection_is_used_without_a_round_trip(admin_connection):
+    pid = _backend_pid()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 'the request before'")
+    _new_request()
+    assert not connection.health_check_done
+    with connection.cursor():  # the health check runs here, before any query of this request
+        pass
+    assert connection.health_check_done
+    assert _last_query(admin_connection, pid) == "SELECT 'the request before'"  # no SELECT 1 was sent
+    assert _backend_pid() == pid
+
+
+def test_connection_ended_by_the_server_is_replaced_before_the_first_query(admin_connection):
+    pid = _backend_pid()
+    assert admin_connection.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()[0] is True
+    _wait_readable()
+    _new_request()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 41 + 1")
+        assert cursor.fetchone()[0] == 42
+    assert _backend_pid() != pid
+
+
+def test_something_arrived_on_a_healthy_connection_gets_the_select_1(admin_connection):
+    pid = _backend_pid()
+    with connection.cursor() as cursor:
+        cursor.execute("LISTEN gatehouse_health_check_test")
+    admin_connection.execute("NOTIFY gatehouse_health_check_test")
+    _wait_readable()
+    _new_request()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 'after the notification'")
+        cursor.execute("UNLISTEN *")
+    assert _backend_pid() == pid  # still usable: kept
+
+
+def test_a_connection_inside_a_transaction_gets_the_select_1(admin_connection):
+    pid = _backend_pid()
+    connection.set_autocommit(False)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 'in a transaction'")
+        connection.health_check_done = False
+        with connection.cursor():
+            pass
+        deadline = time.monotonic() + 5
+        while _last_query(admin_connection, pid) != "SELECT 1" and time.monotonic() < deadline:
+            time.sleep(0.05)  # pg_stat_activity is updated asynchronously
+        assert _last_query(admin_connection, pid) == "SELECT 1"
+    finally:
+        connection.rollback()
+        connection.set_autocommit(True)
