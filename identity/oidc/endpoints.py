@@ -29,6 +29,7 @@ from oauthlib.common import Request as OauthlibRequest
 
 from applications.models import Application
 from identity.oidc import lean_token
+from identity.oidc.claims import groups_and_roles_preload
 from identity.oidc.lean_userinfo import access_token_load
 from identity.oidc.validator import checksum
 from identity.services import session_end
@@ -99,13 +100,16 @@ def _userinfo_lean(request) -> HttpResponse | None:
         return None
     # DOT's validate_bearer_token with scopes ["openid"], success path only; the token lookup is
     # the validator's _load_access_token written as one statement (lean_userinfo).
-    token = access_token_load(parts[1])
+    loaded = access_token_load(parts[1])
+    token = loaded.token if loaded is not None else None
     if token is None or token.user is None or token.resource or not token.is_valid(["openid"]):
         return None
     oauth_request = SimpleNamespace(client=token.application, user=token.user, access_token=token)
     if oauth_request.client is None or not oauth_request.client.is_usable(oauth_request):
         return None
     oauth_request.scopes = list(token.scopes)
+    if loaded.groups_and_roles is not None:
+        groups_and_roles_preload(oauth_request, *loaded.groups_and_roles)
     claims = validator.get_userinfo_claims(oauth_request)
     if not isinstance(claims, dict) or "sub" not in claims:
         return None

@@ -5,6 +5,7 @@ Building a statement costs the ORM several times what running it costs on the to
 statements never change shape, so they are written once and run with each request's values.
 """
 
+import functools
 import uuid
 from collections.abc import Callable
 
@@ -16,30 +17,50 @@ def quote(alias: str):
     return connections[alias].ops.quote_name
 
 
-def columns(model: type[Model], table_alias: str, alias: str) -> str:
-    """`t."col", …` for every concrete field of the model, in _meta order (see instance())."""
+@functools.cache
+def _fields(model: type[Model], only: tuple[str, ...] | None) -> list:
+    """The concrete fields to read, in _meta order: all, or those whose attname is in `only`."""
+    fields = model._meta.concrete_fields
+    if only is None:
+        return list(fields)
+    chosen = [field for field in fields if field.attname in only]
+    if len(chosen) != len(set(only)):
+        raise ValueError(f"{model.__name__} has no field among {sorted(set(only) - {f.attname for f in chosen})}")
+    return chosen
+
+
+def columns(model: type[Model], table_alias: str, alias: str, only: tuple[str, ...] | None = None) -> str:
+    """`t."col", …` for every concrete field of the model (or those named in `only`), in _meta
+    order (see instance())."""
     q = quote(alias)
-    return ", ".join(f"{table_alias}.{q(field.column)}" for field in model._meta.concrete_fields)
+    return ", ".join(f"{table_alias}.{q(field.column)}" for field in _fields(model, only))
 
 
-# (alias, model) -> (attnames, per-field converters): what the ORM's compiler applies to each column.
-_readers: dict[tuple, tuple[list[str], list[list]]] = {}
+def width(model: type[Model], only: tuple[str, ...] | None = None) -> int:
+    """How many columns columns(model, …, only) reads."""
+    return len(_fields(model, only))
 
 
-def instance(model: type[Model], alias: str, values) -> Model:
-    """A model instance from the values of columns(model, …), as a queryset would build it."""
+# (alias, model, only) -> (fields, attnames, per-field converters): what the ORM's compiler applies
+# to each column.
+_readers: dict[tuple, tuple[list, list[str], list[list]]] = {}
+
+
+def instance(model: type[Model], alias: str, values, only: tuple[str, ...] | None = None) -> Model:
+    """A model instance from the values of columns(model, …, only), as a queryset would build it
+    (with .only(): the other fields deferred, loaded by a query of their own if ever read)."""
     connection = connections[alias]
-    reader = _readers.get((alias, model))
+    reader = _readers.get((alias, model, only))
     if reader is None:
-        attnames, converters = [], []
-        for field in model._meta.concrete_fields:
+        fields, attnames, converters = _fields(model, only), [], []
+        for field in fields:
             column = field.get_col(model._meta.db_table)
             attnames.append(field.attname)
             converters.append(connection.ops.get_db_converters(column) + column.get_db_converters(connection))
-        reader = _readers[alias, model] = (attnames, converters)
-    attnames, converters = reader
+        reader = _readers[alias, model, only] = (fields, attnames, converters)
+    fields, attnames, converters = reader
     converted = []
-    for value, field_converters, field in zip(values, converters, model._meta.concrete_fields, strict=True):
+    for value, field_converters, field in zip(values, converters, fields, strict=True):
         for converter in field_converters:
             value = converter(value, field, connection)
         converted.append(value)

@@ -1,18 +1,70 @@
 """The bearer token lookup of the lean userinfo answer (endpoints.userinfo), as one statement
 written once: the validator's _load_access_token (token by checksum, with its client, the client's
-org and its user) without the ORM building the same four-table SQL on every request."""
+org and its user) without the ORM building the same four-table SQL on every request.
+
+Only the columns userinfo reads are fetched (the others are deferred, as with .only(): read, they
+would cost a query of their own, which the statement-count tests would show). On PostgreSQL the
+same statement also brings the user's groups in the client's org and the client's roles granted to
+them (identity.oidc.claims), so a userinfo request is one round trip to the database.
+"""
+
+import functools
+from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db import connections, router
 from oauth2_provider.models import get_access_token_model
 
-from applications.models import Application
+from applications.models import Application, AppRole
+from directory.models import Group, GroupMembership
 from identity.oidc import lean_sql
 from identity.oidc.validator import checksum
 from orgs.models import Organization
 
+# What userinfo reads: the token's validity, scopes and links; the client's and org's status (is_usable);
+# the claims (identity.oidc.claims, and `sub`).
+_TOKEN = ("id", "user_id", "application_id", "expires", "scope", "resource")
+_APP = ("id", "org_id", "status")
+_ORG = ("id", "slug", "status")
+_USER = ("id", "public_id", "full_name", "email", "email_verified", "updated_at")
+
+
+class LoadedToken(NamedTuple):
+    token: object  # the access token, its application (with org) and user attached
+    groups_and_roles: tuple[list[str], list[str]] | None  # None: not read with the token (not PostgreSQL)
+
+
 # alias -> SQL of the lookup.
 _lookup_sql: dict[str, str] = {}
+
+
+def _groups_and_roles_sql(alias: str) -> str:
+    """Two array columns: the slugs of the token user's groups in the client's org, and the keys of the
+    client's roles granted to those groups, each distinct and sorted (claims._groups_and_roles_queryset)."""
+    q = lean_sql.quote(alias)
+    group, membership, role = Group._meta, GroupMembership._meta, AppRole._meta
+    grants = role.get_field("groups")
+    through = grants.remote_field.through._meta
+    g_id, g_org, g_slug = q(group.pk.column), q(group.get_field("org").column), q(group.get_field("slug").column)
+    m_group, m_user = q(membership.get_field("group").column), q(membership.get_field("user").column)
+    return (
+        f"ARRAY(SELECT DISTINCT g.{g_slug} FROM {q(group.db_table)} g "  # noqa: S608
+        f"INNER JOIN {q(membership.db_table)} m ON m.{m_group} = g.{g_id} "
+        f"WHERE g.{g_org} = a.{q(Application._meta.get_field('org').column)} "
+        f"AND m.{m_user} = t.{q(get_access_token_model()._meta.get_field('user').column)} ORDER BY g.{g_slug}), "
+        f"ARRAY(SELECT DISTINCT r.{q(role.get_field('key').column)} FROM {q(role.db_table)} r "
+        f"INNER JOIN {q(through.db_table)} rg ON rg.{q(grants.m2m_column_name())} = r.{q(role.pk.column)} "
+        f"INNER JOIN {q(group.db_table)} g ON g.{g_id} = rg.{q(grants.m2m_reverse_name())} "
+        f"INNER JOIN {q(membership.db_table)} m ON m.{m_group} = g.{g_id} "
+        f"WHERE r.{q(role.get_field('application').column)} = a.{q(Application._meta.pk.column)} "
+        f"AND g.{g_org} = a.{q(Application._meta.get_field('org').column)} "
+        f"AND m.{m_user} = t.{q(get_access_token_model()._meta.get_field('user').column)} "
+        f"ORDER BY r.{q(role.get_field('key').column)})"
+    )
+
+
+def _with_groups_and_roles(alias: str) -> bool:
+    return connections[alias].vendor == "postgresql"
 
 
 def _sql(alias: str) -> str:
@@ -21,11 +73,12 @@ def _sql(alias: str) -> str:
         q = lean_sql.quote(alias)
         token, app, org, user = (get_access_token_model()._meta, Application._meta, Organization._meta,
                                  get_user_model()._meta)
+        extra = f", {_groups_and_roles_sql(alias)}" if _with_groups_and_roles(alias) else ""
         # LEFT OUTER joins, as select_related makes them: a token's client and user are nullable.
         sql = _lookup_sql[alias] = (
-            f"SELECT {lean_sql.columns(get_access_token_model(), 't', alias)}, "  # noqa: S608
-            f"{lean_sql.columns(Application, 'a', alias)}, {lean_sql.columns(Organization, 'o', alias)}, "
-            f"{lean_sql.columns(get_user_model(), 'u', alias)} "
+            f"SELECT {lean_sql.columns(get_access_token_model(), 't', alias, _TOKEN)}, "  # noqa: S608
+            f"{lean_sql.columns(Application, 'a', alias, _APP)}, {lean_sql.columns(Organization, 'o', alias, _ORG)}, "
+            f"{lean_sql.columns(get_user_model(), 'u', alias, _USER)}{extra} "
             f"FROM {q(token.db_table)} t "
             f"LEFT OUTER JOIN {q(app.db_table)} a "
             f"ON a.{q(app.pk.column)} = t.{q(token.get_field('application').column)} "
@@ -36,7 +89,16 @@ def _sql(alias: str) -> str:
     return sql
 
 
-def access_token_load(value: str):
+@functools.cache
+def _offsets() -> tuple[int, int, int, int]:
+    """Where the client's, org's and user's columns start in a row, and where the user's end."""
+    app_start = lean_sql.width(get_access_token_model(), _TOKEN)
+    org_start = app_start + lean_sql.width(Application, _APP)
+    user_start = org_start + lean_sql.width(Organization, _ORG)
+    return app_start, org_start, user_start, user_start + lean_sql.width(get_user_model(), _USER)
+
+
+def access_token_load(value: str) -> LoadedToken | None:
     """The access token with this value, its application (with org) and user loaded, or None."""
     model, user_model = get_access_token_model(), get_user_model()
     alias = router.db_for_read(model)
@@ -45,15 +107,16 @@ def access_token_load(value: str):
         row = cursor.fetchone()
     if row is None:
         return None
-    widths = [len(m._meta.concrete_fields) for m in (model, Application, Organization)]
-    app_start, org_start = widths[0], widths[0] + widths[1]
-    user_start = org_start + widths[2]
-    token = lean_sql.instance(model, alias, row[:app_start])
+    app_start, org_start, user_start, user_end = _offsets()
+    token = lean_sql.instance(model, alias, row[:app_start], _TOKEN)
     application = None
     if row[app_start] is not None:
-        application = lean_sql.instance(Application, alias, row[app_start:org_start])
-        application._state.fields_cache["org"] = lean_sql.instance(Organization, alias, row[org_start:user_start])
-    user = lean_sql.instance(user_model, alias, row[user_start:]) if row[user_start] is not None else None
+        application = lean_sql.instance(Application, alias, row[app_start:org_start], _APP)
+        application._state.fields_cache["org"] = lean_sql.instance(Organization, alias, row[org_start:user_start],
+                                                                   _ORG)
+    user = lean_sql.instance(user_model, alias, row[user_start:user_end], _USER) \
+        if row[user_start] is not None else None
     token._state.fields_cache["application"] = application
     token._state.fields_cache["user"] = user
-    return token
+    groups_and_roles = (list(row[user_end]), list(row[user_end + 1])) if len(row) > user_end else None
+    return LoadedToken(token, groups_and_roles)

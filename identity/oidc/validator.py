@@ -3,6 +3,7 @@
 import base64
 import binascii
 import contextlib
+import functools
 import hashlib
 import logging
 from datetime import timedelta
@@ -29,6 +30,11 @@ def checksum(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+@functools.cache
+def _request_agnostic(validator_class) -> bool:
+    return OAuth2Validator._get_additional_claims_is_request_agnostic.__func__(validator_class)
+
+
 class GatehouseValidator(OAuth2Validator):
     # A new dict: never mutate the base class's mapping (LIBRARIES.md).
     oidc_claim_scope = {**OAuth2Validator.oidc_claim_scope, **CLAIM_SCOPES}
@@ -44,6 +50,11 @@ class GatehouseValidator(OAuth2Validator):
     def get_additional_claims(self):
         # Request-agnostic form (callables), so discovery lists them in claims_supported.
         return dict(CLAIM_FUNCTIONS)
+
+    @classmethod
+    def _get_additional_claims_is_request_agnostic(cls):
+        # DOT's answer, once per class: it asks inspect.signature() on every claims build.
+        return _request_agnostic(cls)
 
     def get_discovery_claims(self, request):
         return [*super().get_discovery_claims(request), "auth_time", "amr", "sid", "nonce", "iss", "aud",

@@ -12,13 +12,14 @@ import secrets
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.db.models import Exists
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
-from applications.models import Application
+from applications.models import Application, AppRole
 from directory.models import Group, GroupMembership
-from identity.oidc import access, lean_sql
+from identity.oidc import access, lean_sql, lean_userinfo
 from identity.oidc.lean_userinfo import access_token_load
 from identity.oidc.validator import GatehouseValidator
 from identity.tests.oidc_support import make_machine_app, make_web_app
@@ -44,20 +45,38 @@ def mint(**fields) -> str:
 def test_the_userinfo_lookup_reads_what_the_validator_reads(org, org_member, shape):
     web = Application.objects.get(client_id=make_web_app(org).client_id)
     machine = Application.objects.get(client_id=make_machine_app(org).client_id)
+    group = Group.objects.create(org=org, name="Engineering", slug="engineering")
+    group.memberships.create(user=org_member)
+    AppRole.objects.create(application=web, key="app:admin").groups.add(group)
     value = {
         "user_and_client": lambda: mint(user=org_member, application=web),
         "client_only": lambda: mint(application=machine),
         "neither": lambda: mint(),
         "unknown": lambda: "no-such-token",
     }[shape]()
-    mine, theirs = access_token_load(value), GatehouseValidator()._load_access_token(value)
-    assert as_dict(mine) == as_dict(theirs)
+    loaded, theirs = access_token_load(value), GatehouseValidator()._load_access_token(value)
     if theirs is None:
+        assert loaded is None
         return
+    mine = loaded.token
+    # The columns userinfo reads are loaded; the rest deferred (a query each if ever read) and,
+    # once read, the same as the validator's.
+    for instance, loaded_fields in ((mine, lean_userinfo._TOKEN), (mine.user, lean_userinfo._USER),
+                                    (mine.application, lean_userinfo._APP)):
+        if instance is not None:
+            assert {f.attname for f in instance._meta.concrete_fields} - instance.get_deferred_fields() \
+                == set(loaded_fields)
+    assert as_dict(mine) == as_dict(theirs)
     assert as_dict(mine.user) == as_dict(theirs.user)
     assert as_dict(mine.application) == as_dict(theirs.application)
     if theirs.application is not None:
         assert as_dict(mine.application.org) == as_dict(theirs.application.org)
+    if connection.vendor != "postgresql":
+        assert loaded.groups_and_roles is None  # the claims read them with a query of their own
+    elif theirs.user is None or theirs.application is None:
+        assert loaded.groups_and_roles == ([], [])
+    else:
+        assert loaded.groups_and_roles == (["engineering"], ["app:admin"] if theirs.application == web else [])
 
 
 def orm_membership(user, application):

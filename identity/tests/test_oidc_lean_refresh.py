@@ -115,7 +115,9 @@ def app(web):
 
 @pytest.fixture
 def mint(app, org_member):
-    return lambda: mint_refresh_token(org_member, app)
+    # One sign-in time for every token a test compares: two mints a second apart would differ in auth_time.
+    auth_time = timezone.now()
+    return lambda: mint_refresh_token(org_member, app, auth_time=auth_time)
 
 
 def auth(web) -> dict:
@@ -167,7 +169,8 @@ def test_groups_roles_and_the_applications_lifetime(web, app, mint, org, org_mem
 def test_a_public_client_by_its_client_id(org, org_member):
     spa = make_spa_app(org)
     app = Application.objects.get(client_id=spa.client_id)
-    assert_same(lambda: mint_refresh_token(org_member, app),
+    auth_time = timezone.now()
+    assert_same(lambda: mint_refresh_token(org_member, app, auth_time=auth_time),
                 {"grant_type": "refresh_token", "client_id": spa.client_id}, lean=True)
 
 

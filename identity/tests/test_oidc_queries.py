@@ -72,7 +72,7 @@ def test_a_connected_app_authorized_receiver_still_gets_the_token(client, org):
     assert [token.token for token in received] == [response.json()["access_token"]]
 
 
-def mint_refresh_token(user, app) -> str:
+def mint_refresh_token(user, app, *, auth_time=None) -> str:
     """An access + refresh token pair as the code flow leaves it, with its AuthorizationRecord."""
     now = timezone.now()
     family = uuid.uuid4()
@@ -82,8 +82,8 @@ def mint_refresh_token(user, app) -> str:
     get_refresh_token_model().objects.create(user=user, application=app, access_token=access, token=value,
                                              token_family=family)
     AuthorizationRecord.objects.create(code_checksum=hashlib.sha256(value.encode()).hexdigest(), application=app,
-                                       user=user, sid="sid-1", amr=["pwd"], auth_time=now, token_family=family,
-                                       redeemed_at=now)
+                                       user=user, sid="sid-1", amr=["pwd"], auth_time=auth_time or now,
+                                       token_family=family, redeemed_at=now)
     return value
 
 
