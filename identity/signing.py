@@ -56,15 +56,17 @@ def signing_key_cache_clear() -> None:
 # --- selectors ---------------------------------------------------------------------------------
 
 
-def signing_key_active_jwk() -> JWK:
+def signing_key_active_jwk(*, active_kid: str | None = None) -> JWK:
     """The private key ID tokens are signed with now; makes the first keys if there are none.
 
     The active kid is read from the database on every call, never cached, so a rotation in another
     process takes effect on the next token: no process keeps signing with a key that a forced
     rotation has just dropped from JWKS, and a retired key signs nothing after its retired_at (which
     verify_until counts from). Only the decryption (Fernet + PEM parsing) is cached, keyed by kid.
+    A caller that has just read the active kid in a statement of its own (lean_refresh, with
+    active_kid_sql) passes it as `active_kid`.
     """
-    kid = _active_kid()
+    kid = active_kid or _active_kid()
     if kid is None:
         kid = signing_key_ensure().kid
     key = _private_keys.get(kid)
@@ -76,6 +78,12 @@ def signing_key_active_jwk() -> JWK:
         _private_keys.clear()
         _private_keys[kid] = key
     return key
+
+
+def active_kid_sql(alias: str) -> tuple[str, list]:
+    """The active key's kid as a scalar subquery, with its parameters, for a caller's own statement."""
+    table = connections[alias].ops.quote_name(SigningKey._meta.db_table)
+    return f"(SELECT kid FROM {table} WHERE state = %s)", [SigningKey.State.ACTIVE.value]  # noqa: S608
 
 
 def _active_kid() -> str | None:

@@ -4,7 +4,7 @@ from django.db import connections, router
 from django.db.models import F, Value
 
 from applications.models import AppRole
-from directory.models import Group
+from directory.models import Group, GroupMembership
 
 # Stand-ins for the three ids while the query is compiled (no real row has a negative id).
 _ORG, _USER, _APP = -7001, -7002, -7003
@@ -20,6 +20,38 @@ def _groups_and_roles_queryset(org_id, user_id, application_id):
         .annotate(kind=Value(1), value=F("key")).values_list("kind", "value").order_by()
     )
     return groups.union(roles).order_by("kind", "value")
+
+
+def groups_and_roles_arrays_supported(alias: str) -> bool:
+    return connections[alias].vendor == "postgresql"
+
+
+def groups_and_roles_arrays_sql(alias: str, *, client: str, user_id: str) -> str:
+    """The same groups and roles as _groups_and_roles_queryset, as two PostgreSQL array columns for a
+    statement that has the client's row as `client` and the user's id as the SQL `user_id`: the
+    slugs of the user's groups in the client's org, and the keys of the client's roles granted to
+    those groups, each distinct and sorted. lean_userinfo and lean_refresh read them with the token.
+    Its own table aliases start with `c`, so they never hide the caller's."""
+    q = connections[alias].ops.quote_name
+    group, membership, role = Group._meta, GroupMembership._meta, AppRole._meta
+    app = role.get_field("application").related_model._meta
+    grants = role.get_field("groups")
+    through = grants.remote_field.through._meta
+    g_id, g_org, g_slug = q(group.pk.column), q(group.get_field("org").column), q(group.get_field("slug").column)
+    m_group, m_user = q(membership.get_field("group").column), q(membership.get_field("user").column)
+    client_org, client_id, key = f"{client}.{q(app.get_field('org').column)}", f"{client}.{q(app.pk.column)}", \
+        q(role.get_field("key").column)
+    return (
+        f"ARRAY(SELECT DISTINCT cg.{g_slug} FROM {q(group.db_table)} cg "  # noqa: S608 - names from the models
+        f"INNER JOIN {q(membership.db_table)} cm ON cm.{m_group} = cg.{g_id} "
+        f"WHERE cg.{g_org} = {client_org} AND cm.{m_user} = {user_id} ORDER BY cg.{g_slug}), "
+        f"ARRAY(SELECT DISTINCT cr.{key} FROM {q(role.db_table)} cr "
+        f"INNER JOIN {q(through.db_table)} crg ON crg.{q(grants.m2m_column_name())} = cr.{q(role.pk.column)} "
+        f"INNER JOIN {q(group.db_table)} cg ON cg.{g_id} = crg.{q(grants.m2m_reverse_name())} "
+        f"INNER JOIN {q(membership.db_table)} cm ON cm.{m_group} = cg.{g_id} "
+        f"WHERE cr.{q(role.get_field('application').column)} = {client_id} AND cg.{g_org} = {client_org} "
+        f"AND cm.{m_user} = {user_id} ORDER BY cr.{key})"
+    )
 
 
 # alias -> (sql, params with the stand-ins): the ORM builds this SQL once per process and connection.

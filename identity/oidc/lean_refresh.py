@@ -6,21 +6,29 @@ within its lifetime, for a user the access rule still admits, without resource i
 what DOT 3.4.1 and GatehouseValidator would give it: a new access token and refresh token in the
 same family, the old refresh token revoked and its access token deleted (so the grace period and
 family revocation work on it as on any rotated token), and an ID token with the same claims signed
-with the active key. In one transaction: the refresh token, its access token and its user are read
-and locked in one statement, the writes are hand-written SQL built once.
+with the active key.
 
-Anything else returns None before anything is written (the transaction is rolled back) and the
-caller hands the request to DOT's TokenView unchanged: unknown, revoked (grace period, reuse),
-expired, foreign or orphaned tokens, a refused user (DOT revokes the family and audits it), a wider
-scope, an Origin header (oauthlib's CORS), unusual parameters, non-stock settings.
-identity/tests/test_oidc_lean_refresh.py sends each case to both paths and compares.
+Two statements on PostgreSQL, written once from the models' tables: one reads the client and its
+org, the refresh token with its access token and user, whether a token was already minted from it,
+the access rule's membership row, the family's authorization record, the active signing key's kid,
+and the groups and roles claims; the other writes the rotation — the old refresh token revoked only
+if it still is not, and everything else only if that happened. A concurrent rotation, revocation or
+family revocation that commits between the two makes the second write nothing, and the request goes
+to DOT, which sees the token as it now is (as if the other request had come first). Elsewhere
+(SQLite) the claims read the groups and roles themselves and the writes run in one transaction that
+starts with the same conditional revocation.
+
+Anything else returns None before anything is written and the caller hands the request to DOT's
+TokenView unchanged: unknown, revoked (grace period, reuse), expired, foreign or orphaned tokens, a
+refused user (DOT revokes the family and audits it), a wider scope, an Origin header (oauthlib's
+CORS), unusual parameters, non-stock settings. identity/tests/test_oidc_lean_refresh.py sends each
+case to both paths and compares.
 """
 
 import base64
 import hashlib
 import json
 import time
-import uuid
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
@@ -43,26 +51,29 @@ from oauthlib.common import generate_token
 from applications.models import Application, AuthorizationRecord
 from applications.oauth_policy import access_token_lifetime
 from identity.oidc import lean_sql
-from identity.oidc.access import application_access
+from identity.oidc.access import MembershipRow, access_decision, membership_columns_sql
+from identity.oidc.claims import (
+    groups_and_roles_arrays_sql,
+    groups_and_roles_arrays_supported,
+    groups_and_roles_preload,
+)
 from identity.oidc.lean_token import (
     client_is_plain,
     credentials,
     form_params,
-    load_client,
     secret_matches,
     settings_are_stock,
     token_headers,
 )
 from identity.oidc.validator import GatehouseValidator, checksum
+from identity.signing import active_kid_sql, signing_key_active_jwk
+from orgs.models import Organization
 
 _PARAMS = frozenset({"grant_type", "refresh_token", "scope", "client_id", "client_secret"})
 
-# alias -> SQL of the refresh token lookup.
-_lookup_sql: dict[str, str] = {}
-
 
 class _HandOver(Exception):
-    """Leave this request to DOT: roll back whatever the lean path has done in its transaction."""
+    """Leave this request to DOT: nothing has been written (or it is rolled back)."""
 
 
 def refresh(request) -> HttpResponse | None:
@@ -71,13 +82,11 @@ def refresh(request) -> HttpResponse | None:
     if (params is None or params.get("grant_type") != "refresh_token" or not params.get("refresh_token")
             or "HTTP_ORIGIN" in request.META or not _settings_allow()):
         return None
-    client = _authenticated_client(request, params)
-    if client is None:
-        return None
-    alias = router.db_for_write(get_refresh_token_model())
+    client_credentials = _client_credentials(request, params)
+    if client_credentials is None or "\x00" in client_credentials[0]:
+        return None  # PostgreSQL refuses NUL in text: DOT's lookup answers
     try:
-        with transaction.atomic(using=alias):
-            return _rotate(request, params, client, alias)
+        return _rotate(request, params, *client_credentials)
     except _HandOver:
         return None
 
@@ -88,65 +97,103 @@ def _settings_allow() -> bool:
             and not oauth2_settings.COMPLIANT_BCP_RFC9700_TOKEN_STORAGE)
 
 
-def _authenticated_client(request, params: dict) -> Application | None:
-    """DOT's client authentication for this grant, success only: a confidential client by its
-    secret (Basic or body), a public one by its client_id alone."""
+def _client_credentials(request, params: dict) -> tuple[str, str | None] | None:
+    """(client_id, secret) as DOT reads them for this grant: a confidential client's secret from
+    Basic or the body; a public client's client_id alone (secret None)."""
     found = credentials(request, params)
     if found is not None:
-        client = load_client(found[0])
-        if client is None or not client.is_confidential or not secret_matches(client, found[1]):
-            return None
-    elif "HTTP_AUTHORIZATION" not in request.META and params.get("client_id") and "client_secret" not in params:
-        client = load_client(params["client_id"])
-        if client is None or client.client_type != AbstractApplication.CLIENT_PUBLIC:
-            return None
+        return found
+    if "HTTP_AUTHORIZATION" not in request.META and params.get("client_id") and "client_secret" not in params:
+        return params["client_id"], None
+    return None
+
+
+def _authenticated(client: Application, secret: str | None) -> bool:
+    """DOT's client authentication for this grant, success only; a client the validator would treat
+    specially (rotation overlap, scope limits, not usable) is DOT's."""
+    if secret is not None:
+        authenticated = client.is_confidential and secret_matches(client, secret)
     else:
-        return None
-    if not client_is_plain(client) or not client.allows_grant_type(*GRANT_TYPE_MAPPING["refresh_token"]):
-        return None
-    return client
+        authenticated = client.client_type == AbstractApplication.CLIENT_PUBLIC
+    return (authenticated and client_is_plain(client)
+            and client.allows_grant_type(*GRANT_TYPE_MAPPING["refresh_token"]))
 
 
-def _lookup(alias: str) -> str:
-    """The live refresh token by checksum, with its access token, its user, and whether an access
-    token was already minted from it; the refresh token row locked (DOT locks it to rotate)."""
-    sql = _lookup_sql.get(alias)
-    if sql is None:
-        connection = connections[alias]
+# ------------------------------------------------------------------------------------------ the read
+
+_MODELS = ("client", "org", "refresh", "access", "user", "record")
+
+# alias -> (SQL, parameters before the checksum and client id)
+_lookup_sql: dict[str, tuple[str, list]] = {}
+
+
+def _models() -> dict:
+    return {"client": Application, "org": Organization, "refresh": get_refresh_token_model(),
+            "access": get_access_token_model(), "user": get_user_model(), "record": AuthorizationRecord}
+
+
+def _lookup(alias: str) -> tuple[str, list]:
+    """Everything a rotation reads, for one client id and one refresh token checksum (see the module)."""
+    compiled = _lookup_sql.get(alias)
+    if compiled is None:
         q = lean_sql.quote(alias)
-        rt_model, at_model, user_model = get_refresh_token_model(), get_access_token_model(), get_user_model()
-        rt, at, user = rt_model._meta, at_model._meta, user_model._meta
-        lock = ""
-        if connection.features.has_select_for_update:
-            lock = " FOR UPDATE OF r" if connection.features.has_select_for_update_of else " FOR UPDATE"
-        sql = _lookup_sql[alias] = (
-            f"SELECT {lean_sql.columns(rt_model, 'r', alias)}, {lean_sql.columns(at_model, 't', alias)}, "  # noqa: S608
-            f"{lean_sql.columns(user_model, 'u', alias)}, "
+        models = _models()
+        app, org, rt, at, user, record = (models[name]._meta for name in _MODELS)
+        user_id = f"r.{q(rt.get_field('user').column)}"
+        kid_sql, kid_params = active_kid_sql(alias)
+        arrays = f", {groups_and_roles_arrays_sql(alias, client='a', user_id=user_id)}" \
+            if groups_and_roles_arrays_supported(alias) else ""
+        column_lists = ", ".join(lean_sql.columns(models[name], alias_, alias)
+                                 for name, alias_ in zip(_MODELS, ("a", "o", "r", "t", "u", "ar"), strict=True))
+        sql = (
+            f"SELECT {column_lists}, "  # noqa: S608 - names from the models, values as parameters
             f"(SELECT s.{q(at.pk.column)} FROM {q(at.db_table)} s "
-            f"WHERE s.{q(at.get_field('source_refresh_token').column)} = r.{q(rt.pk.column)}) "
-            f"FROM {q(rt.db_table)} r "
+            f"WHERE s.{q(at.get_field('source_refresh_token').column)} = r.{q(rt.pk.column)}), "
+            f"{membership_columns_sql(alias, client='a', user_id=user_id)}, {kid_sql}{arrays} "
+            f"FROM {q(app.db_table)} a "
+            f"INNER JOIN {q(org.db_table)} o ON o.{q(org.pk.column)} = a.{q(app.get_field('org').column)} "
+            f"LEFT OUTER JOIN {q(rt.db_table)} r ON r.{q(rt.get_field('token_checksum').column)} = %s "
+            f"AND r.{q(rt.get_field('revoked').column)} IS NULL "
             f"LEFT OUTER JOIN {q(at.db_table)} t ON t.{q(at.pk.column)} = r.{q(rt.get_field('access_token').column)} "
-            f"INNER JOIN {q(user.db_table)} u ON u.{q(user.pk.column)} = r.{q(rt.get_field('user').column)} "
-            f"WHERE r.{q(rt.get_field('token_checksum').column)} = %s AND r.{q(rt.get_field('revoked').column)} "
-            f"IS NULL{lock}"
+            f"LEFT OUTER JOIN {q(user.db_table)} u ON u.{q(user.pk.column)} = {user_id} "
+            f"LEFT OUTER JOIN {q(record.db_table)} ar ON ar.{q(record.pk.column)} = "
+            f"(SELECT ar2.{q(record.pk.column)} FROM {q(record.db_table)} ar2 "
+            f"WHERE ar2.{q(record.get_field('token_family').column)} = r.{q(rt.get_field('token_family').column)} "
+            f"ORDER BY ar2.{q(record.pk.column)} LIMIT 1) "
+            f"WHERE a.{q(app.get_field('client_id').column)} = %s"
         )
-    return sql
+        compiled = _lookup_sql[alias] = (sql, kid_params)
+    return compiled
 
 
-def _load(alias: str, refresh_token: str):
-    """(refresh token, its access token or None, its user, id of an access token minted from it)."""
-    rt_model, at_model, user_model = get_refresh_token_model(), get_access_token_model(), get_user_model()
+class _Loaded:
+    """One row of _lookup, as model instances (None where the LEFT JOIN found nothing)."""
+
+    def __init__(self, alias: str, row):
+        models = _models()
+        start, instances = 0, {}
+        for name in _MODELS:
+            width = lean_sql.width(models[name])
+            values = row[start:start + width]
+            instances[name] = lean_sql.instance(models[name], alias, values) if values[0] is not None else None
+            start += width
+        self.client, self.refresh, self.access, self.user, self.record = (
+            instances["client"], instances["refresh"], instances["access"], instances["user"], instances["record"])
+        self.client._state.fields_cache["org"] = instances["org"]
+        self.successor_id = row[start]
+        self.membership = MembershipRow(*row[start + 1:start + 4])
+        self.active_kid = row[start + 4]
+        self.groups_and_roles = (list(row[start + 5]), list(row[start + 6])) if len(row) > start + 5 else None
+
+
+def _load(alias: str, client_id: str, refresh_token: str) -> _Loaded:
+    sql, kid_params = _lookup(alias)
     with connections[alias].cursor() as cursor:
-        cursor.execute(_lookup(alias), [checksum(refresh_token)])
+        cursor.execute(sql, [*kid_params, checksum(refresh_token), client_id])
         row = cursor.fetchone()
     if row is None:
-        raise _HandOver
-    n_rt, n_at = len(rt_model._meta.concrete_fields), len(at_model._meta.concrete_fields)
-    rt = lean_sql.instance(rt_model, alias, row[:n_rt])
-    at_values = row[n_rt:n_rt + n_at]
-    at = lean_sql.instance(at_model, alias, at_values) if at_values[0] is not None else None
-    user = lean_sql.instance(user_model, alias, row[n_rt + n_at:-1])
-    return rt, at, user, row[-1]
+        raise _HandOver  # unknown client
+    return _Loaded(alias, row)
 
 
 def _expired(rt, at, client: Application) -> bool:
@@ -160,10 +207,15 @@ def _expired(rt, at, client: Application) -> bool:
     return bool(delta) and at.expires + delta <= now
 
 
-def _rotate(request, params: dict, client: Application, alias: str) -> HttpResponse:
-    rt, at, user, successor_id = _load(alias, params["refresh_token"])
-    if (at is None or successor_id is not None or rt.application_id != client.pk or rt.resource or at.resource
-            or _expired(rt, at, client) or not application_access(user=user, application=client).allowed):
+def _rotate(request, params: dict, client_id: str, secret: str | None) -> HttpResponse:
+    alias = router.db_for_write(get_refresh_token_model())
+    loaded = _load(alias, client_id, params["refresh_token"])
+    client, rt, at, user = loaded.client, loaded.refresh, loaded.access, loaded.user
+    if not _authenticated(client, secret):
+        raise _HandOver
+    if (rt is None or at is None or user is None or loaded.successor_id is not None or rt.application_id != client.pk
+            or rt.resource or at.resource or _expired(rt, at, client)
+            or not access_decision(user=user, application=client, membership=loaded.membership).allowed):
         raise _HandOver
     original = at.scope.strip().split(" ")  # oauthlib's scope_to_list
     raw_scope = params.get("scope")
@@ -179,6 +231,11 @@ def _rotate(request, params: dict, client: Application, alias: str) -> HttpRespo
              "scope": " ".join(scopes), "refresh_token": generate_token()}
     id_token_row = None
     if "openid" in scopes:
+        # What the claims and the signature would read, read already with the token.
+        oauth_request.gatehouse_authorization_record = loaded.record
+        if loaded.groups_and_roles is not None:
+            groups_and_roles_preload(oauth_request, *loaded.groups_and_roles)
+        client.__dict__["jwk_key"] = signing_key_active_jwk(active_kid=loaded.active_kid)  # the cached_property
         token["id_token"], id_token_row = _id_token(token, oauth_request)
     _store(rt, at, token, client, user, id_token_row, alias)
     return token_headers(HttpResponse(content=json.dumps(token), status=200))
@@ -198,27 +255,11 @@ def _oauthlib_request(request, client, user, rt, scopes, raw_scope) -> OauthlibR
     return oauth_request
 
 
-_FAMILY_STAND_IN = uuid.UUID("00000000-0000-4000-8000-00000000d0d0")
-
-
-def _record_queryset(token_family):
-    """validator._authorization_record's lookup for a refresh token, as rows of every field."""
-    queryset = AuthorizationRecord.objects.filter(token_family=token_family)
-    queryset = queryset if queryset.ordered else queryset.order_by("pk")
-    return queryset.values_list(*[field.attname for field in AuthorizationRecord._meta.concrete_fields])[:1]
-
-
 class _Validator(GatehouseValidator):
-    """The validator, with the refresh token family's authorization record read by a statement
-    compiled once (lean_sql.fetch) instead of built by the ORM on every refresh."""
+    """The validator, with the refresh token family's authorization record as _lookup read it."""
 
     def _authorization_record(self, request):
-        refresh = getattr(request, "refresh_token_instance", None)
-        if request.grant_type != "refresh_token" or refresh is None or not refresh.token_family:
-            return super()._authorization_record(request)
-        rows = lean_sql.fetch("refresh.record", _record_queryset, (_FAMILY_STAND_IN,), (refresh.token_family,))
-        alias = router.db_for_read(AuthorizationRecord)
-        return lean_sql.instance(AuthorizationRecord, alias, rows[0]) if rows else None
+        return request.gatehouse_authorization_record
 
 
 def _id_token(token: dict, oauth_request) -> tuple[str, dict]:
@@ -242,17 +283,18 @@ def _id_token(token: dict, oauth_request) -> tuple[str, dict]:
     return jwt_token.serialize(), row
 
 
-# alias -> the rotation after the ID token as one statement (PostgreSQL); alias -> its first two
-# statements elsewhere.
-_rotation_sql: dict[str, tuple[str, list]] = {}
+# ----------------------------------------------------------------------------------------- the write
+
+# (alias, with an ID token) -> (SQL, [ID token fields or None, access token fields, refresh token fields])
+_rotation_sql: dict[tuple[str, bool], tuple[str, list]] = {}
+# alias -> the conditional revocation and the delete, for databases without the one statement.
 _rotation_steps: dict[str, tuple[str, str]] = {}
 
 
 def _store(rt, at, token: dict, client: Application, user, id_token_row: dict | None, alias: str) -> None:
     """DOT's rotation: the old refresh token revoked (and unlinked), its access token deleted, the
     ID token stored, a new access token from the old refresh token, and a new refresh token in its
-    family. On PostgreSQL the ID token and then one statement (data-modifying CTEs) for the rest,
-    elsewhere one statement per row."""
+    family — all of it only if the old refresh token was still unrevoked (else _HandOver)."""
     rt_model, at_model = get_refresh_token_model(), get_access_token_model()
     connection = connections[alias]
     now = timezone.now()
@@ -268,25 +310,32 @@ def _store(rt, at, token: dict, client: Application, user, id_token_row: dict | 
         "resource": [], "created": now, "updated": now, "revoked": None,
     }
     stamp = rt_model._meta.get_field("revoked").get_db_prep_save(now, connection)
-    if id_token_row is not None:
-        access["id_token_id"] = lean_sql.insert(get_id_token_model(), alias, id_token_row, returning_pk=True)
     if connection.vendor == "postgresql":
-        sql, fields = _rotation_statement(alias)
+        sql, field_lists = _rotation_statement(alias, with_id_token=id_token_row is not None)
         params = [stamp, stamp, rt.pk, at.pk]
-        for model_fields, values in zip(fields, (access, refresh), strict=True):
-            params += [field.get_db_prep_save(values.get(field.attname), connection) for field in model_fields]
+        for fields, values in zip(field_lists, (id_token_row, access, refresh), strict=True):
+            if fields is not None:
+                params += [field.get_db_prep_save(values.get(field.attname), connection) for field in fields]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
+            if cursor.fetchone() is None:
+                raise _HandOver  # revoked since it was read: nothing was written
         return
     revoke_sql, delete_sql = _steps(alias)
-    with connection.cursor() as cursor:
+    with transaction.atomic(using=alias), connection.cursor() as cursor:
         cursor.execute(revoke_sql, [stamp, stamp, rt.pk])
+        if cursor.rowcount != 1:
+            raise _HandOver  # revoked since it was read: rolled back
         cursor.execute(delete_sql, [at.pk])
-    refresh["access_token_id"] = lean_sql.insert(at_model, alias, access, returning_pk=True)
-    lean_sql.insert(rt_model, alias, refresh)
+        if id_token_row is not None:
+            access["id_token_id"] = lean_sql.insert(get_id_token_model(), alias, id_token_row, returning_pk=True)
+        refresh["access_token_id"] = lean_sql.insert(at_model, alias, access, returning_pk=True)
+        lean_sql.insert(rt_model, alias, refresh)
 
 
 def _steps(alias: str) -> tuple[str, str]:
+    """The old refresh token revoked and unlinked if it still is unrevoked; its access token deleted.
+    Parameters: revoked, updated, the refresh token's id; the access token's id."""
     steps = _rotation_steps.get(alias)
     if steps is None:
         q = lean_sql.quote(alias)
@@ -294,33 +343,49 @@ def _steps(alias: str) -> tuple[str, str]:
         steps = _rotation_steps[alias] = (
             f"UPDATE {q(r.db_table)} SET {q(r.get_field('access_token').column)} = NULL, "  # noqa: S608
             f"{q(r.get_field('revoked').column)} = %s, {q(r.get_field('updated').column)} = %s "
-            f"WHERE {q(r.pk.column)} = %s",
+            f"WHERE {q(r.pk.column)} = %s AND {q(r.get_field('revoked').column)} IS NULL",
             f"DELETE FROM {q(t.db_table)} WHERE {q(t.pk.column)} = %s",  # noqa: S608
         )
     return steps
 
 
-def _rotation_statement(alias: str) -> tuple[str, list]:
-    """The rotation after the ID token as one PostgreSQL statement: the update and the delete, the
-    new access token in a CTE returning its id, the new refresh token linked to it by a scalar
-    subquery in its VALUES (so every other value is typed by its column as in a plain INSERT).
-    Parameters: revoked, updated, old refresh id, old access id, then the access token's and the
-    refresh token's fields in _meta order (the link left out)."""
-    compiled = _rotation_sql.get(alias)
+def _insert_from(alias: str, model, fields: list, link, source: str, link_value: str) -> str:
+    """INSERT INTO the model's table one row per row of `source` (one or none), each value cast to its
+    column's type (an INSERT … SELECT does not type bare parameters by their columns as VALUES does),
+    the link column set to `link_value`; RETURNING the new id."""
+    q, connection = lean_sql.quote(alias), connections[alias]
+    names = [q(field.column) for field in fields] + ([q(link.column)] if link is not None else [])
+    values = [f"CAST(%s AS {field.cast_db_type(connection)})" for field in fields]
+    if link is not None:
+        values.append(link_value)
+    return (f"INSERT INTO {q(model._meta.db_table)} ({', '.join(names)}) "  # noqa: S608
+            f"SELECT {', '.join(values)} FROM {source} RETURNING {q(model._meta.pk.column)} AS id")
+
+
+def _rotation_statement(alias: str, *, with_id_token: bool) -> tuple[str, list]:
+    """The rotation as one PostgreSQL statement (data-modifying CTEs): the conditional revocation
+    returns the old refresh token's id when it happened, and every other write selects from it, so
+    they happen only then; the statement returns the new refresh token's id, or no row.
+    Parameters: revoked, updated, old refresh id, old access id, then the ID token's (when there is
+    one), the access token's and the refresh token's fields in _meta order, the links left out."""
+    key = (alias, with_id_token)
+    compiled = _rotation_sql.get(key)
     if compiled is None:
-        q = lean_sql.quote(alias)
         revoke_sql, delete_sql = _steps(alias)
-        at_model, rt_model = get_access_token_model(), get_refresh_token_model()
-        at_fields = [f for f in at_model._meta.concrete_fields if not f.primary_key]
-        link = rt_model._meta.get_field("access_token")
-        rt_fields = [f for f in rt_model._meta.concrete_fields if not f.primary_key and f is not link]
-        at_insert = (f"INSERT INTO {q(at_model._meta.db_table)} ({', '.join(q(f.column) for f in at_fields)}) "  # noqa: S608
-                     f"VALUES ({', '.join(['%s'] * len(at_fields))}) RETURNING {q(at_model._meta.pk.column)} AS id")
-        rt_insert = (f"INSERT INTO {q(rt_model._meta.db_table)} "  # noqa: S608
-                     f"({', '.join(q(f.column) for f in rt_fields)}, {q(link.column)}) "
-                     f"VALUES ({', '.join(['%s'] * len(rt_fields))}, (SELECT id FROM a0))")
-        compiled = _rotation_sql[alias] = (
-            f"WITH r0 AS ({revoke_sql}), d0 AS ({delete_sql}), a0 AS ({at_insert}) {rt_insert}",
-            [at_fields, rt_fields],
-        )
+        q = lean_sql.quote(alias)
+        it_model, at_model, rt_model = get_id_token_model(), get_access_token_model(), get_refresh_token_model()
+        it_fields = [f for f in it_model._meta.concrete_fields if not f.primary_key] if with_id_token else None
+        at_link, rt_link = at_model._meta.get_field("id_token"), rt_model._meta.get_field("access_token")
+        at_fields = [f for f in at_model._meta.concrete_fields if not f.primary_key and f is not at_link]
+        rt_fields = [f for f in rt_model._meta.concrete_fields if not f.primary_key and f is not rt_link]
+        # Names from the models, values as parameters.
+        parts = [f"r0 AS ({revoke_sql} RETURNING {q(rt_model._meta.pk.column)} AS id)",
+                 f"d0 AS ({delete_sql} AND EXISTS (SELECT 1 FROM r0))"]  # noqa: S608
+        if with_id_token:
+            parts.append(f"i0 AS ({_insert_from(alias, it_model, it_fields, None, 'r0', '')})")
+        id_token_link = "(SELECT id FROM i0)" if with_id_token else "NULL"
+        parts.append(f"a0 AS ({_insert_from(alias, at_model, at_fields, at_link, 'r0', id_token_link)})")
+        refresh_insert = _insert_from(alias, rt_model, rt_fields, rt_link, "r0", "(SELECT id FROM a0)")
+        sql = f"WITH {', '.join(parts)} {refresh_insert}"
+        compiled = _rotation_sql[key] = (sql, [it_fields, at_fields, rt_fields])
     return compiled

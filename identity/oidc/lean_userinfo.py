@@ -15,9 +15,9 @@ from django.contrib.auth import get_user_model
 from django.db import connections, router
 from oauth2_provider.models import get_access_token_model
 
-from applications.models import Application, AppRole
-from directory.models import Group, GroupMembership
+from applications.models import Application
 from identity.oidc import lean_sql
+from identity.oidc.claims import groups_and_roles_arrays_sql, groups_and_roles_arrays_supported
 from identity.oidc.validator import checksum
 from orgs.models import Organization
 
@@ -38,33 +38,8 @@ class LoadedToken(NamedTuple):
 _lookup_sql: dict[str, str] = {}
 
 
-def _groups_and_roles_sql(alias: str) -> str:
-    """Two array columns: the slugs of the token user's groups in the client's org, and the keys of the
-    client's roles granted to those groups, each distinct and sorted (claims._groups_and_roles_queryset)."""
-    q = lean_sql.quote(alias)
-    group, membership, role = Group._meta, GroupMembership._meta, AppRole._meta
-    grants = role.get_field("groups")
-    through = grants.remote_field.through._meta
-    g_id, g_org, g_slug = q(group.pk.column), q(group.get_field("org").column), q(group.get_field("slug").column)
-    m_group, m_user = q(membership.get_field("group").column), q(membership.get_field("user").column)
-    return (
-        f"ARRAY(SELECT DISTINCT g.{g_slug} FROM {q(group.db_table)} g "  # noqa: S608
-        f"INNER JOIN {q(membership.db_table)} m ON m.{m_group} = g.{g_id} "
-        f"WHERE g.{g_org} = a.{q(Application._meta.get_field('org').column)} "
-        f"AND m.{m_user} = t.{q(get_access_token_model()._meta.get_field('user').column)} ORDER BY g.{g_slug}), "
-        f"ARRAY(SELECT DISTINCT r.{q(role.get_field('key').column)} FROM {q(role.db_table)} r "
-        f"INNER JOIN {q(through.db_table)} rg ON rg.{q(grants.m2m_column_name())} = r.{q(role.pk.column)} "
-        f"INNER JOIN {q(group.db_table)} g ON g.{g_id} = rg.{q(grants.m2m_reverse_name())} "
-        f"INNER JOIN {q(membership.db_table)} m ON m.{m_group} = g.{g_id} "
-        f"WHERE r.{q(role.get_field('application').column)} = a.{q(Application._meta.pk.column)} "
-        f"AND g.{g_org} = a.{q(Application._meta.get_field('org').column)} "
-        f"AND m.{m_user} = t.{q(get_access_token_model()._meta.get_field('user').column)} "
-        f"ORDER BY r.{q(role.get_field('key').column)})"
-    )
-
-
 def _with_groups_and_roles(alias: str) -> bool:
-    return connections[alias].vendor == "postgresql"
+    return groups_and_roles_arrays_supported(alias)
 
 
 def _sql(alias: str) -> str:
@@ -73,7 +48,9 @@ def _sql(alias: str) -> str:
         q = lean_sql.quote(alias)
         token, app, org, user = (get_access_token_model()._meta, Application._meta, Organization._meta,
                                  get_user_model()._meta)
-        extra = f", {_groups_and_roles_sql(alias)}" if _with_groups_and_roles(alias) else ""
+        user_id = f"t.{q(token.get_field('user').column)}"
+        extra = f", {groups_and_roles_arrays_sql(alias, client='a', user_id=user_id)}" \
+            if _with_groups_and_roles(alias) else ""
         # LEFT OUTER joins, as select_related makes them: a token's client and user are nullable.
         sql = _lookup_sql[alias] = (
             f"SELECT {lean_sql.columns(get_access_token_model(), 't', alias, _TOKEN)}, "  # noqa: S608

@@ -110,6 +110,17 @@ def test_the_compiled_membership_query_answers_as_the_orm(org, org_member, other
             == ((expected,) if expected else ()))
     decision = access.application_access(user=user, application=app)
     assert decision.allowed is (case in ("member", "limited_in"))
+    # The same three values as columns of another statement (lean_refresh's lookup).
+    q = connection.ops.quote_name
+    sql = (f"SELECT {access.membership_columns_sql(connection.alias, client='a', user_id='%s')} "
+           f"FROM {q(Application._meta.db_table)} a WHERE a.{q('id')} = %s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk, user.pk, app.pk])  # the user id appears twice in the columns
+        status, limited, in_group = cursor.fetchone()
+    assert (status, bool(limited), bool(in_group)) == (expected or (None, case.startswith("limited"),
+                                                                    case == "limited_in"))
+    assert access.access_decision(user=user, application=app,
+                                  membership=access.MembershipRow(status, limited, in_group)) == decision
 
 
 def test_the_refusal_message_names_the_membership_status(org, org_member):

@@ -304,3 +304,27 @@ def test_a_revoked_token_is_dots(web, mint):
     token = mint()
     get_refresh_token_model().objects.get(token=token).revoke()
     assert lean_refresh.refresh(build({"grant_type": "refresh_token", "refresh_token": token}, **auth(web))) is None
+
+
+def test_a_rotation_that_loses_a_race_writes_nothing_and_goes_to_dot(web, mint, monkeypatch):
+    """Another request rotates the same token between this one's read and its write: this one's
+    write finds the token revoked, writes nothing, and the request is DOT's."""
+    token = mint()
+    request = {"grant_type": "refresh_token", "refresh_token": token}
+    real_load = lean_refresh._load
+
+    def read_then_lose_the_race(*args):
+        loaded = real_load(*args)
+        monkeypatch.setattr(lean_refresh, "_load", real_load)
+        winner = lean_refresh.refresh(build(request, **auth(web)))  # the concurrent rotation, committed first
+        assert winner is not None and winner.status_code == 200
+        return loaded
+
+    monkeypatch.setattr(lean_refresh, "_load", read_then_lose_the_race)
+    id_tokens = get_id_token_model().objects.count()
+    assert lean_refresh.refresh(build(request, **auth(web))) is None
+    old = get_refresh_token_model().objects.get(token=token)
+    assert old.revoked is not None
+    assert get_access_token_model().objects.filter(source_refresh_token=old).count() == 1  # the winner's alone
+    assert get_refresh_token_model().objects.filter(token_family=old.token_family).count() == 2
+    assert get_id_token_model().objects.count() == id_tokens + 1
