@@ -108,3 +108,20 @@ def test_a_connection_inside_a_transaction_gets_the_select_1(admin_connection):
     finally:
         connection.rollback()
         connection.set_autocommit(True)
+
+
+def test_a_prepared_cursor_prepares_its_statements_on_the_server_and_is_logged(admin_connection):
+    from django.test.utils import CaptureQueriesContext
+
+    sql = "SELECT %s::int + 1 AS gatehouse_prepared_test"
+    with CaptureQueriesContext(connection) as queries:
+        for value in (1, 2):
+            with connection.prepared_cursor() as cursor:
+                cursor.execute(sql, [value])
+                assert cursor.fetchone()[0] == value + 1
+    # In Django's query log (assertNumQueries, debug toolbar) with their values, as other statements are.
+    assert [query["sql"] for query in queries.captured_queries] == [sql % 1, sql % 2]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                       ["%gatehouse_prepared_test%"])
+        assert cursor.fetchone()[0] == 1  # prepared once on this connection, used twice

@@ -188,7 +188,7 @@ class _Loaded:
 
 def _load(alias: str, client_id: str, refresh_token: str) -> _Loaded:
     sql, kid_params = _lookup(alias)
-    with connections[alias].cursor() as cursor:
+    with lean_sql.cursor(alias) as cursor:
         cursor.execute(sql, [*kid_params, checksum(refresh_token), client_id])
         row = cursor.fetchone()
     if row is None:
@@ -316,7 +316,7 @@ def _store(rt, at, token: dict, client: Application, user, id_token_row: dict | 
         for fields, values in zip(field_lists, (id_token_row, access, refresh), strict=True):
             if fields is not None:
                 params += [field.get_db_prep_save(values.get(field.attname), connection) for field in fields]
-        with connection.cursor() as cursor:
+        with lean_sql.cursor(alias) as cursor:
             cursor.execute(sql, params)
             if cursor.fetchone() is None:
                 raise _HandOver  # revoked since it was read: nothing was written

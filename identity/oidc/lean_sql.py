@@ -13,6 +13,14 @@ from django.db import connections, router
 from django.db.models import Model, QuerySet
 
 
+def cursor(alias: str):
+    """A cursor for the lean paths' fixed statements: prepared on the server where the backend offers
+    it (config.postgresql: parsed and planned once per connection), else Django's own."""
+    connection = connections[alias]
+    prepared = getattr(connection, "prepared_cursor", None)
+    return prepared() if prepared is not None else connection.cursor()
+
+
 def quote(alias: str):
     return connections[alias].ops.quote_name
 
@@ -89,13 +97,13 @@ def insert(model: type[Model], alias: str, values: dict, *, returning_pk: bool =
         compiled = _inserts[key] = (sql, fields)
     sql, fields = compiled
     params = [field.get_db_prep_save(values.get(field.attname), connection) for field in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    with cursor(alias) as db_cursor:
+        db_cursor.execute(sql, params)
         if not returning_pk:
             return None
         if connection.features.can_return_columns_from_insert:
-            return cursor.fetchone()[0]
-        return connection.ops.last_insert_id(cursor, model._meta.db_table, model._meta.pk.column)
+            return db_cursor.fetchone()[0]
+        return connection.ops.last_insert_id(db_cursor, model._meta.db_table, model._meta.pk.column)
 
 
 # (name, alias) -> (sql, params, slots): slots[i] = (index of the stand-in, how it was rendered) or None.

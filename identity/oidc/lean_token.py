@@ -19,7 +19,7 @@ from types import SimpleNamespace
 from urllib.parse import unquote_plus
 
 from django.conf import settings
-from django.db import connections, router
+from django.db import router
 from django.http import HttpResponse
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
@@ -68,37 +68,6 @@ def _client_select_sql(alias: str) -> str:
             f"WHERE a.{quote(app.get_field('client_id').column)} = %s"
         )
     return sql
-
-
-# alias -> SQL of the full client lookup (the application with its org), for the refresh path.
-_client_sql: dict[str, str] = {}
-
-
-def load_client(client_id: str) -> Application | None:
-    """The application with this client_id and its org, as select_related("org") would load them."""
-    if "\x00" in client_id:
-        return None  # PostgreSQL refuses NUL in text: DOT's lookup answers
-    alias = router.db_for_read(Application)
-    sql = _client_sql.get(alias)
-    if sql is None:
-        q = lean_sql.quote(alias)
-        app, org = Application._meta, Organization._meta
-        sql = _client_sql[alias] = (
-            f"SELECT {lean_sql.columns(Application, 'a', alias)}, "  # noqa: S608
-            f"{lean_sql.columns(Organization, 'o', alias)} "
-            f"FROM {q(app.db_table)} a INNER JOIN {q(org.db_table)} o "
-            f"ON o.{q(org.pk.column)} = a.{q(app.get_field('org').column)} "
-            f"WHERE a.{q(app.get_field('client_id').column)} = %s"
-        )
-    with connections[alias].cursor() as cursor:
-        cursor.execute(sql, [client_id])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    width = len(Application._meta.concrete_fields)
-    client = lean_sql.instance(Application, alias, row[:width])
-    client._state.fields_cache["org"] = lean_sql.instance(Organization, alias, row[width:])
-    return client
 
 
 def client_is_plain(client: Application) -> bool:
@@ -173,7 +142,7 @@ def client_credentials(request) -> HttpResponse | None:
     if "\x00" in client_id:
         return None  # PostgreSQL refuses NUL in text: DOT's lookup answers
     alias = router.db_for_read(Application)
-    with connections[alias].cursor() as cursor:
+    with lean_sql.cursor(alias) as cursor:
         cursor.execute(_client_select_sql(alias), [client_id])
         row = cursor.fetchone()
     if row is None:

@@ -12,7 +12,7 @@ import functools
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db import connections, router
+from django.db import router
 from oauth2_provider.models import get_access_token_model
 
 from applications.models import Application
@@ -79,7 +79,7 @@ def access_token_load(value: str) -> LoadedToken | None:
     """The access token with this value, its application (with org) and user loaded, or None."""
     model, user_model = get_access_token_model(), get_user_model()
     alias = router.db_for_read(model)
-    with connections[alias].cursor() as cursor:
+    with lean_sql.cursor(alias) as cursor:
         cursor.execute(_sql(alias), [checksum(value)])
         row = cursor.fetchone()
     if row is None:

@@ -317,7 +317,8 @@ def test_a_rotation_that_loses_a_race_writes_nothing_and_goes_to_dot(web, mint, 
         loaded = real_load(*args)
         monkeypatch.setattr(lean_refresh, "_load", real_load)
         winner = lean_refresh.refresh(build(request, **auth(web)))  # the concurrent rotation, committed first
-        assert winner is not None and winner.status_code == 200
+        assert winner is not None
+        assert winner.status_code == 200
         return loaded
 
     monkeypatch.setattr(lean_refresh, "_load", read_then_lose_the_race)
