@@ -24,7 +24,7 @@ def with_registered_cors(view):
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        origin = request.headers.get("Origin", "")
+        origin = request.META.get("HTTP_ORIGIN", "")  # request.headers would copy every header first
         allowed = origin_is_registered(origin)
         if request.method == "OPTIONS":
             response = HttpResponse(status=204)

@@ -31,6 +31,8 @@ import json
 import time
 from datetime import timedelta
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from django.contrib.auth import get_user_model
 from django.db import connections, router, transaction
 from django.http import HttpResponse
@@ -46,7 +48,6 @@ from oauth2_provider.models import (
 from oauth2_provider.oauth2_validators import GRANT_TYPE_MAPPING
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request as OauthlibRequest
-from oauthlib.common import generate_token
 
 from applications.models import Application, AuthorizationRecord
 from applications.oauth_policy import access_token_lifetime
@@ -64,6 +65,7 @@ from identity.oidc.lean_token import (
     secret_matches,
     settings_are_stock,
     token_headers,
+    token_value,
 )
 from identity.oidc.validator import GatehouseValidator, checksum
 from identity.signing import active_kid_sql, signing_key_active_jwk
@@ -227,8 +229,8 @@ def _rotate(request, params: dict, client_id: str, secret: str | None) -> HttpRe
             raise _HandOver  # an empty or wider scope: oauthlib's own answer
     oauth_request = _oauthlib_request(request, client, user, rt, scopes, raw_scope)
     expires_in = access_token_lifetime(oauth_request)
-    token = {"access_token": generate_token(), "expires_in": expires_in, "token_type": "Bearer",
-             "scope": " ".join(scopes), "refresh_token": generate_token()}
+    token = {"access_token": token_value(), "expires_in": expires_in, "token_type": "Bearer",
+             "scope": " ".join(scopes), "refresh_token": token_value()}
     id_token_row = None
     if "openid" in scopes:
         # What the claims and the signature would read, read already with the token.
@@ -273,14 +275,43 @@ def _id_token(token: dict, oauth_request) -> tuple[str, dict]:
     client = oauth_request.client
     header = {"typ": "JWT", "alg": client.algorithm}
     if client.algorithm == AbstractApplication.RS256_ALGORITHM:
-        header["kid"] = client.jwk_key.thumbprint()
-    jwt_token = jwt.JWT(header=json.dumps(header, default=str), claims=json.dumps(id_token, default=str))
-    jwt_token.make_signed_token(client.jwk_key)
+        kid, private_key = _rs256_signer(client.jwk_key)
+        header["kid"] = kid
+        serialized = _rs256_compact(json.dumps(header, default=str), json.dumps(id_token, default=str), private_key)
+    else:
+        jwt_token = jwt.JWT(header=json.dumps(header, default=str), claims=json.dumps(id_token, default=str))
+        jwt_token.make_signed_token(client.jwk_key)
+        serialized = jwt_token.serialize()
     now = timezone.now()
     row = {"user_id": oauth_request.user.pk, "jti": id_token["jti"], "application_id": client.pk,
            "expires": expiration_time, "scope": oauth_request.scope or " ".join(oauth_request.scopes),
            "created": now, "updated": now}
-    return jwt_token.serialize(), row
+    return serialized, row
+
+
+# The active key's (JWK, kid, private key), for as long as it stays the active key.
+_signer: list[tuple] = []
+
+
+def _rs256_signer(jwk_key) -> tuple[str, object]:
+    """(kid, the cryptography private key) of a JWK, worked out once per key: its thumbprint is
+    what DOT puts in the header."""
+    if not _signer or _signer[0][0] is not jwk_key:
+        _signer[:] = [(jwk_key, jwk_key.thumbprint(), jwk_key.get_op_key("sign"))]
+    return _signer[0][1], _signer[0][2]
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def _rs256_compact(header: str, claims: str, private_key) -> str:
+    """The JWS compact serialization jwcrypto's JWT.make_signed_token + serialize() gives for these
+    header and claims strings with an RS256 key (RFC 7515 §7.1: RSASSA-PKCS1-v1_5 with SHA-256, which
+    is deterministic, so the same bytes), without its per-token header registry copies."""
+    signing_input = _b64(header.encode()) + b"." + _b64(claims.encode())
+    signature = private_key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+    return (signing_input + b"." + _b64(signature)).decode()
 
 
 # ----------------------------------------------------------------------------------------- the write

@@ -7,6 +7,7 @@ not answer are also checked to reach DOT (the lean function returns None for the
 
 import base64
 import json
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -250,3 +251,18 @@ def test_a_connected_app_authorized_receiver_gets_dots_path(machine):
     finally:
         app_authorized.disconnect(receiver)
     assert received == [json.loads(response.content)["access_token"]]
+
+
+def test_token_values_are_oauthlibs_shape_and_spread_evenly():
+    from oauthlib.common import UNICODE_ASCII_CHARACTER_SET
+
+    from identity.oidc.lean_token import token_value
+
+    values = [token_value() for _ in range(2000)]
+    assert len(set(values)) == len(values)
+    assert {len(value) for value in values} == {30}
+    counts = Counter("".join(values))
+    assert set(counts) == set(UNICODE_ASCII_CHARACTER_SET)
+    # 60,000 characters over 62: about 968 each; a biased draw (modulo without rejection) would
+    # give the first 8 characters a quarter more.
+    assert 800 < min(counts.values()) <= max(counts.values()) < 1150

@@ -329,3 +329,20 @@ def test_a_rotation_that_loses_a_race_writes_nothing_and_goes_to_dot(web, mint, 
     assert get_access_token_model().objects.filter(source_refresh_token=old).count() == 1  # the winner's alone
     assert get_refresh_token_model().objects.filter(token_family=old.token_family).count() == 2
     assert get_id_token_model().objects.count() == id_tokens + 1
+
+
+def test_the_id_token_is_signed_as_jwcrypto_signs_it():
+    """RS256 (PKCS#1 v1.5) is deterministic: the lean serialization is jwcrypto's, byte for byte."""
+    from jwcrypto import jwk, jwt
+
+    key = jwk.JWK.generate(kty="RSA", size=2048)
+    kid, private_key = lean_refresh._rs256_signer(key)
+    assert kid == key.thumbprint()
+    header = json.dumps({"typ": "JWT", "alg": "RS256", "kid": kid})
+    claims = json.dumps({"aud": "web-app", "sub": "ü-subject", "groups": ["a", "b"], "iat": 1})
+    theirs = jwt.JWT(header=header, claims=claims)
+    theirs.make_signed_token(key)
+    ours_token = lean_refresh._rs256_compact(header, claims, private_key)
+    assert ours_token == theirs.serialize()
+    verified = jwt.JWT(jwt=ours_token, key=jwk.JWK(**json.loads(key.export_public())), algs=["RS256"])
+    assert json.loads(verified.claims)["sub"] == "ü-subject"
