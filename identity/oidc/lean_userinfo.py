@@ -38,10 +38,6 @@ class LoadedToken(NamedTuple):
 _lookup_sql: dict[str, str] = {}
 
 
-def _with_groups_and_roles(alias: str) -> bool:
-    return groups_and_roles_arrays_supported(alias)
-
-
 def _sql(alias: str) -> str:
     sql = _lookup_sql.get(alias)
     if sql is None:
@@ -50,7 +46,7 @@ def _sql(alias: str) -> str:
                                  get_user_model()._meta)
         user_id = f"t.{q(token.get_field('user').column)}"
         extra = f", {groups_and_roles_arrays_sql(alias, client='a', user_id=user_id)}" \
-            if _with_groups_and_roles(alias) else ""
+            if groups_and_roles_arrays_supported(alias) else ""
         # LEFT OUTER joins, as select_related makes them: a token's client and user are nullable.
         sql = _lookup_sql[alias] = (
             f"SELECT {lean_sql.columns(get_access_token_model(), 't', alias, _TOKEN)}, "  # noqa: S608
@@ -76,7 +72,8 @@ def _offsets() -> tuple[int, int, int, int]:
 
 
 def access_token_load(value: str) -> LoadedToken | None:
-    """The access token with this value, its application (with org) and user loaded, or None."""
+    """The access token with this value, its application (with org) and user attached, and (on
+    PostgreSQL) its user's groups and roles for its client; None for an unknown token."""
     model, user_model = get_access_token_model(), get_user_model()
     alias = router.db_for_read(model)
     with lean_sql.cursor(alias) as cursor:
