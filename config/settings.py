@@ -85,7 +85,7 @@ MIDDLEWARE = [
     "identity.middleware.UserSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "config.csp_middleware.CSPMiddleware",  # django-csp's, with the common policy built once
 ]
 # Performance: the token, userinfo, introspection and revocation endpoints are called with client
 # credentials or bearer tokens, never a browser session, and are CSRF-exempt; they skip the

@@ -26,7 +26,7 @@ def test_the_api_chain_is_the_full_chain_less_the_browser_middleware():
     assert api == [path for path in settings.MIDDLEWARE if path in api]  # same order
     assert "config.middleware.ClientIPMiddleware" in api
     assert "django.middleware.security.SecurityMiddleware" in api
-    assert "csp.middleware.CSPMiddleware" in api
+    assert "config.csp_middleware.CSPMiddleware" in api
     for browser_only in ("django.contrib.sessions.middleware.SessionMiddleware",
                          "django.middleware.csrf.CsrfViewMiddleware",
                          "django.contrib.auth.middleware.AuthenticationMiddleware",
