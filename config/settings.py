@@ -140,7 +140,8 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Django's backend with a health check that skips the SELECT 1 on an idle, quiet connection.
+    # Django's backend, plus: no SELECT 1 health check on an idle, quiet connection, and prepared
+    # statements for the token endpoints (config/postgresql/base.py).
     DATABASES["default"]["ENGINE"] = "config.postgresql"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
