@@ -31,13 +31,21 @@ def default_policies() -> tuple[str, str]:
     return build_policy(), build_policy(report_only=True)
 
 
-def _excluded_prefixes(setting: str) -> tuple[str, ...]:
-    return tuple((getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES", None) or ())
+@functools.cache
+def _header_rules() -> tuple[tuple[str, str, str, tuple[str, ...]], ...]:
+    """(header, value, the response attribute that exempts it, URL prefixes left without it), each header."""
+    def excluded(setting: str) -> tuple[str, ...]:
+        return tuple((getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES", None) or ())
+
+    policy, report_only = default_policies()
+    return ((HEADER, policy, "_csp_exempt", excluded("CONTENT_SECURITY_POLICY")),
+            (HEADER_REPORT_ONLY, report_only, "_csp_exempt_ro", excluded("CONTENT_SECURITY_POLICY_REPORT_ONLY")))
 
 
 def _forget_policies(*, setting, **kwargs) -> None:
     if setting.startswith("CONTENT_SECURITY_POLICY"):
         default_policies.cache_clear()
+        _header_rules.cache_clear()
 
 
 setting_changed.connect(_forget_policies)
@@ -50,12 +58,9 @@ class CSPMiddleware(DjangoCSPMiddleware):
             return super().process_response(request, response)
         if response.status_code in _DEBUG_PAGES and settings.DEBUG:
             return response
-        policy, report_only = default_policies()
-        for header, value, exempt, setting in (
-                (HEADER, policy, "_csp_exempt", "CONTENT_SECURITY_POLICY"),
-                (HEADER_REPORT_ONLY, report_only, "_csp_exempt_ro", "CONTENT_SECURITY_POLICY_REPORT_ONLY")):
+        for header, value, exempt, excluded_prefixes in _header_rules():
             if (value and header not in response and getattr(response, exempt, False) is False
-                    and not request.path_info.startswith(_excluded_prefixes(setting))):
+                    and not request.path_info.startswith(excluded_prefixes)):
                 response[header] = value
         # As django-csp: once the header is written, asking for a nonce is an error.
         request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)

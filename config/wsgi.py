@@ -20,13 +20,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_application = get_wsgi_application()
 
 # Imported once Django is set up (they use models and settings).
-from csp.utils import build_policy  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.exceptions import DisallowedHost  # noqa: E402
 from django.core.handlers.wsgi import WSGIRequest  # noqa: E402
 from django.core.signals import setting_changed  # noqa: E402
 from django.utils import translation  # noqa: E402
 
+from config.csp_middleware import default_policies  # noqa: E402
 from identity.jwks import jwks_document_if_fresh  # noqa: E402
 from identity.oidc.endpoints import DISCOVERY_MAX_AGE, discovery_bytes_if_built  # noqa: E402
 
@@ -61,9 +61,10 @@ def _envelope(secure: bool, language: str) -> list[tuple[str, str]]:
             headers.append(("Referrer-Policy", ",".join(value.strip() for value in policy)))
         if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
             headers.append(("Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY))
-        if csp := build_policy():
+        csp, csp_report_only = default_policies()
+        if csp:
             headers.append(("Content-Security-Policy", csp))
-        if csp_report_only := build_policy(report_only=True):
+        if csp_report_only:
             headers.append(("Content-Security-Policy-Report-Only", csp_report_only))
         _envelopes[secure, language] = headers
     return headers

@@ -11,7 +11,7 @@ import pytest
 from gunicorn import glogging
 from gunicorn.config import Config
 
-from config.gunicorn_logging import Logger
+from config.gunicorn_logging import AtomsDict, Logger
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_FORMAT = Config().access_log_format
@@ -52,7 +52,7 @@ def test_lines_are_gunicorns(access_format, tmp_path, monkeypatch):
     logger = _logger(access_format, tmp_path)
     for exchange in (_exchange(), _exchange(HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"alice:pw").decode()),
                      _exchange(HTTP_AUTHORIZATION="Bearer abc", HTTP_REFERER='say "hi"')):
-        lean = access_format % logger.atoms(*exchange)
+        lean = access_format % logger.atoms_wrapper_class(logger.atoms(*exchange))
         assert lean == _gunicorns_line(logger, access_format, exchange)
 
 
@@ -69,9 +69,9 @@ def test_the_default_line_as_written_to_the_file(tmp_path):
 def test_a_changed_format_is_followed(tmp_path):
     logger = _logger("%(s)s", tmp_path)
     exchange = _exchange()
-    assert "%(s)s" % logger.atoms(*exchange) == "201"  # noqa: UP031 (logging formats with %)
+    assert "%(s)s" % AtomsDict(logger.atoms(*exchange)) == "201"  # noqa: UP031 (logging formats with %)
     logger.cfg.set("access_log_format", "%(m)s %(U)s")
-    assert "%(m)s %(U)s" % logger.atoms(*exchange) == "POST /oauth/token"  # noqa: UP031
+    assert "%(m)s %(U)s" % AtomsDict(logger.atoms(*exchange)) == "POST /oauth/token"  # noqa: UP031
 
 
 def test_gunicorn_started_from_the_repository_uses_it():

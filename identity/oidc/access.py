@@ -83,8 +83,8 @@ def application_access(*, user, application: Application) -> AccessDecision:
     # One query: the membership, whether the app is limited to groups, and whether the user is in one.
     org = application.org
     rows = lean_sql.fetch("access.membership", _membership_queryset, _STAND_INS, (user.pk, org.pk, application.pk))
-    return access_decision(user=user, application=application,
-                           membership=MembershipRow(*rows[0]) if rows else MembershipRow(None, False, False))
+    membership = MembershipRow(*rows[0]) if rows else MembershipRow(None, False, False)
+    return _membership_refusal(application, membership) or ALLOWED
 
 
 def _status_refusal(user, application: Application) -> AccessDecision | None:
@@ -103,9 +103,10 @@ def _status_refusal(user, application: Application) -> AccessDecision | None:
 def access_decision(*, user, application: Application, membership: MembershipRow) -> AccessDecision:
     """application_access's rule for a membership row already read (lean_refresh reads it with the
     refresh token)."""
-    refused = _status_refusal(user, application)
-    if refused is not None:
-        return refused
+    return _status_refusal(user, application) or _membership_refusal(application, membership) or ALLOWED
+
+
+def _membership_refusal(application: Application, membership: MembershipRow) -> AccessDecision | None:
     org = application.org
     if membership.status is None:
         return AccessDecision(False, "not_a_member",
@@ -120,4 +121,4 @@ def access_decision(*, user, application: Application, membership: MembershipRow
         return AccessDecision(False, "not_in_allowed_groups",
                               _("%(app)s is limited to some groups of %(org)s, and you are in none of them.")
                               % {"app": application.name, "org": org.name})
-    return ALLOWED
+    return None

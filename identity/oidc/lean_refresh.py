@@ -26,6 +26,7 @@ case to both paths and compares.
 """
 
 import base64
+import functools
 import hashlib
 import json
 import time
@@ -129,6 +130,7 @@ _MODELS = ("client", "org", "refresh", "access", "user", "record")
 _lookup_sql: dict[str, tuple[str, list]] = {}
 
 
+@functools.cache
 def _models() -> dict:
     return {"client": Application, "org": Organization, "refresh": get_refresh_token_model(),
             "access": get_access_token_model(), "user": get_user_model(), "record": AuthorizationRecord}
