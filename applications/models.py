@@ -55,6 +55,11 @@ class Application(AbstractApplication):
     # After a rotation with an overlap, the old secret's hash keeps working until this moment.
     previous_client_secret = models.CharField(max_length=255, blank=True)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    # Scopes of the org's registered APIs this app may ask for (the same org's only; services check it).
+    api_scopes = models.ManyToManyField("ApiScope", blank=True, related_name="applications")
+    # OIDC Back-Channel Logout 1.0: where a signed logout token is POSTed when a session it was used in ends.
+    backchannel_logout_uri = models.URLField(max_length=500, blank=True)
+    backchannel_logout_session_required = models.BooleanField(default=True)
 
     objects = ApplicationQuerySet.as_manager()
 
@@ -118,6 +123,62 @@ class Application(AbstractApplication):
                 validator(uri)
             except ValidationError as exc:
                 raise ValidationError({"post_logout_redirect_uris": exc.messages}) from None
+
+
+class ApiQuerySet(OrgScopedQuerySet):
+    pass
+
+
+class Api(models.Model):
+    """A resource server registered by an org: its identifier is the tokens' `aud` and the `resource`
+    value (RFC 8707), unique across the deployment so that no two orgs' tokens share an audience.
+
+    It authenticates to introspection with its own client id and secret (stored hashed)."""
+
+    class TokenFormat(models.TextChoices):
+        JWT = "jwt", _("JWT (RFC 9068), verified by the API from the JWKS")
+        OPAQUE = "opaque", _("Opaque, checked by the API through introspection")
+
+    DEFAULT_LIFETIME = 600  # seconds: short, because a JWT cannot be recalled before it expires
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="apis")
+    name = models.CharField(max_length=100)
+    identifier = models.CharField(max_length=255, unique=True)
+    description = models.CharField(max_length=500, blank=True)
+    token_format = models.CharField(max_length=16, choices=TokenFormat.choices, default=TokenFormat.JWT)
+    access_token_lifetime = models.PositiveIntegerField(default=DEFAULT_LIFETIME)
+    client_id = models.CharField(max_length=100, unique=True)
+    client_secret = models.CharField(max_length=255)  # a ClientSecretHasher hash
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ApiQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.identifier})"
+
+    @property
+    def is_jwt(self) -> bool:
+        return self.token_format == self.TokenFormat.JWT
+
+
+class ApiScope(models.Model):
+    """A scope an API defines (`orders:read`), described on the consent page. A scope's name is unique
+    within its org, so a requested scope names exactly one API."""
+
+    api = models.ForeignKey(Api, on_delete=models.CASCADE, related_name="scopes")
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["org", "name"], name="api_scope_name_unique_in_org")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class ApiKeyQuerySet(OrgScopedQuerySet):
