@@ -7,10 +7,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from applications.tokens import tokens_revoke
-from audit.models import AuditEvent
 from audit.services import audit_record
 from config.exceptions import AlreadyExists, DomainError, NotAllowed
 from directory.models import Group, GroupMembership, User
+from emailqueue.models import OutboundEmail
 from emailqueue.services import email_enqueue
 from identity.models import OneTimeToken, PasswordChangeRequired, UserSession
 from identity.password_policy import password_history_record, password_policy_validate
@@ -219,32 +219,48 @@ def _password_changed_notice(*, user: User, how: str) -> None:
                    kind="password_changed", org=user_mail_org(user))
 
 
-@transaction.atomic
-def password_reset_request(*, email: str, ip: str = "", request_id: str = "") -> OneTimeToken | None:
-    """Send a reset link to `email` if it belongs to an active account; otherwise send nothing.
-
-    Runs in a Celery task, off the request path, so the page answers the same for every address.
-    The link is valid for an hour and voids any earlier one. `request_id` makes a redelivered task a
-    no-op. Unknown and disabled addresses are audited too (platform-level), never emailed.
-    """
-    if request_id and AuditEvent.objects.filter(action="password.reset_requested",
-                                                metadata__request_id=request_id).exists():
-        return None
-    user = User.objects.filter(email__iexact=(email or "").strip()).first()
-    metadata = {"email": (email or "")[:254], "ip": ip, "request_id": request_id}
-    if user is None or not user.is_active:
-        audit_record(action="password.reset_requested", target=user,
-                     metadata={**metadata, "sent": False, "reason": "unknown" if user is None else "disabled"})
-        return None
+def _password_reset_link_enqueue(*, user: User, org) -> tuple[OneTimeToken, OutboundEmail]:
+    """Issue a reset link for `user` (voiding the previous one) and write the email that carries it."""
     token, raw = token_issue(purpose=OneTimeToken.Purpose.PASSWORD_RESET, user=user,
                              lifetime=PASSWORD_RESET_LIFETIME)
+    message = email_enqueue(
+        to=user.email, template="password_reset", kind="password_reset", org=org,
+        context={"user": user, "link": token_link(purpose=token.purpose, raw=raw),
+                 "expires_minutes": int(PASSWORD_RESET_LIFETIME.total_seconds() // 60)},
+    )
+    return token, message
+
+
+@transaction.atomic
+def password_reset_request(*, email: str, request=None) -> OutboundEmail | None:
+    """Answer "forgot my password" for `email`, in the asking request's own transaction.
+
+    An active account gets a link valid for an hour (voiding any earlier one). An address with no
+    account gets a short, unbranded notice saying so (OWASP's forgot-password guidance allows it), so
+    both write one outbox row and the caller's answer, and its time, do not depend on which it was.
+    A disabled account gets no email, as before (its link would be refused anyway). Only the outbox
+    row's id goes to the broker, after commit; a broker that is down leaves the row to the sweeper.
+    Every request is audited, at platform level unless the account belongs to one org. Returns the
+    row written.
+    """
+    email = (email or "").strip()
+    user = User.objects.filter(email__iexact=email).first()
+    metadata = {"email": email[:254], "ip": getattr(request, "client_ip", None) or ""}
+    if user is None:
+        notice = email_enqueue(to=normalize_email(email), template="password_reset_no_account",
+                               kind="password_reset_no_account", context={})
+        audit_record(action="password.reset_requested", request=request,
+                     metadata={**metadata, "sent": False, "notice": True, "reason": "unknown"})
+        return notice
+    if not user.is_active:
+        audit_record(action="password.reset_requested", target=user, request=request,
+                     metadata={**metadata, "sent": False, "notice": False, "reason": "disabled"})
+        return None
     org = user_mail_org(user)
-    email_enqueue(to=user.email, template="password_reset", kind="password_reset", org=org,
-                   context={"user": user, "link": token_link(purpose=token.purpose, raw=raw),
-                            "expires_minutes": int(PASSWORD_RESET_LIFETIME.total_seconds() // 60)})
-    audit_record(action="password.reset_requested", org=org, target=user,
+    token, message = _password_reset_link_enqueue(user=user, org=org)
+    audit_record(action="password.reset_requested", org=org, target=user, request=request,
                  metadata={**metadata, "sent": True, "expires_at": token.expires_at.isoformat()})
-    return token
+    return message
 
 
 def only_in_org_check(*, org, user: User) -> None:
@@ -263,11 +279,7 @@ def user_password_reset_send(*, org, user: User, actor, request=None) -> OneTime
     only_in_org_check(org=org, user=user)
     if not user.is_active:
         raise NotAllowed(f"{user.email} is disabled; enable the account first.")
-    token, raw = token_issue(purpose=OneTimeToken.Purpose.PASSWORD_RESET, user=user,
-                             lifetime=PASSWORD_RESET_LIFETIME)
-    email_enqueue(to=user.email, template="password_reset", kind="password_reset", org=org,
-                   context={"user": user, "link": token_link(purpose=token.purpose, raw=raw),
-                            "expires_minutes": int(PASSWORD_RESET_LIFETIME.total_seconds() // 60)})
+    token, _message = _password_reset_link_enqueue(user=user, org=org)
     audit_record(action="password.reset_requested", actor=actor, org=org, target=user, request=request,
                  metadata={"email": user.email, "sent": True, "by_admin": True,
                            "expires_at": token.expires_at.isoformat()})

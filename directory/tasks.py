@@ -1,15 +1,8 @@
-"""Background work for accounts: password reset requests and CSV imports of users, off the request path."""
+"""Background work for the directory: CSV imports of users, off the request path."""
 
 from celery import shared_task
 
-from directory import import_services, services
-
-
-@shared_task(name="directory.password_reset_request")
-def password_reset_request(email: str, ip: str = "", request_id: str = "") -> None:
-    """Look the address up and, for an active account, write the reset email. A redelivered
-    task with the same `request_id` does nothing."""
-    services.password_reset_request(email=email, ip=ip, request_id=request_id)
+from directory import import_services
 
 
 @shared_task(name="directory.apply_user_import")

@@ -1,12 +1,8 @@
 """Password reset: ask for a link (the same answer for every address), then set a new password with it."""
 
-import uuid
-from functools import partial
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -16,8 +12,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from config.exceptions import DomainError, NotAllowed
-from directory import tasks
-from directory.services import password_reset_confirm
+from directory.services import password_reset_confirm, password_reset_request
 from identity.forms import PasswordResetRequestForm, SetPasswordForm, form_add_domain_error
 from identity.models import OneTimeToken
 from identity.redirects import landing_url
@@ -47,20 +42,17 @@ def _throttled(request, email: str) -> int:
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def password_reset_request_view(request):
-    """The answer never depends on whether the address has an account: the lookup and the email
-    happen in a Celery task after the response's transaction commits."""
+    """The answer never depends on whether the address has an account: either way the request writes
+    one outbox row (a link, or a notice that no account uses the address) and shows the same page."""
     form = PasswordResetRequestForm(request.POST if request.method == "POST" else None)
     if request.method == "GET" or not form.is_valid():
         return render(request, "identity/password_reset_request.html", {"form": form})
     email = form.cleaned_data["email"]
     if retry_after := _throttled(request, email):
         return throttled_page(request, retry_after)
-    # robust: a broker that is down must not turn this page into a 500 that differs by nothing but luck.
-    transaction.on_commit(
-        partial(tasks.password_reset_request.delay, email=email, ip=request.client_ip or "",
-                request_id=uuid.uuid4().hex),
-        robust=True,
-    )
+    # Written here, in its own transaction, rather than by a task that carries the address: the broker
+    # gets only the row's id after commit, and if it is down the row waits for the outbox sweeper.
+    password_reset_request(email=email, request=request)
     return render(request, "identity/password_reset_sent.html", {"email": email})
 
 
