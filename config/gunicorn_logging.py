@@ -8,6 +8,11 @@ listed once and only those are built, with the values and escaping gunicorn give
 (glogging.Logger.atoms and SafeAtoms, gunicorn 27); config/tests/test_gunicorn_logging.py compares
 the two on every atom. gunicorn's own access() writes the line (and logs, rather than raises, a line
 that fails). Enabled by gunicorn.conf.py (`logger_class`).
+
+One difference from gunicorn's lines, on purpose: every atom that can carry a query string (the
+request line, path, query, Referer, a Location or environ atom) has the values of credential
+parameters (`code`, `access_token`, `client_secret`, …) written as `name=[redacted]`
+(config/redaction.py).
 """
 
 import os
@@ -15,6 +20,8 @@ import re
 import time
 
 from gunicorn import glogging
+
+from config.redaction import RedactQueryFilter, redact_query, redact_url
 
 _ATOM = re.compile(r"%\(([^)]*)\)")
 
@@ -32,16 +39,16 @@ def _sent(resp, req, environ, request_time):
 _PLAIN = {
     "h": lambda resp, req, environ, rt: environ.get("REMOTE_ADDR", "-"),
     "l": lambda resp, req, environ, rt: "-",
-    "r": lambda resp, req, environ, rt: "%s %s %s" % (environ["REQUEST_METHOD"], environ["RAW_URI"],  # noqa: UP031
-                                                      environ["SERVER_PROTOCOL"]),
+    "r": lambda resp, req, environ, rt: "%s %s %s" % (environ["REQUEST_METHOD"],  # noqa: UP031
+                                                      redact_url(environ["RAW_URI"]), environ["SERVER_PROTOCOL"]),
     "s": _status,
     "m": lambda resp, req, environ, rt: environ.get("REQUEST_METHOD"),
-    "U": lambda resp, req, environ, rt: environ.get("PATH_INFO"),
-    "q": lambda resp, req, environ, rt: environ.get("QUERY_STRING"),
+    "U": lambda resp, req, environ, rt: _redacted_url(environ.get("PATH_INFO")),  # "?" if sent as %3F
+    "q": lambda resp, req, environ, rt: _redacted_query(environ.get("QUERY_STRING")),
     "H": lambda resp, req, environ, rt: environ.get("SERVER_PROTOCOL"),
     "b": _sent,
     "B": lambda resp, req, environ, rt: getattr(resp, "sent", None),
-    "f": lambda resp, req, environ, rt: environ.get("HTTP_REFERER", "-"),
+    "f": lambda resp, req, environ, rt: redact_url(environ.get("HTTP_REFERER", "-")),
     "a": lambda resp, req, environ, rt: environ.get("HTTP_USER_AGENT", "-"),
     "T": lambda resp, req, environ, rt: rt.seconds,
     "D": lambda resp, req, environ, rt: (rt.seconds * 1000000) + rt.microseconds,
@@ -49,6 +56,14 @@ _PLAIN = {
     "L": lambda resp, req, environ, rt: "%d.%06d" % (rt.seconds, rt.microseconds),  # noqa: UP031
     "p": lambda resp, req, environ, rt: "<%s>" % os.getpid(),  # noqa: UP031
 }
+
+
+def _redacted_url(value):
+    return redact_url(value) if isinstance(value, str) else value
+
+
+def _redacted_query(value):
+    return redact_query(value) if isinstance(value, str) else value
 
 
 def _pairs(headers):
@@ -81,6 +96,12 @@ class Logger(glogging.Logger):
     _names: tuple[str, ...] = ()
     _now_second = -1
     _now_text = ""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        # gunicorn's error log names the URI of a request that failed ("Error handling request …").
+        if not any(isinstance(existing, RedactQueryFilter) for existing in self.error_log.filters):
+            self.error_log.addFilter(RedactQueryFilter())
 
     def now(self):
         # One strftime a second rather than one a request; the text only changes once a second.
@@ -116,6 +137,8 @@ class Logger(glogging.Logger):
                     value = _last(environ.items(), key)
                 if value is None:
                     continue  # SafeAtoms answers "-"
+                # Any header or environ value may be a URL with a query (Referer, Location, RAW_URI).
+                value = _redacted_query(value) if key == "query_string" else _redacted_url(value)
                 name = name.lower()
             else:
                 continue

@@ -78,3 +78,77 @@ def test_gunicorn_started_from_the_repository_uses_it():
     printed = subprocess.run([str(Path(sys.executable).parent / "gunicorn"), "--print-config", "config.wsgi"],
                              cwd=BASE_DIR, capture_output=True, text=True, check=True).stdout
     assert any(line.split() == ["logger_class", "=", "config.gunicorn_logging.Logger"] for line in printed.splitlines())
+
+
+# ---------------------------------------------------------------- credentials out of the log
+
+SECRETS = ("S3cr3tHint", "S3cr3tCode", "S3cr3tEnc", "S3cr3tAccess", "S3cr3tRefresh", "S3cr3tClient", "S3cr3tPw",
+           "S3cr3tLoc", "S3cr3tRef")
+QUERY = ("id_token_hint=S3cr3tHint&state=keep-me&CODE=S3cr3tCode&%63ode=S3cr3tEnc&access%5Ftoken=S3cr3tAccess"
+         ";Refresh_Token=S3cr3tRefresh&client_secret=S3cr3tClient&password=S3cr3tPw&client_id=rp-1")
+QUERY_ATOMS = ('%(r)s|%(U)s|%(q)s|%(f)s|%({raw_uri}e)s|%({QUERY_STRING}e)s|%({referer}i)s|%({location}o)s'
+               '|%({user-agent}i)s')
+
+
+def _exchange_with_credentials():
+    response, request, environ, request_time = _exchange(
+        RAW_URI=f"/oauth/logout?{QUERY}", QUERY_STRING=QUERY, PATH_INFO="/oauth/logout?token=S3cr3tPath",
+        HTTP_REFERER="https://rp.example/callback?code=S3cr3tRef&state=keep-me",
+    )
+    request.headers.append(("REFERER", "https://rp.example/callback?code=S3cr3tRef&state=keep-me"))
+    response.headers.append(("Location", "https://rp.example/cb?state=keep-me&code=S3cr3tLoc&iss=x"))
+    return response, request, environ, request_time
+
+
+@pytest.mark.parametrize("access_format", [QUERY_ATOMS, DEFAULT_FORMAT, EVERY_ATOM])
+def test_credential_parameters_are_redacted_in_every_atom_that_carries_a_query(access_format, tmp_path):
+    logger = _logger(access_format, tmp_path)
+    line = access_format % logger.atoms_wrapper_class(logger.atoms(*_exchange_with_credentials()))
+
+    assert not [secret for secret in (*SECRETS, "S3cr3tPath") if secret in line], line
+    assert "id_token_hint=[redacted]" in line
+    assert "state=keep-me" in line
+
+
+def test_each_query_atom_names_what_was_redacted(tmp_path):
+    logger = _logger(QUERY_ATOMS, tmp_path)
+    fields = (QUERY_ATOMS % logger.atoms_wrapper_class(logger.atoms(*_exchange_with_credentials()))).split("|")
+    redacted_query = ("id_token_hint=[redacted]&state=keep-me&CODE=[redacted]&%63ode=[redacted]"
+                      "&access%5Ftoken=[redacted];Refresh_Token=[redacted]&client_secret=[redacted]"
+                      "&password=[redacted]&client_id=rp-1")
+    assert fields == [
+        f"POST /oauth/logout?{redacted_query} HTTP/1.1",
+        "/oauth/logout?token=[redacted]",
+        redacted_query,
+        "https://rp.example/callback?code=[redacted]&state=keep-me",
+        f"/oauth/logout?{redacted_query}",
+        redacted_query,
+        "https://rp.example/callback?code=[redacted]&state=keep-me",
+        "https://rp.example/cb?state=keep-me&code=[redacted]&iss=x",
+        'curl/8 \\"quoted\\"',
+    ]
+
+
+def test_the_line_written_to_the_file_has_no_credentials(tmp_path):
+    logger = _logger(DEFAULT_FORMAT, tmp_path)
+    logger.access(*_exchange_with_credentials())
+    for handler in logger.access_log.handlers:
+        handler.flush()
+    line = (tmp_path / "access.log").read_text().splitlines()[-1]
+    assert '"POST /oauth/logout?id_token_hint=[redacted]&state=keep-me&CODE=[redacted]' in line
+    assert not [secret for secret in SECRETS if secret in line], line
+
+
+def test_gunicorns_error_log_redacts_the_uri_of_a_failed_request(tmp_path):
+    cfg = Config()
+    cfg.set("errorlog", str(tmp_path / "error.log"))
+    logger = Logger(cfg)
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        logger.exception("Error handling request %s", "/oauth/authorize?code=S3cr3tCode&state=keep-me")
+    for handler in logger.error_log.handlers:
+        handler.flush()
+    text = (tmp_path / "error.log").read_text()
+    assert "Error handling request /oauth/authorize?code=[redacted]&state=keep-me" in text
+    assert "S3cr3tCode" not in text
