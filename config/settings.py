@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "identity.oidc.middleware.OAuthEndpointMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After whitenoise, whose static files keep their own caching; on the OAuth API chain too.
+    "config.middleware.NoStoreMiddleware",
     "config.middleware.ClientIPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
