@@ -1,8 +1,11 @@
 """Signing keys for ID tokens: the lifecycle services (ensure, rotate, prune) and the selectors that sign and verify."""
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta
 
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
 from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 from jwcrypto.jwk import JWK
@@ -78,6 +81,39 @@ def signing_key_active_jwk(*, active_kid: str | None = None) -> JWK:
         _private_keys.clear()
         _private_keys[kid] = key
     return key
+
+
+# The active key's (JWK, kid, private key), for as long as it stays the active key.
+_signer: list[tuple] = []
+
+
+def rs256_signer(jwk_key: JWK) -> tuple[str, object]:
+    """(kid, the cryptography private key) of a JWK, worked out once per key: its thumbprint is
+    what DOT puts in the header."""
+    if not _signer or _signer[0][0] is not jwk_key:
+        _signer[:] = [(jwk_key, jwk_key.thumbprint(), jwk_key.get_op_key("sign"))]
+    return _signer[0][1], _signer[0][2]
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def rs256_compact(header: str, claims: str, private_key) -> str:
+    """The JWS compact serialization jwcrypto's JWT.make_signed_token + serialize() gives for these
+    header and claims strings with an RS256 key (RFC 7515 §7.1: RSASSA-PKCS1-v1_5 with SHA-256, which
+    is deterministic, so the same bytes), without its per-token header registry copies."""
+    signing_input = _b64(header.encode()) + b"." + _b64(claims.encode())
+    signature = private_key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+    return (signing_input + b"." + _b64(signature)).decode()
+
+
+def jwt_sign(claims: dict, *, typ: str, active_kid: str | None = None) -> str:
+    """A JWT of `claims` signed with the active key (RS256), with `typ` in its header (e.g. `at+jwt`,
+    RFC 9068; `logout+jwt`, Back-Channel Logout 1.0), verifiable by anyone from the published JWKS."""
+    kid, private_key = rs256_signer(signing_key_active_jwk(active_kid=active_kid))
+    header = json.dumps({"alg": ALGORITHM, "typ": typ, "kid": kid}, separators=(",", ":"))
+    return rs256_compact(header, json.dumps(claims, separators=(",", ":")), private_key)
 
 
 def active_kid_sql(alias: str) -> tuple[str, list]:

@@ -32,8 +32,6 @@ import json
 import time
 from datetime import timedelta
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
 from django.contrib.auth import get_user_model
 from django.db import connections, router, transaction
 from django.http import HttpResponse
@@ -69,7 +67,7 @@ from identity.oidc.lean_token import (
     token_value,
 )
 from identity.oidc.validator import GatehouseValidator, checksum
-from identity.signing import active_kid_sql, signing_key_active_jwk
+from identity.signing import active_kid_sql, rs256_compact, rs256_signer, signing_key_active_jwk
 from orgs.models import Organization
 
 _PARAMS = frozenset({"grant_type", "refresh_token", "scope", "client_id", "client_secret"})
@@ -277,9 +275,9 @@ def _id_token(token: dict, oauth_request) -> tuple[str, dict]:
     client = oauth_request.client
     header = {"typ": "JWT", "alg": client.algorithm}
     if client.algorithm == AbstractApplication.RS256_ALGORITHM:
-        kid, private_key = _rs256_signer(client.jwk_key)
+        kid, private_key = rs256_signer(client.jwk_key)
         header["kid"] = kid
-        serialized = _rs256_compact(json.dumps(header, default=str), json.dumps(id_token, default=str), private_key)
+        serialized = rs256_compact(json.dumps(header, default=str), json.dumps(id_token, default=str), private_key)
     else:
         jwt_token = jwt.JWT(header=json.dumps(header, default=str), claims=json.dumps(id_token, default=str))
         jwt_token.make_signed_token(client.jwk_key)
@@ -289,31 +287,6 @@ def _id_token(token: dict, oauth_request) -> tuple[str, dict]:
            "expires": expiration_time, "scope": oauth_request.scope or " ".join(oauth_request.scopes),
            "created": now, "updated": now}
     return serialized, row
-
-
-# The active key's (JWK, kid, private key), for as long as it stays the active key.
-_signer: list[tuple] = []
-
-
-def _rs256_signer(jwk_key) -> tuple[str, object]:
-    """(kid, the cryptography private key) of a JWK, worked out once per key: its thumbprint is
-    what DOT puts in the header."""
-    if not _signer or _signer[0][0] is not jwk_key:
-        _signer[:] = [(jwk_key, jwk_key.thumbprint(), jwk_key.get_op_key("sign"))]
-    return _signer[0][1], _signer[0][2]
-
-
-def _b64(data: bytes) -> bytes:
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
-
-
-def _rs256_compact(header: str, claims: str, private_key) -> str:
-    """The JWS compact serialization jwcrypto's JWT.make_signed_token + serialize() gives for these
-    header and claims strings with an RS256 key (RFC 7515 §7.1: RSASSA-PKCS1-v1_5 with SHA-256, which
-    is deterministic, so the same bytes), without its per-token header registry copies."""
-    signing_input = _b64(header.encode()) + b"." + _b64(claims.encode())
-    signature = private_key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
-    return (signing_input + b"." + _b64(signature)).decode()
 
 
 # ----------------------------------------------------------------------------------------- the write

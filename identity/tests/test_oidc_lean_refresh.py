@@ -22,6 +22,7 @@ from oauth2_provider.models import get_access_token_model, get_id_token_model, g
 from applications.models import Application, AppRole
 from audit.models import AuditEvent
 from directory.models import Group
+from identity import signing
 from identity.oidc import endpoints, lean_refresh
 from identity.tests.oidc_support import make_spa_app, make_web_app
 from identity.tests.test_oidc_queries import mint_refresh_token
@@ -336,13 +337,13 @@ def test_the_id_token_is_signed_as_jwcrypto_signs_it():
     from jwcrypto import jwk, jwt
 
     key = jwk.JWK.generate(kty="RSA", size=2048)
-    kid, private_key = lean_refresh._rs256_signer(key)
+    kid, private_key = signing.rs256_signer(key)
     assert kid == key.thumbprint()
     header = json.dumps({"typ": "JWT", "alg": "RS256", "kid": kid})
     claims = json.dumps({"aud": "web-app", "sub": "ü-subject", "groups": ["a", "b"], "iat": 1})
     theirs = jwt.JWT(header=header, claims=claims)
     theirs.make_signed_token(key)
-    ours_token = lean_refresh._rs256_compact(header, claims, private_key)
+    ours_token = signing.rs256_compact(header, claims, private_key)
     assert ours_token == theirs.serialize()
     verified = jwt.JWT(jwt=ours_token, key=jwk.JWK(**json.loads(key.export_public())), algs=["RS256"])
     assert json.loads(verified.claims)["sub"] == "ü-subject"
