@@ -52,7 +52,9 @@ def user_export_rows(*, org, memberships: QuerySet[Membership]) -> Iterator[tupl
     for membership in memberships.iterator(chunk_size=CHUNK):
         user = membership.user
         yield (
-            user.email, user.full_name, membership.role,
+            # A name is the account's: exported only for an active member (an invitation may name someone
+            # else's account, issue #10).
+            user.email, user.full_name if membership.status == Membership.Status.ACTIVE else "", membership.role,
             ";".join(gm.group.slug for gm in user.org_group_memberships),
             membership.employee_id, membership.status, membership.created_at.date().isoformat(),
         )

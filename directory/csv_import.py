@@ -213,8 +213,10 @@ def rows_validate(*, org, parsed: ParsedFile, may_manage_owners: bool) -> list[R
     Rules: a valid email, once per file (later repeats are errors); a known role, and the owner role —
     granting it, or changing an owner's row — only for importers who may manage owners; groups must
     exist in this org (no group is created by an import); the org's last active owner keeps the role.
-    A name changes only for a user who belongs to this org alone (DESIGN.md); otherwise it is noted
-    and left as is.
+    A name changes only for an active member who belongs to this org alone (DESIGN.md); otherwise it is
+    noted and left as is. A row for someone not yet a member reads the same whether the address has no
+    account, an account in another org or a platform operator's (issue #10): this org learns nothing
+    about accounts it has no member in.
     """
     verdicts: list[RowVerdict] = []
     seen: dict[str, int] = {}  # lower-case email, and "#" + employee id → first line
@@ -303,17 +305,14 @@ def _row_check(verdict: RowVerdict, values: dict[str, str], *, state: OrgState, 
         error({"column": "employee_id", "message": _("Another member already has the employee id “%(id)s”.")
                % {"id": employee_id}})
         return
-    if user is not None and user.is_superuser:
-        error({"column": "email", "message": _("%(email)s is a platform operator, who belongs to no organization.")
-               % {"email": email}})
-        return
     if membership is None:
         verdict.action = "create"
-        if user is not None:
-            verdict.notes.append(_("Existing account: it gets an invitation to accept; its name is not changed."))
         return
     changes = verdict.changes
-    if name is not None and name != user.full_name:
+    if name is not None and membership.status != Membership.Status.ACTIVE:
+        # Not compared either: whether it differs would say what the account is called elsewhere.
+        verdict.notes.append(_("Name not changed: the membership is not active."))
+    elif name is not None and name != user.full_name:
         if user.pk in state.elsewhere:
             verdict.notes.append(_("Name not changed: this account also belongs to another organization."))
         else:

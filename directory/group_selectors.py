@@ -2,10 +2,11 @@
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Lower
 
 from directory.models import Group, GroupMembership, User
+from orgs.models import Membership
 
 
 def group_list_with_counts(*, org) -> QuerySet[Group]:
@@ -14,8 +15,11 @@ def group_list_with_counts(*, org) -> QuerySet[Group]:
 
 
 def group_memberships(*, group: Group) -> QuerySet[GroupMembership]:
-    """Who is in `group`, by email, with the user loaded in the same query."""
-    return GroupMembership.objects.filter(group=group).select_related("user").order_by("user__email")
+    """Who is in `group`, by email, with the user loaded in the same query, and `member_status`: their
+    membership's status in the group's org (a page shows the account's name only for an active one)."""
+    status = Membership.objects.filter(org_id=group.org_id, user_id=OuterRef("user_id")).values("status")[:1]
+    return (GroupMembership.objects.filter(group=group).select_related("user")
+            .annotate(member_status=Subquery(status)).order_by("user__email"))
 
 
 def org_members_by_email(*, org, emails: list[str]) -> dict[str, User]:

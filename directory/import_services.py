@@ -223,14 +223,14 @@ def _bulk_create(batch: list[dict], *, job: _Job, state: OrgState, by_slug: dict
     (member_invite, then membership_employee_id_update): the same rows and audit rows, an invitation link
     per membership and its email (both from invitation_build, naming the groups).
     It takes only rows the per-row path would accept without asking anything more of the database: no
-    membership yet, not an operator, groups still there, the owner role only for owners. Anything else is
+    membership yet, groups still there, the owner role only for owners. Anything else is
     left to the per-row path. If an INSERT conflicts (someone added the same person meanwhile), the batch's
     bulk part rolls back and every row takes the per-row path.
     """
     ready = []
     for row in batch:
         user = state.users.get(row["email"].lower())
-        if user is not None and (user.pk in state.memberships or user.is_superuser):
+        if user is not None and user.pk in state.memberships:
             continue
         if row["role"] == Membership.Role.OWNER and not job.may_manage_owners:
             continue
@@ -271,7 +271,7 @@ def _bulk_create(batch: list[dict], *, job: _Job, state: OrgState, by_slug: dict
     events = [_audit_row(action="user.created", actor=actor, org=None, target=user,
                          metadata={"email": user.email, "operator": False}) for user in new_users]
     outcomes = {}
-    for index, ((row, user), membership) in enumerate(zip(ready, memberships, strict=True)):
+    for index, ((row, _user), membership) in enumerate(zip(ready, memberships, strict=True)):
         email = membership.user.email
         metadata = {"user": email, "role": membership.role, "status": membership.status}
         if membership.employee_id and not invite:
@@ -285,7 +285,7 @@ def _bulk_create(batch: list[dict], *, job: _Job, state: OrgState, by_slug: dict
                                      metadata={"user": email}))
         if invite:
             events.append(_audit_row(action="invitation.sent", actor=actor, org=org, target=membership, metadata={
-                "user": email, "role": membership.role, "new_account": user is None, "groups": list(row["groups"]),
+                "user": email, "role": membership.role, "groups": list(row["groups"]),
                 "expires_at": tokens[index].expires_at.isoformat()}))
             if membership.employee_id:
                 events.append(_audit_row(action="membership.updated", actor=actor, org=org, target=membership,
@@ -294,9 +294,7 @@ def _bulk_create(batch: list[dict], *, job: _Job, state: OrgState, by_slug: dict
             detail = _("Invitation sent.")
         else:
             detail = _("Invited; no email sent (send the invitation from the user's page).")
-        if user is not None:
-            detail = _("%(detail)s Existing account: it joins after accepting; its name was not changed.") % {
-                "detail": detail}
+        # The same words whether the account existed: the importer must not learn that (issue #10).
         outcomes[row["line"]] = ("created", detail)
     AuditEvent.objects.bulk_create(events, batch_size=1000)
     return outcomes
@@ -334,7 +332,8 @@ def _row_apply(row: dict, *, org, state: OrgState, by_slug: dict[str, Group], ac
                                send_invitations=send_invitations, may_manage_owners=may_manage_owners)
     changed = []
     owner_row = membership.role == Membership.Role.OWNER or row["role"] == Membership.Role.OWNER
-    if row["name"] is not None and row["name"] != user.full_name and user.pk not in state.elsewhere:
+    if (row["name"] is not None and membership.status == Membership.Status.ACTIVE and row["name"] != user.full_name
+            and user.pk not in state.elsewhere):
         changed.append("name")
     if row["role"] is not None and row["role"] != membership.role:
         changed.append("role")
@@ -365,7 +364,6 @@ def _row_create(row: dict, *, org, user: User | None, groups: list[Group], actor
     role = row["role"] or Membership.Role.MEMBER
     if role == Membership.Role.OWNER and not may_manage_owners:
         raise NotAllowed(_("Only an owner can make someone an owner."))
-    existing = user is not None
     if send_invitations:
         # An existing account gets only an invited membership; its name is never changed (DESIGN.md).
         membership = member_invite(org=org, email=row["email"], role=role, actor=actor, groups=groups,
@@ -380,7 +378,4 @@ def _row_create(row: dict, *, org, user: User | None, groups: list[Group], actor
         detail = _("Invited; no email sent (send the invitation from the user's page).")
     if row["employee_id"]:
         membership_employee_id_update(membership=membership, employee_id=row["employee_id"], actor=actor)
-    if existing:
-        detail = _("%(detail)s Existing account: it joins after accepting; its name was not changed.") % {
-            "detail": detail}
     return "created", detail

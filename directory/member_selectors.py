@@ -1,4 +1,4 @@
-"""Reads for a member's detail page: the applications they can reach and their sessions."""
+"""Reads for a member's detail page: the applications they can reach, their sessions, their invitation."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from applications.models import Application
 from directory.models import GroupMembership, User
-from identity.models import UserSession
+from identity.models import OneTimeToken, UserSession
+from orgs.models import Membership
 
 
 def user_reachable_applications(*, org, user: User) -> list[Application]:
@@ -45,3 +46,11 @@ def user_session_summary(*, user: User) -> SessionSummary:
         last_seen_at=Max("last_seen_at"),
     )
     return SessionSummary(active=row["active"], last_seen_at=row["last_seen_at"])
+
+
+def membership_invitation(*, membership: Membership) -> OneTimeToken | None:
+    """The latest invitation link sent for `membership` (live, expired or voided), or None if none was sent.
+
+    Only this org's own record: when it was sent and until when it works, never anything about the account."""
+    return (OneTimeToken.objects.filter(purpose=OneTimeToken.Purpose.INVITATION, membership=membership)
+            .only("created_at", "expires_at", "used_at", "voided_at").order_by("-created_at", "-id").first())

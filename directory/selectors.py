@@ -57,13 +57,17 @@ def user_list(
 ) -> QuerySet[Membership]:
     """`org`'s members (its memberships, with their users), never anyone else's.
 
-    `query` matches a prefix of the email or of the full name, in any letter case. `group` must be
-    one of `org`'s groups (the caller's form offers only those); a foreign group matches nobody.
+    `query` matches a prefix of the email in any letter case, or of the full name of an active member
+    (a name is the account's, not the org's: for an invitation it may come from elsewhere, issue #10).
+    `group` must be one of `org`'s groups (the caller's form offers only those); a foreign group
+    matches nobody.
     """
     field, descending = USER_SORTS[sort]
     memberships = Membership.objects.for_org(org).select_related("user")
     if query:
-        memberships = memberships.filter(Q(user__email__istartswith=query) | Q(user__full_name__istartswith=query))
+        memberships = memberships.filter(
+            Q(user__email__istartswith=query)
+            | Q(user__full_name__istartswith=query, status=Membership.Status.ACTIVE))
     if status:
         memberships = memberships.filter(status=status)
     if role:

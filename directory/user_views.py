@@ -3,6 +3,10 @@
 Every page reads through the org (OrgPermissionMixin and org_member_get), so another org's user is a
 404. Views stay thin: the services enforce the rules (last owner, identity-level actions only for
 users who belong to this org alone) and write the audit rows; a refusal becomes a message.
+
+The account behind a membership (its name, verified address, lock, sessions, applications, and the
+actions on it) is shown and acted on only while the membership is active (issue #10): an invitation
+not yet accepted may name someone else's account, and nothing about it may reach this org.
 """
 
 from urllib.parse import urlencode
@@ -12,14 +16,16 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.generic import FormView, TemplateView, View
 
 from audit.models import AuditEvent
 from config.exceptions import DomainError
 from directory.email_change_services import user_email_change_request
 from directory.member_forms import EmployeeIdForm
-from directory.member_selectors import user_reachable_applications, user_session_summary
+from directory.member_selectors import membership_invitation, user_reachable_applications, user_session_summary
 from directory.models import User
 from directory.selectors import (
     org_member_get,
@@ -28,7 +34,12 @@ from directory.selectors import (
     user_list,
     user_page,
 )
-from directory.services import user_password_change_require, user_password_reset_send, user_profile_update
+from directory.services import (
+    normalize_email,
+    user_password_change_require,
+    user_password_reset_send,
+    user_profile_update,
+)
 from directory.user_forms import (
     RoleChangeForm,
     UserEmailChangeForm,
@@ -50,6 +61,7 @@ from security.selectors import account_locked_until
 from security.services import account_unlock
 
 RECENT_EVENTS = 20
+ACCOUNT_NOT_YET = _lazy("Account actions are available once the membership is active.")
 
 
 def _detail_url(org, user_pk) -> str:
@@ -71,6 +83,14 @@ class _MemberMixin:
     def check_may_manage(self, membership: Membership) -> None:
         if not self.may_manage(membership):
             raise PermissionDenied(_("Only an owner can change an owner's membership or account."))
+
+    def account_refused(self, membership: Membership):
+        """None while the membership is active; else the one answer every account action gets, whoever the
+        account is (no account yet, another org's, an operator's), back on the member's page."""
+        if membership.status == Membership.Status.ACTIVE:
+            return None
+        messages.error(self.request, str(ACCOUNT_NOT_YET))
+        return redirect(_detail_url(self.org, membership.user_id))
 
 
 class UserListView(OrgPermissionMixin, TemplateView):
@@ -124,8 +144,9 @@ class UserCreateView(OrgPermissionMixin, FormView):
         except DomainError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             return self.form_invalid(form)
+        # The address as typed, not as an existing account spells it: the answer is the same either way.
         messages.success(self.request, _("Invited %(email)s: the invitation is on its way.")
-                         % {"email": membership.user.email})
+                         % {"email": normalize_email(data["email"])})
         return redirect(_detail_url(self.org, membership.user_id))
 
 
@@ -137,27 +158,38 @@ class UserDetailView(OrgPermissionMixin, _MemberMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         membership = self.get_membership()
         user = membership.user
-        about_user = Q(target_type=User._meta.label_lower, target_id=str(user.pk))
-        about_membership = Q(target_type=Membership._meta.label_lower, target_id=str(membership.pk))
-        events = (AuditEvent.objects.for_org(self.org).filter(about_user | about_membership)
-                  .order_by("-created_at", "-id")[:RECENT_EVENTS])
+        shows_account = membership.status == Membership.Status.ACTIVE
+        about = Q(target_type=Membership._meta.label_lower, target_id=str(membership.pk))
+        if membership.status != Membership.Status.INVITED:
+            # Before acceptance, events about the account (a failed sign-in at this org's app, say) would
+            # tell that it exists; the invitation's own events are this org's.
+            about |= Q(target_type=User._meta.label_lower, target_id=str(user.pk))
+        events = AuditEvent.objects.for_org(self.org).filter(about).order_by("-created_at", "-id")[:RECENT_EVENTS]
         context.update(
             member=user,
             membership=membership,
+            shows_account=shows_account,
             groups=list(user_groups_in_org(org=self.org, user=user)),
             events=list(events),
-            locked_until=account_locked_until(user=user),
-            org_alone=user_belongs_to_org_alone(org=self.org, user=user),
             can_manage=self.may_manage(membership),
             role_form=RoleChangeForm(initial={"role": membership.role},
                                      may_grant_owner="owners.manage" in self.org_permissions),
             is_owner_protected=("members.manage" in self.org_permissions and not self.may_manage(membership)),
-            applications=user_reachable_applications(org=self.org, user=user),
-            # Apps follow the group rule; sign-in also needs the account and the membership in force.
-            may_sign_in=user.is_active and membership.status == Membership.Status.ACTIVE,
-            sessions=user_session_summary(user=user),
             employee_id_form=EmployeeIdForm(initial={"employee_id": membership.employee_id}),
         )
+        if shows_account:
+            context.update(
+                locked_until=account_locked_until(user=user),
+                org_alone=user_belongs_to_org_alone(org=self.org, user=user),
+                # Apps follow the group rule; sign-in also needs the account in force.
+                applications=user_reachable_applications(org=self.org, user=user),
+                may_sign_in=user.is_active,
+                sessions=user_session_summary(user=user),
+            )
+        else:
+            context["account_not_yet"] = ACCOUNT_NOT_YET
+            if membership.status == Membership.Status.INVITED:
+                context.update(invitation=membership_invitation(membership=membership), now=timezone.now())
         return context
 
 
@@ -170,12 +202,12 @@ class _IdentityFormView(OrgPermissionMixin, _MemberMixin, FormView):
     def get(self, request, *args, **kwargs):
         self.membership = self.get_membership()
         self.check_may_manage(self.membership)
-        return super().get(request, *args, **kwargs)
+        return self.account_refused(self.membership) or super().get(request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs):
         self.membership = self.get_membership()
         self.check_may_manage(self.membership)
-        return super().post(request, *args, **kwargs)
+        return self.account_refused(self.membership) or super().post(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -254,6 +286,7 @@ class _UserActionView(OrgPermissionMixin, _MemberMixin, View):
 
     http_method_names = ["post"]
     permission = "members.manage"
+    on_account = False  # an action on the account behind the membership: only while it is active
 
     def perform(self, membership: Membership) -> str:
         raise NotImplementedError
@@ -261,6 +294,9 @@ class _UserActionView(OrgPermissionMixin, _MemberMixin, View):
     def post(self, request, *args, **kwargs):
         membership = self.get_membership()
         self.check_may_manage(membership)
+        refused = self.account_refused(membership) if self.on_account else None
+        if refused is not None:
+            return refused
         try:
             messages.success(request, self.perform(membership))
         except DomainError as exc:
@@ -288,6 +324,8 @@ class UserInvitationResendView(_UserActionView):
 
 
 class UserUnlockView(_UserActionView):
+    on_account = True
+
     def perform(self, membership):
         lifted = account_unlock(user=membership.user, actor=self.request.user, request=self.request, org=self.org)
         if lifted:
@@ -296,12 +334,16 @@ class UserUnlockView(_UserActionView):
 
 
 class UserPasswordResetView(_UserActionView):
+    on_account = True
+
     def perform(self, membership):
         user_password_reset_send(org=self.org, user=membership.user, actor=self.request.user, request=self.request)
         return _("Sent a password reset email to %(email)s.") % {"email": membership.user.email}
 
 
 class UserPasswordChangeRequireView(_UserActionView):
+    on_account = True
+
     def perform(self, membership):
         user_password_change_require(org=self.org, user=membership.user, actor=self.request.user,
                                      request=self.request)

@@ -266,8 +266,9 @@ def invitation_build(
             "user": membership.user,
             "inviter": getattr(actor, "display_name", "") if actor is not None else "",
             "role": membership.get_role_display(),
+            # Nothing here says whether the account exists: the org's email queue shows this message. The
+            # invitation page tells the invitee whether to choose a password or to sign in.
             "link": token_link(purpose=token.purpose, raw=raw),
-            "sets_password": invitation_sets_password(membership.user),
             "expires_hours": int(lifetime.total_seconds() // 3600),
             "groups": group_names,
         },
@@ -293,7 +294,9 @@ def member_invite(
     An address with no account gets one without a usable password; its link sets the first
     password. An existing account only gets an invited membership, which its owner accepts after
     signing in — an org never sets the password of an account that already exists. Groups must
-    belong to `org`.
+    belong to `org`. The answer, the audit rows in `org` and the email read the same whichever it
+    was (no account, an account of another org, a platform operator's): only this org's own
+    members are told apart (already a member, already invited).
     """
     if role not in Membership.Role.values:
         raise DomainError(f"Unknown role “{role}”; choose one of {', '.join(Membership.Role.values)}.",
@@ -304,12 +307,11 @@ def member_invite(
             raise DomainError("Every group must belong to this organization.", field="groups")
     email = normalize_email(email)
     user = user_get_by_email(email=email)
-    new_account = user is None
     if user is None:
         user = user_create(email=email, password=None, full_name=full_name, actor=actor, request=request)
-    elif user.is_superuser:
-        raise NotAllowed(f"{user.email} is a platform operator, who belongs to no organization.", field="email")
     else:
+        # An account elsewhere, or a platform operator's, is invited like a new address: the org must not
+        # learn which it was (issue #10). An operator cannot accept (invitation_accept says why).
         existing = Membership.objects.filter(org=org, user=user).first()
         if existing is not None and existing.status == Membership.Status.INVITED:
             raise AlreadyExists(f"{user.email} is already invited to {org.name}; resend the invitation instead.",
@@ -321,8 +323,8 @@ def member_invite(
         group_member_add(group=group, user=user, actor=actor, request=request, notify=False)
     token = _invitation_send(membership=membership, actor=actor)
     audit_record(action="invitation.sent", actor=actor, org=org, target=membership, request=request,
-                 metadata={"user": user.email, "role": role, "new_account": new_account,
-                           "groups": [group.slug for group in groups], "expires_at": token.expires_at.isoformat()})
+                 metadata={"user": user.email, "role": role, "groups": [group.slug for group in groups],
+                           "expires_at": token.expires_at.isoformat()})
     return membership
 
 
@@ -362,6 +364,7 @@ def invitation_accept(*, raw_token: str, actor=None, password: str | None = None
       rules) and the email counts as verified; no sign-in is needed, the link proves the mailbox.
     - For an account with a password, `actor` must be that account, signed in: another signed-in
       user is refused, and no password is ever set.
+    - A platform operator's account is refused: operators belong to no organization.
     A refused or invalid attempt changes nothing and leaves the link usable.
     """
     token = token_get(purpose=OneTimeToken.Purpose.INVITATION, raw=raw_token, for_update=True)
@@ -370,6 +373,12 @@ def invitation_accept(*, raw_token: str, actor=None, password: str | None = None
     if membership is None or membership.status != Membership.Status.INVITED:
         raise InvalidLink(LinkProblem.USED, token)
     user = User.objects.select_for_update().get(pk=membership.user_id)
+    if user.is_superuser:
+        # The inviting org could not tell this address was an operator's (member_invite); the operator is
+        # told here, and the invitation stays as it is until it expires or the org removes it.
+        raise NotAllowed(f"{user.email} is a platform operator's account, and platform operators belong to no "
+                         f"organization, so it cannot join {membership.org.name}. Nothing was changed; an operator "
+                         f"already reaches every organization from the platform console.")
     if not user.is_active:
         raise NotAllowed("This account is disabled. Contact your administrator.")
     if membership.org.status != Organization.Status.ACTIVE:

@@ -196,10 +196,12 @@ def test_an_invited_member_without_a_password_is_refused(org_admin_client, org):
     invited.set_unusable_password()  # as an invitation leaves a new account
     invited.save()
 
-    response = org_admin_client.post(email_url(org, invited), {"new_email": NEW})
+    response = org_admin_client.post(email_url(org, invited), {"new_email": NEW}, follow=True)
 
-    assert response.status_code == 200
-    assert "has not set a password yet" in response.content.decode()
+    # The same refusal for every invitation, whether or not the account existed (issue #10).
+    assert response.redirect_chain == [(reverse("console:user-detail", kwargs={"org_slug": org.slug,
+                                                                              "pk": invited.pk}), 302)]
+    assert "Account actions are available once the membership is active." in response.content.decode()
     _nothing_written(invited, "new@acme.test")
 
 

@@ -108,12 +108,23 @@ def test_no_applications_says_none(org_admin_client, org, alice):
     assert "None." in page
 
 
-def test_a_suspended_member_is_told_apart(org_admin_client, org, alice):
+def test_a_disabled_account_is_told_apart(org_admin_client, org, alice):
+    web_app(org, "Open wiki")
+    alice.status = alice.Status.DISABLED
+    alice.save()
+    page = org_admin_client.get(url("user-detail", org, alice)).content.decode()
+    assert "cannot sign in to any of them now: their account is disabled" in page
+    assert "Open wiki" in page
+
+
+def test_a_suspended_member_shows_no_applications(org_admin_client, org, alice):
+    # Reachable applications are account-level facts: only for active members (issue #10).
     web_app(org, "Open wiki")
     Membership.objects.filter(user=alice, org=org).update(status=Membership.Status.SUSPENDED)
     page = org_admin_client.get(url("user-detail", org, alice)).content.decode()
-    assert "cannot sign in to any of them now" in page
-    assert "Open wiki" in page
+    assert 'id="reachable-apps"' not in page
+    assert "Open wiki" not in page
+    assert "shown once the membership is active" in page
 
 
 # ------------------------------------------------------------------------------------------------ sessions
