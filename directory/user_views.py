@@ -194,8 +194,9 @@ class UserDetailView(OrgPermissionMixin, _MemberMixin, TemplateView):
 
 
 class _IdentityFormView(OrgPermissionMixin, _MemberMixin, FormView):
-    """A form about one member's identity (profile, email): managers only, never on a protected owner,
-    and the page says whether the person belongs to this org alone (else it is an operator's action)."""
+    """A form about one member's identity (profile, email): managers only, never on a protected owner, only
+    while the membership is active, and the page says whether the person belongs to this org alone (else it
+    is an operator's action)."""
 
     permission = "members.manage"
 
