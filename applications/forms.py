@@ -15,6 +15,7 @@ from applications.services import (
     REFRESH_TOKEN_LIFETIME_MAX,
     REFRESH_TOKEN_LIFETIME_MIN,
     SECRET_OVERLAP_MAX,
+    backchannel_logout_uri_problem,
     supported_scopes,
     uris_check,
 )
@@ -25,12 +26,13 @@ URI_WIDGET = forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck
 
 # Which URI fields each kind is offered; machine apps sign no one in and get none.
 KIND_FIELDS = {
-    Application.Kind.WEB: ("redirect_uris", "post_logout_redirect_uris", "require_pkce"),
-    Application.Kind.SPA: ("redirect_uris", "post_logout_redirect_uris", "allowed_origins"),
-    Application.Kind.NATIVE: ("redirect_uris", "post_logout_redirect_uris"),
+    Application.Kind.WEB: ("redirect_uris", "post_logout_redirect_uris", "require_pkce", "backchannel_logout_uri"),
+    Application.Kind.SPA: ("redirect_uris", "post_logout_redirect_uris", "allowed_origins", "backchannel_logout_uri"),
+    Application.Kind.NATIVE: ("redirect_uris", "post_logout_redirect_uris", "backchannel_logout_uri"),
     Application.Kind.MACHINE: (),
 }
-OPTIONAL_BY_KIND = {"redirect_uris", "post_logout_redirect_uris", "allowed_origins", "require_pkce"}
+OPTIONAL_BY_KIND = {"redirect_uris", "post_logout_redirect_uris", "allowed_origins", "require_pkce",
+                    "backchannel_logout_uri"}
 
 REDIRECT_HELP = {
     Application.Kind.WEB: _lazy("One per line, matched exactly. https, or http on 127.0.0.1, [::1] or "
@@ -60,6 +62,13 @@ class ApplicationForm(forms.Form):
         label=_lazy("Allowed origins"), required=False, widget=URI_WIDGET,
         help_text=_lazy("The origins your app's JavaScript calls the token endpoint from, e.g. "
                         "https://app.example.com — one per line, no path."))
+    # No max_length here: a longer URI gets the service's message, which says how long it is.
+    backchannel_logout_uri = forms.CharField(
+        label=_lazy("Back-channel logout URI (optional)"), required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "inputmode": "url"}),
+        help_text=_lazy("When someone signs out, or their session, account or membership is ended, Gatehouse "
+                        "POSTs a signed logout token here (OIDC Back-Channel Logout). https, at most 500 "
+                        "characters, no fragment."))
     allowed_groups = forms.ModelMultipleChoiceField(
         label=_lazy("Allowed groups"), queryset=Group.objects.none(), required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -128,6 +137,13 @@ class ApplicationForm(forms.Form):
     def clean_allowed_origins(self):
         return self._clean_uris("allowed_origins")
 
+    def clean_backchannel_logout_uri(self) -> str:
+        uri = (self.cleaned_data.get("backchannel_logout_uri") or "").strip()
+        problem = backchannel_logout_uri_problem(uri) if uri else None
+        if problem:
+            raise ValidationError(problem)
+        return uri
+
     def clean_allowed_scopes(self) -> list[str]:
         chosen = list(self.cleaned_data.get("allowed_scopes") or [])
         if chosen and self.kind != Application.Kind.MACHINE and "openid" not in chosen:
@@ -155,6 +171,7 @@ class ApplicationForm(forms.Form):
             "access_token_lifetime": data.get("access_token_lifetime"),
             "refresh_token_lifetime": data.get("refresh_token_lifetime"),
             "allowed_scopes": data.get("allowed_scopes", []),
+            "backchannel_logout_uri": data.get("backchannel_logout_uri", ""),
         }
 
     @classmethod
@@ -171,6 +188,7 @@ class ApplicationForm(forms.Form):
             "access_token_lifetime": application.access_token_lifetime,
             "refresh_token_lifetime": application.refresh_token_lifetime,
             "allowed_scopes": application.allowed_scopes.split(),
+            "backchannel_logout_uri": application.backchannel_logout_uri,
         }
 
 

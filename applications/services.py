@@ -1,5 +1,6 @@
 """Writes to applications. Each is atomic and records its audit event."""
 
+import ipaddress
 import re
 import secrets
 from dataclasses import dataclass
@@ -103,6 +104,69 @@ def uris_check(uris, *, kind: str, field: str) -> list[str]:
     return uris
 
 
+BACKCHANNEL_LOGOUT_URI_MAX = 500  # the column's length
+
+
+def _is_loopback_host(hostname: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost (and names under it, which resolvers send to the same machine)."""
+    hostname = hostname.lower().rstrip(".")
+    if hostname == "localhost" or hostname.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def backchannel_logout_uri_problem(uri: str) -> str | None:
+    """Why Gatehouse may not POST logout tokens to `uri`, or None.
+
+    https, or http on a loopback host; no fragment (Back-Channel Logout 1.0 §2.2), no user:password,
+    at most 500 characters. A loopback host (any scheme) makes Gatehouse POST to its own machine's
+    ports, which an org admin must not be able to aim at: allowed only while
+    GATEHOUSE_BACKCHANNEL_ALLOW_LOOPBACK is on (by default, while the issuer itself is on loopback).
+    Checked when registering and again before each delivery, so turning the setting off stops them.
+    """
+    what = "The back-channel logout URI"
+    if len(uri) > BACKCHANNEL_LOGOUT_URI_MAX:
+        return f"{what} is {len(uri)} characters long; at most {BACKCHANNEL_LOGOUT_URI_MAX} are allowed."
+    if any(ch.isspace() for ch in uri):
+        return f"{what} must not contain spaces."
+    if "#" in uri:
+        return f"{what} “{uri}” must not contain a fragment (#…)."
+    try:
+        parts = urlsplit(uri)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 -- raises ValueError on a port that is not a number
+    except ValueError:
+        return f"{what} “{uri}” is not a valid URI."
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not hostname:
+        return f"{what} “{uri}” must be an https URL with a host."
+    if parts.username is not None or parts.password is not None:
+        return f"{what} “{uri}” must not contain a user name or password."
+    loopback = _is_loopback_host(hostname)
+    if scheme == "http" and not loopback:
+        return f"{what} “{uri}”: use https. Plain http is allowed only for 127.0.0.1, [::1] or localhost."
+    if loopback and not settings.GATEHOUSE_BACKCHANNEL_ALLOW_LOOPBACK:
+        return (f"{what} “{uri}” points at this server's own machine (a loopback host), which this "
+                "deployment does not allow; use the app's public https address.")
+    return None
+
+
+def _backchannel_logout_uri_check(uri: str | None, *, kind: str) -> str:
+    uri = (uri or "").strip()
+    if not uri:
+        return ""
+    if kind == Application.Kind.MACHINE:
+        raise DomainError("A machine application signs no one in, so it takes no back-channel logout URI.",
+                          field="backchannel_logout_uri")
+    problem = backchannel_logout_uri_problem(uri)
+    if problem:
+        raise DomainError(problem, field="backchannel_logout_uri")
+    return uri
+
+
 def _lifetime_check(seconds: int | None) -> int | None:
     if seconds is None:
         return None
@@ -166,6 +230,7 @@ def application_create(
     post_logout_redirect_uris: list[str] | tuple[str, ...] = (), allowed_origins: list[str] | tuple[str, ...] = (),
     trusted: bool = False, description: str = "", allowed_groups=(), access_token_lifetime: int | None = None,
     require_pkce: bool = False, refresh_token_lifetime: int | None = None, allowed_scopes=(),
+    backchannel_logout_uri: str = "",
 ) -> CreatedApplication:
     """Register an OIDC client for `org`. Its kind decides its client type and grant.
 
@@ -191,6 +256,7 @@ def application_create(
     access_token_lifetime = _lifetime_check(access_token_lifetime)
     refresh_token_lifetime = _refresh_lifetime_check(refresh_token_lifetime, kind=kind)
     allowed_scopes = _scopes_check(allowed_scopes, kind=kind)
+    backchannel_logout_uri = _backchannel_logout_uri_check(backchannel_logout_uri, kind=kind)
     if allowed_origins and kind != Application.Kind.SPA:
         raise DomainError("Only single-page applications are given CORS origins.", field="allowed_origins")
     if post_logout_redirect_uris and kind == Application.Kind.MACHINE:
@@ -214,6 +280,7 @@ def application_create(
         refresh_token_lifetime=refresh_token_lifetime,
         allowed_scopes=" ".join(allowed_scopes),
         require_pkce=require_pkce and kind == Application.Kind.WEB,
+        backchannel_logout_uri=backchannel_logout_uri,
     )
     # save() derives these from the kind; clean() needs them to check redirect URIs.
     application.client_type, application.authorization_grant_type = Application.KIND_GRANTS[kind]
@@ -229,7 +296,8 @@ def application_create(
                            "redirect_uris": redirect_uris, "post_logout_redirect_uris": post_logout_redirect_uris,
                            "allowed_origins": allowed_origins, "allowed_groups": [g.slug for g in groups],
                            "access_token_lifetime": access_token_lifetime,
-                           "refresh_token_lifetime": refresh_token_lifetime, "allowed_scopes": allowed_scopes})
+                           "refresh_token_lifetime": refresh_token_lifetime, "allowed_scopes": allowed_scopes,
+                           "backchannel_logout_uri": backchannel_logout_uri})
     return CreatedApplication(application=application, client_secret=raw_secret)
 
 
@@ -303,6 +371,7 @@ def _application_snapshot(application: Application) -> dict:
         "refresh_token_lifetime": application.refresh_token_lifetime,
         "allowed_scopes": application.allowed_scopes.split(),
         "allowed_groups": sorted(application.allowed_groups.values_list("slug", flat=True)),
+        "backchannel_logout_uri": application.backchannel_logout_uri,
     }
 
 
@@ -320,11 +389,13 @@ def application_update(
     *, application: Application, actor, request=None, name: str, description: str = "",
     redirect_uris=(), post_logout_redirect_uris=(), allowed_origins=(), trusted: bool = False,
     require_pkce: bool = False, access_token_lifetime: int | None = None, allowed_groups=(),
-    refresh_token_lifetime: int | None = None, allowed_scopes=(),
+    refresh_token_lifetime: int | None = None, allowed_scopes=(), backchannel_logout_uri: str | None = None,
 ) -> Application:
     """Change what an administrator may change; the kind and client id stay (tokens and RPs rely on them).
 
     The same rules as application_create apply; an update that changes nothing writes no audit row.
+    A `backchannel_logout_uri` of None keeps the registered one ("" removes it), so a caller that
+    does not know the field cannot clear it by accident.
     """
     application = _locked(application)
     kind = application.kind
@@ -343,6 +414,8 @@ def application_update(
     if allowed_origins and kind != Application.Kind.SPA:
         raise DomainError("Only single-page applications are given CORS origins.", field="allowed_origins")
     groups = _org_groups(org=application.org, groups=allowed_groups)
+    if backchannel_logout_uri is not None:
+        backchannel_logout_uri = _backchannel_logout_uri_check(backchannel_logout_uri, kind=kind)
     before = _application_snapshot(application)
     application.name = name
     application.description = description.strip()
@@ -354,6 +427,8 @@ def application_update(
     application.access_token_lifetime = _lifetime_check(access_token_lifetime)
     application.refresh_token_lifetime = _refresh_lifetime_check(refresh_token_lifetime, kind=kind)
     application.allowed_scopes = " ".join(_scopes_check(allowed_scopes, kind=kind))
+    if backchannel_logout_uri is not None:
+        application.backchannel_logout_uri = backchannel_logout_uri
     try:
         application.full_clean(exclude=["client_secret", "user", "org"])
     except ValidationError as exc:
@@ -363,7 +438,7 @@ def application_update(
     application.save(update_fields=["name", "description", "redirect_uris", "post_logout_redirect_uris",
                                     "allowed_origins", "skip_authorization", "require_pkce",
                                     "access_token_lifetime", "refresh_token_lifetime", "allowed_scopes",
-                                    "updated"])
+                                    "backchannel_logout_uri", "updated"])
     application.allowed_groups.set(groups)
     after = _application_snapshot(application)
     if before != after:

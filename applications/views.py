@@ -42,6 +42,8 @@ from applications.services import (
     client_secret_rotate,
 )
 from config.exceptions import DomainError
+from identity.backchannel.models import BackchannelLogout
+from identity.backchannel.selectors import backchannel_logout_counts
 from orgs.mixins import OrgPermissionMixin
 
 KIND_SUMMARIES = {
@@ -245,9 +247,15 @@ class ApplicationDetailView(OrgPermissionMixin, _AppMixin, TemplateView):
             previous_until=overlap_until(app),
             default_lifetime=settings.OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"],
             default_refresh_lifetime=settings.OAUTH2_PROVIDER["REFRESH_TOKEN_EXPIRE_SECONDS"],
+            backchannel_counts=_backchannel_counts(org=self.org, application=app),
             **integration(app),
         )
         return context
+
+
+def _backchannel_counts(*, org, application: Application) -> list[tuple[str, str, int]]:
+    counts = backchannel_logout_counts(org=org, application=application)
+    return [(value, label, counts[value]) for value, label in BackchannelLogout.Status.choices]
 
 
 class ApplicationUpdateView(OrgPermissionMixin, _AppMixin, FormView):

@@ -10,6 +10,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("gatehouse")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Sub-packages with tasks of their own (autodiscovery looks only at each app's tasks.py).
+app.autodiscover_tasks(["identity.backchannel"])
 
 app.conf.beat_schedule = {
     "identity.expired_sessions_purge": {
@@ -23,6 +25,11 @@ app.conf.beat_schedule = {
     # The outbox's one retrier (DESIGN.md): due failed rows, rows stuck in `sending`, lost tasks.
     "emailqueue.outbox_sweep": {
         "task": "emailqueue.tasks.outbox_sweep",
+        "schedule": 60.0,
+    },
+    # Back-channel logout's one retrier, the same shape as the email outbox's.
+    "identity.backchannel_sweep": {
+        "task": "identity.backchannel.sweep",
         "schedule": 60.0,
     },
     "applications.expired_tokens_clear": {

@@ -6,6 +6,7 @@ A deployment that names a real database must name its secrets too (see config/se
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from csp.constants import NONE, SELF
@@ -259,6 +260,17 @@ GATEHOUSE_EMAIL_SENDING_TIMEOUT_SECONDS = env.int("GATEHOUSE_EMAIL_SENDING_TIMEO
 GATEHOUSE_EMAIL_REDISPATCH_SECONDS = env.int("GATEHOUSE_EMAIL_REDISPATCH_SECONDS", default=300)
 GATEHOUSE_EMAIL_QUEUE = env.str("GATEHOUSE_EMAIL_QUEUE", default="") or None
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# Back-channel logout deliveries (identity/backchannel/delivery.py explains them), retried as mail is.
+GATEHOUSE_BACKCHANNEL_MAX_ATTEMPTS = env.int("GATEHOUSE_BACKCHANNEL_MAX_ATTEMPTS", default=8)
+GATEHOUSE_BACKCHANNEL_RETRY_BASE_SECONDS = env.int("GATEHOUSE_BACKCHANNEL_RETRY_BASE_SECONDS", default=30)
+GATEHOUSE_BACKCHANNEL_RETRY_CAP_SECONDS = env.int("GATEHOUSE_BACKCHANNEL_RETRY_CAP_SECONDS", default=3600)
+GATEHOUSE_BACKCHANNEL_TIMEOUT_SECONDS = env.int("GATEHOUSE_BACKCHANNEL_TIMEOUT_SECONDS", default=5)
+# A back-channel logout URI on a loopback host makes Gatehouse POST to its own machine's ports: allowed by
+# default only while the issuer itself is on a loopback host (a developer's machine).
+GATEHOUSE_BACKCHANNEL_ALLOW_LOOPBACK = env.bool(
+    "GATEHOUSE_BACKCHANNEL_ALLOW_LOOPBACK",
+    default=(urlsplit(GATEHOUSE_ISSUER).hostname or "") in ("127.0.0.1", "::1", "localhost"),
+)
 # How long an invitation link stays valid.
 GATEHOUSE_INVITATION_HOURS = env.int("GATEHOUSE_INVITATION_HOURS", default=72)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Gatehouse <no-reply@gatehouse.local>")

@@ -12,6 +12,7 @@ from config.exceptions import AlreadyExists, DomainError, NotAllowed
 from directory.models import Group, GroupMembership, User
 from emailqueue.models import OutboundEmail
 from emailqueue.services import email_enqueue
+from identity.backchannel.services import backchannel_logout_enqueue
 from identity.models import OneTimeToken, PasswordChangeRequired, UserSession
 from identity.password_policy import password_history_record, password_policy_validate
 from identity.tokens import (
@@ -141,9 +142,10 @@ def user_disable(*, user: User, actor, request=None, reason: str = "") -> User:
     user.status = User.Status.DISABLED
     user.save(update_fields=["status", "updated_at"])
     revoked = tokens_revoke(user=user, reason="user.disabled")
-    sessions_ended = UserSession.objects.live().filter(user=user).update(
-        ended_at=timezone.now(), end_reason=UserSession.EndReason.REVOKED
-    )
+    sessions = UserSession.objects.live().filter(user=user)
+    # Every app used in those sessions is told after commit (OIDC Back-Channel Logout).
+    backchannel_logout_enqueue(sessions=sessions, reason="user.disabled")
+    sessions_ended = sessions.update(ended_at=timezone.now(), end_reason=UserSession.EndReason.REVOKED)
     audit_record(action="user.disabled", actor=actor, target=user, request=request,
                  metadata={"email": user.email, "before": before, "after": user.status, "reason": reason,
                            "tokens_revoked": revoked, "sessions_ended": sessions_ended})
@@ -211,6 +213,7 @@ def _sessions_end_others(*, user: User, request=None) -> int:
     current = getattr(request, "user_session", None) if request is not None else None
     if current is not None and current.user_id == user.pk:
         sessions = sessions.exclude(pk=current.pk)
+    backchannel_logout_enqueue(sessions=sessions, reason=UserSession.EndReason.REVOKED)
     return sessions.update(ended_at=timezone.now(), end_reason=UserSession.EndReason.REVOKED)
 
 

@@ -208,3 +208,7 @@ class PasswordChangeRequired(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} must change password"
+
+
+# Back-channel logout's outbox lives in its own sub-package; imported here so it belongs to this app's models.
+from identity.backchannel.models import BackchannelLogout  # noqa: E402, F401

@@ -12,6 +12,7 @@ from django.utils import timezone
 from audit.services import audit_record
 from directory.models import User
 from directory.selectors import user_get_by_email
+from identity.backchannel.services import backchannel_logout_enqueue
 from identity.devices import describe_device
 from identity.middleware import SESSION_SID_KEY
 from identity.models import UserSession
@@ -153,6 +154,8 @@ def session_start(*, request, user: User, amr: list[str], org=None) -> UserSessi
     """
     previous = getattr(request, "user_session", None)
     if previous is not None:
+        backchannel_logout_enqueue(sessions=UserSession.objects.live().filter(pk=previous.pk),
+                                   reason=UserSession.EndReason.LOGOUT)
         UserSession.objects.filter(pk=previous.pk, ended_at__isnull=True).update(
             ended_at=timezone.now(), end_reason=UserSession.EndReason.LOGOUT
         )
@@ -196,6 +199,8 @@ def session_end(*, request, reason: str = UserSession.EndReason.LOGOUT) -> None:
     user = request.user if request.user.is_authenticated else None
     user_session = getattr(request, "user_session", None)
     if user_session is not None:
+        # The apps used in this session are told after commit (OIDC Back-Channel Logout).
+        backchannel_logout_enqueue(sessions=UserSession.objects.live().filter(pk=user_session.pk), reason=reason)
         UserSession.objects.filter(pk=user_session.pk, ended_at__isnull=True).update(
             ended_at=timezone.now(), end_reason=reason
         )

@@ -2,8 +2,10 @@
 
 from celery import shared_task
 from django.contrib.sessions.models import Session
+from django.db import transaction
 from django.utils import timezone
 
+from identity.backchannel.services import backchannel_logout_enqueue
 from identity.models import UserSession
 from identity.signing import signing_key_prune
 
@@ -12,9 +14,11 @@ from identity.signing import signing_key_prune
 def expired_sessions_purge() -> dict[str, int]:
     """Close UserSession rows past their expiry and delete expired Django sessions. Idempotent."""
     now = timezone.now()
-    closed = UserSession.objects.live().filter(expires_at__lte=now).update(
-        ended_at=now, end_reason=UserSession.EndReason.EXPIRED
-    )
+    expired = UserSession.objects.live().filter(expires_at__lte=now)
+    with transaction.atomic():
+        # The apps used in those sessions are told after commit (OIDC Back-Channel Logout).
+        backchannel_logout_enqueue(sessions=expired, reason=UserSession.EndReason.EXPIRED)
+        closed = expired.update(ended_at=now, end_reason=UserSession.EndReason.EXPIRED)
     deleted, _ = Session.objects.filter(expire_date__lte=now).delete()
     return {"sessions_closed": closed, "django_sessions_deleted": deleted}
 

@@ -10,7 +10,8 @@ from directory.models import Group, GroupMembership, User
 from directory.selectors import user_get_by_email
 from directory.services import group_member_add, normalize_email, password_apply, user_create
 from emailqueue.services import EmailDraft, email_enqueue
-from identity.models import OneTimeToken
+from identity.backchannel.services import backchannel_logout_enqueue
+from identity.models import OneTimeToken, UserSession
 from identity.tokens import (
     InvalidLink,
     LinkProblem,
@@ -60,6 +61,8 @@ def _organization_set_status(
     metadata = {"before": before, "after": status, "reason": reason}
     if revoke_tokens:
         metadata["tokens_revoked"] = tokens_revoke(org=org, reason=action)
+        # Its apps are told about every live session they were used in (OIDC Back-Channel Logout).
+        backchannel_logout_enqueue(sessions=UserSession.objects.live(), org=org, reason=action)
     audit_record(action=action, actor=actor, org=org, target=org, request=request, metadata=metadata)
     return org
 
@@ -174,6 +177,9 @@ def membership_suspend(*, membership: Membership, actor, request=None, reason: s
     membership.status = Membership.Status.SUSPENDED
     membership.save(update_fields=["status", "updated_at"])
     revoked = tokens_revoke(user=membership.user, org=membership.org, reason="membership.suspended")
+    # The org's apps used in the user's sessions are told after commit (OIDC Back-Channel Logout).
+    backchannel_logout_enqueue(sessions=UserSession.objects.live().filter(user=membership.user),
+                               org=membership.org, reason="membership.suspended")
     audit_record(action="membership.suspended", actor=actor, org=membership.org, target=membership,
                  request=request,
                  metadata={"user": membership.user.email, "role": membership.role, "before": before,
@@ -225,6 +231,8 @@ def membership_remove(*, membership: Membership, actor, request=None) -> None:
     org, user = membership.org, membership.user
     groups_left, _ = GroupMembership.objects.filter(user=user, group__org=org).delete()
     revoked = tokens_revoke(user=user, org=org, reason="membership.removed")
+    backchannel_logout_enqueue(sessions=UserSession.objects.live().filter(user=user), org=org,
+                               reason="membership.removed")
     # Recorded before the delete, while the row still has the id the event points at.
     audit_record(action="membership.removed", actor=actor, org=org, target=membership, request=request,
                  metadata={"user": user.email, "role": membership.role, "status": membership.status,

@@ -18,7 +18,7 @@ class Command(BaseCommand):
         "this once. Kinds: web (confidential, authorization code), spa and native (public, PKCE), machine "
         "(client credentials). web, spa and native need at least one --redirect-uri; machine takes none. "
         "Exits with status 2, writing nothing, on an unknown organization or kind, a missing or invalid "
-        "redirect URI, or a client id already in use."
+        "redirect URI or back-channel logout URI, or a client id already in use."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -34,6 +34,9 @@ class Command(BaseCommand):
                             help="where RP-initiated logout may return (exact match); repeat for several")
         parser.add_argument("--allowed-origin", dest="allowed_origins", action="append", default=[],
                             metavar="ORIGIN", help="spa only: an origin allowed CORS on token/userinfo/revoke")
+        parser.add_argument("--backchannel-logout-uri", dest="backchannel_logout_uri", default="", metavar="URI",
+                            help="web, spa, native: where signed logout tokens are POSTed when a session the "
+                                 "app was used in ends (https, or loopback http while developing)")
         parser.add_argument("--trusted", action="store_true",
                             help="a first-party app: its users are not asked for consent")
         parser.add_argument("--client-id", metavar="ID", help="a client id of your choice (default: generated)")
@@ -51,6 +54,7 @@ class Command(BaseCommand):
                     redirect_uris=options["redirect_uris"], client_id=options["client_id"], actor=None,
                     post_logout_redirect_uris=options["post_logout_redirect_uris"],
                     allowed_origins=options["allowed_origins"], trusted=options["trusted"],
+                    backchannel_logout_uri=options["backchannel_logout_uri"],
                 )
         except DomainError as exc:
             raise CommandError(exc.message, returncode=2) from None
