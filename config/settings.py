@@ -53,6 +53,15 @@ GATEHOUSE_LOCKOUT_RESET_SECONDS = env.int("GATEHOUSE_LOCKOUT_RESET_SECONDS", def
 # Failed sign-ins per client IP (an IPv6 /64 counts as one client) per window before /login answers 429.
 GATEHOUSE_THROTTLE_LOGIN_IP_LIMIT = env.int("GATEHOUSE_THROTTLE_LOGIN_IP_LIMIT", default=50)
 GATEHOUSE_THROTTLE_LOGIN_IP_WINDOW_SECONDS = env.int("GATEHOUSE_THROTTLE_LOGIN_IP_WINDOW_SECONDS", default=15 * 60)
+# Failed client authentications at /oauth/token, /oauth/revoke and /oauth/introspect
+# (security/client_auth_throttle.py): per client IP, every such request is then refused (429); per
+# client_id, only requests from IPs that themselves failed for that client are.
+GATEHOUSE_THROTTLE_CLIENT_AUTH_IP_LIMIT = env.int("GATEHOUSE_THROTTLE_CLIENT_AUTH_IP_LIMIT", default=30)
+GATEHOUSE_THROTTLE_CLIENT_AUTH_IP_WINDOW_SECONDS = env.int("GATEHOUSE_THROTTLE_CLIENT_AUTH_IP_WINDOW_SECONDS",
+                                                           default=5 * 60)
+GATEHOUSE_THROTTLE_CLIENT_AUTH_CLIENT_LIMIT = env.int("GATEHOUSE_THROTTLE_CLIENT_AUTH_CLIENT_LIMIT", default=10)
+GATEHOUSE_THROTTLE_CLIENT_AUTH_CLIENT_WINDOW_SECONDS = env.int(
+    "GATEHOUSE_THROTTLE_CLIENT_AUTH_CLIENT_WINDOW_SECONDS", default=5 * 60)
 
 INSTALLED_APPS = [
     "django.contrib.auth",

@@ -8,7 +8,6 @@ started from an org's application uses that org's threshold (Organization.lockou
 is stricter than the platform's, for every email typed in it.
 """
 
-import ipaddress
 import logging
 import math
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from config.exceptions import DomainError, NotAllowed
 from directory.services import user_mail_org
 from emailqueue.services import email_enqueue
 from orgs.models import Membership
-from security.keys import counter_key
+from security.keys import counter_key, ip_bucket
 from security.models import SignInLock
 from security.throttle import ThrottleDecision, throttle_forgive, throttle_hit
 
@@ -84,21 +83,8 @@ def lock_period(level: int) -> timedelta:
 # ---------------------------------------------------------------- per IP
 
 
-def _ip_bucket(ip: str) -> str:
-    """One client per IPv4 address, or per IPv6 /64 (one host usually holds a whole /64)."""
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return ip
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
-
-
 def _ip_key(ip: str) -> str:
-    return f"login-ip:{_ip_bucket(ip)}"
+    return f"login-ip:{ip_bucket(ip)}"
 
 
 def login_ip_hit(*, ip: str, now: datetime | None = None) -> ThrottleDecision:

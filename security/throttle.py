@@ -6,7 +6,7 @@ SQLite and PostgreSQL, and a throttle hit is already a rare, failed-attempt path
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -21,6 +21,10 @@ from security.models import ThrottleCounter
 class ThrottleDecision:
     allowed: bool
     retry_after: int  # seconds until a retry may succeed (0 when allowed)
+    # The hits counted in the window (with this one, for throttle_hit) and when the window ends:
+    # a caller that must act once per window acts on the hit whose count equals the limit.
+    count: int = field(default=0, compare=False)
+    window_end: datetime | None = field(default=None, compare=False)
 
 
 def _window(now: datetime, window_seconds: int) -> tuple[datetime, datetime]:
@@ -32,8 +36,9 @@ def _window(now: datetime, window_seconds: int) -> tuple[datetime, datetime]:
 
 def _decision(count: int, limit: int, window_end: datetime, now: datetime) -> ThrottleDecision:
     if count <= limit:
-        return ThrottleDecision(allowed=True, retry_after=0)
-    return ThrottleDecision(allowed=False, retry_after=max(1, math.ceil((window_end - now).total_seconds())))
+        return ThrottleDecision(allowed=True, retry_after=0, count=count, window_end=window_end)
+    return ThrottleDecision(allowed=False, retry_after=max(1, math.ceil((window_end - now).total_seconds())),
+                            count=count, window_end=window_end)
 
 
 def throttle_hit(*, key: str, limit: int, window_seconds: int, now: datetime | None = None) -> ThrottleDecision:
@@ -59,13 +64,18 @@ def throttle_hit(*, key: str, limit: int, window_seconds: int, now: datetime | N
     return _decision(count, limit, end, now)
 
 
+def throttle_count(*, key: str, window_seconds: int, now: datetime | None = None) -> int:
+    """The hits counted on `key` in the window containing `now` (one SELECT, counts nothing)."""
+    start, _ = _window(now or timezone.now(), window_seconds)
+    return (ThrottleCounter.objects.filter(key=counter_key(key), window_start=start)
+            .values_list("count", flat=True).first()) or 0
+
+
 def throttle_peek(*, key: str, limit: int, window_seconds: int, now: datetime | None = None) -> ThrottleDecision:
     """Whether one more hit on `key` would still be allowed, without counting one."""
     now = now or timezone.now()
-    start, end = _window(now, window_seconds)
-    count = (ThrottleCounter.objects.filter(key=counter_key(key), window_start=start)
-             .values_list("count", flat=True).first()) or 0
-    return _decision(count + 1, limit, end, now)
+    _, end = _window(now, window_seconds)
+    return _decision(throttle_count(key=key, window_seconds=window_seconds, now=now) + 1, limit, end, now)
 
 
 def throttle_forgive(*, key: str, window_seconds: int, now: datetime | None = None) -> None:

@@ -7,7 +7,14 @@ import pytest
 from identity import throttle as identity_throttle
 from security import throttle
 from security.models import ThrottleCounter
-from security.throttle import ThrottleDecision, throttle_counters_prune, throttle_forgive, throttle_hit, throttle_peek
+from security.throttle import (
+    ThrottleDecision,
+    throttle_count,
+    throttle_counters_prune,
+    throttle_forgive,
+    throttle_hit,
+    throttle_peek,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +54,16 @@ def test_keys_are_counted_separately_and_stored_hashed():
     stored = list(ThrottleCounter.objects.values_list("key", flat=True))
     assert len(stored) == 2
     assert all(len(key) == 64 and "203.0.113" not in key for key in stored)
+
+
+def test_a_decision_carries_the_count_and_the_windows_end():
+    decisions = _hits(4)
+
+    assert [decision.count for decision in decisions] == [1, 2, 3, 4]
+    assert {decision.window_end for decision in decisions} == {datetime(2030, 1, 1, 12, 15, tzinfo=UTC)}
+    assert throttle_count(key="k", window_seconds=900, now=T0) == 4
+    assert throttle_count(key="other", window_seconds=900, now=T0) == 0
+    assert ThrottleCounter.objects.get().count == 4
 
 
 def test_peek_counts_nothing():
