@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -13,18 +15,20 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import jwt
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 AUDIENCE = "https://api.example.test"
 API_CLIENT = ("orders-api", "orders-api-secret")
 
-_RSA_KEYS: list[rsa.RSAPrivateKey] = []
+_RSA_KEYS: dict[int, rsa.RSAPrivateKey] = {}
+FORGER = 99  # the rsa_key() of someone who is not the issuer
 
 
 def rsa_key(index: int = 0) -> rsa.RSAPrivateKey:
-    """RSA keys are slow to make: a few are shared by every test."""
-    while len(_RSA_KEYS) <= index:
-        _RSA_KEYS.append(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    """RSA keys are slow to make: each is made once and shared by every test."""
+    if index not in _RSA_KEYS:
+        _RSA_KEYS[index] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return _RSA_KEYS[index]
 
 
@@ -160,3 +164,28 @@ class Issuer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def refused_tokens(issuer: Issuer) -> dict[str, str]:
+    """Tokens every integration must answer with 401 invalid_token, by what is wrong with them."""
+    def b64(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    public_pem = rsa_key(0).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    header, payload = b64({"alg": "HS256", "typ": "at+jwt", "kid": "key-1"}), b64(issuer.claims())
+    mac = hmac.new(public_pem, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return {
+        "expired": issuer.mint(exp=int(time.time()) - 3600, iat=int(time.time()) - 7200, nbf=None),
+        "wrong audience": issuer.mint(aud="https://another-api.example.test"),
+        "wrong issuer": issuer.mint(iss="https://evil.example.test"),
+        "alg none": f"{b64({'alg': 'none', 'typ': 'at+jwt', 'kid': 'key-1'})}.{payload}.",
+        "HS256 with the public key": f"{header}.{payload}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}",
+        "wrong typ": issuer.mint(header={"typ": "JWT"}),
+        "an ID token": issuer.mint(header={"typ": None}),
+        "wrong shape": "not-a-jwt",
+        "huge": issuer.mint(padding="x" * 9000),
+        "unknown kid": issuer.mint(header={"kid": "never-published"}),
+        "forged": issuer.mint(key=rsa_key(FORGER)),
+    }
