@@ -7,8 +7,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Extra pytest arguments, e.g. `make test PYTEST_ARGS="-x identity"`.
+# Extra pytest arguments, e.g. `make test PYTEST_ARGS="-x identity"`; SDK_PYTEST_ARGS for sdk/'s suite.
 PYTEST_ARGS ?=
+SDK_PYTEST_ARGS ?=
 # Extra pip-compile arguments, e.g. `make lock PIP_COMPILE_ARGS=--upgrade`.
 PIP_COMPILE_ARGS ?=
 PIP_COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
@@ -48,11 +49,17 @@ run: $(VENV)/.installed-main
 demo-rp: $(VENV)/.installed-dev
 	$(BIN)/python -m demo.rp
 
-# pytest exits 5 when it collected nothing (say, a PYTEST_ARGS path with no tests): report it, don't fail.
+# Gatehouse's suite, then gatehouse-sdk's (sdk/, its own pytest configuration and Django settings, so a
+# second invocation from sdk/). PYTEST_ARGS goes to the first, SDK_PYTEST_ARGS (paths relative to sdk/)
+# to the second. pytest exits 5 when it collected nothing (say, a PYTEST_ARGS path with no tests):
+# report it, don't fail. Both suites always run; a failure in either fails the target.
 define pytest
 	@status=0; $(BIN)/pytest $(1) $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest: no test collected (exit 5); nothing failed"; status=0; fi; \
-	exit $$status
+	sdk=0; (cd sdk && ../$(BIN)/pytest -q $(SDK_PYTEST_ARGS)) || sdk=$$?; \
+	if [ $$sdk -eq 5 ]; then echo "pytest (sdk): no test collected (exit 5); nothing failed"; sdk=0; fi; \
+	if [ $$status -ne 0 ]; then exit $$status; fi; \
+	exit $$sdk
 endef
 
 test: $(VENV)/.installed-dev
