@@ -3,6 +3,7 @@
 The row, not the broker, is the source of truth (DESIGN.md). A delivery task claims its row with one
 conditional UPDATE, sends, and records the outcome; the periodic sweeper is the one place that
 retries: due failed rows, rows stuck in `sending`, and rows whose task the broker seems to have lost.
+Those mechanics are the outbox's shared code (config/outbox.py); this module adds what is mail's own.
 
 Retry policy (each a setting, defaults in brackets): after the n-th failed attempt the next one is
 due after base × 2^(n−1) seconds, capped, and drawn uniformly from the upper half of that
@@ -20,7 +21,6 @@ can tell).
 """
 
 import logging
-import random
 import smtplib
 import uuid
 from collections.abc import Iterable
@@ -36,13 +36,13 @@ from django.core.exceptions import ValidationError
 from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import F, Q
 from django.template import Context, TemplateDoesNotExist
 from django.template.loader import get_template
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from audit.services import audit_record
+from config import outbox
 from config.exceptions import DomainError, NotAllowed
 from emailqueue.models import OutboundEmail
 
@@ -58,12 +58,9 @@ INTERRUPTED_ERROR = (
 
 
 @dataclass(frozen=True)
-class DeliveryPolicy:
-    max_attempts: int
-    retry_base: float
-    retry_cap: float
-    sending_timeout: timedelta
-    redispatch_after: timedelta
+class DeliveryPolicy(outbox.RetryPolicy):
+    """The outbox's retry policy (config/outbox.py), plus how long an SMTP call may take."""
+
     smtp_timeout: float
 
 
@@ -81,9 +78,7 @@ def delivery_policy() -> DeliveryPolicy:
 
 def retry_delay(attempts: int, policy: DeliveryPolicy | None = None) -> timedelta:
     """How long to wait after the `attempts`-th failed attempt: exponential, capped, equal jitter."""
-    policy = policy or delivery_policy()
-    nominal = min(policy.retry_cap, policy.retry_base * 2 ** max(0, attempts - 1))
-    return timedelta(seconds=random.uniform(nominal / 2, nominal))
+    return outbox.retry_delay(attempts, policy or delivery_policy())
 
 
 # ------------------------------------------------------------------------------------------ enqueue
@@ -205,7 +200,7 @@ def email_dispatch(email_ids: Iterable[int]) -> int:
         except BrokerError as exc:
             undone = email_ids[start:]
             logger.warning("Broker unavailable, %d email(s) left for the outbox sweeper: %s", len(undone), exc)
-            OutboundEmail.objects.filter(pk__in=undone).update(dispatched_at=None)
+            outbox.outbox_undispatched(OutboundEmail, undone)
             return start
     return len(email_ids)
 
@@ -261,31 +256,21 @@ def email_deliver(*, email_id: int, force: bool = False) -> str | None:
     """
     policy = delivery_policy()
     now = timezone.now()
-    claimable = Q(status__in=WAITING) if force else Q(status=Status.PENDING) | Q(
-        status=Status.FAILED, next_attempt_at__lte=now
-    )
-    claimed = OutboundEmail.objects.filter(claimable, pk=email_id).update(
-        status=Status.SENDING, attempts=F("attempts") + 1, claimed_at=now, updated_at=now
-    )
-    if not claimed:
+    if not outbox.outbox_claim(OutboundEmail, email_id, now=now, force=force):
         return None
     email = OutboundEmail.objects.get(pk=email_id)
-    ours = OutboundEmail.objects.filter(pk=email_id, status=Status.SENDING, claimed_at=now)
     try:
         _send(email, policy)
     except PermanentFailure as exc:
-        outcome = {"status": Status.DEAD, "last_error": str(exc)[:2000]}
+        outcome = outbox.outcome_dead(error=str(exc))
     except Exception as exc:  # recorded on the row and logged: the row must say why it failed
         logger.warning("Delivery of email %s failed (attempt %d): %s", email_id, email.attempts, exc,
                        exc_info=not isinstance(exc, OSError))
-        if email.attempts >= policy.max_attempts:
-            outcome = {"status": Status.DEAD, "last_error": _describe(exc)}
-        else:
-            outcome = {"status": Status.FAILED, "last_error": _describe(exc),
-                       "next_attempt_at": timezone.now() + retry_delay(email.attempts, policy)}
+        outcome = outbox.outcome_failed(attempts=email.attempts, error=_describe(exc), policy=policy,
+                                        now=timezone.now())
     else:
-        outcome = {"status": Status.SENT, "sent_at": timezone.now(), "last_error": ""}
-    if not ours.update(**outcome, updated_at=timezone.now()):
+        outcome = outbox.outcome_sent(now=timezone.now())
+    if not outbox.outbox_record(OutboundEmail, email_id, claimed_at=now, outcome=outcome):
         # The sweeper took the row back while we were sending (we took longer than the timeout).
         logger.warning("Email %s: outcome %s not recorded, the row was taken back meanwhile", email_id,
                        outcome["status"])
@@ -302,19 +287,7 @@ def outbox_reclaim_stuck() -> dict[str, int]:
     A row that was on its last attempt is dead instead. The message may have reached the recipient
     before the worker died; a retry sends it again with the same Message-ID (at least once).
     """
-    policy = delivery_policy()
-    now = timezone.now()
-    stale = now - policy.sending_timeout
-    stuck = OutboundEmail.objects.filter(
-        Q(claimed_at__lt=stale) | Q(claimed_at__isnull=True, updated_at__lt=stale), status=Status.SENDING
-    )
-    dead = stuck.filter(attempts__gte=policy.max_attempts).update(
-        status=Status.DEAD, last_error=INTERRUPTED_ERROR, updated_at=now
-    )
-    retried = stuck.filter(attempts__lt=policy.max_attempts).update(
-        status=Status.FAILED, last_error=INTERRUPTED_ERROR, next_attempt_at=now, updated_at=now
-    )
-    return {"stuck_dead": dead, "stuck_retried": retried}
+    return outbox.outbox_reclaim_stuck(OutboundEmail, policy=delivery_policy(), error=INTERRUPTED_ERROR)
 
 
 def outbox_sweep(*, batch_size: int = 1000) -> dict[str, int]:
@@ -325,18 +298,7 @@ def outbox_sweep(*, batch_size: int = 1000) -> dict[str, int]:
     handed over at most once per redispatch delay, so a backlog is not multiplied in the broker.
     """
     result = outbox_reclaim_stuck()
-    policy = delivery_policy()
-    now = timezone.now()
-    due = OutboundEmail.objects.filter(
-        Q(status=Status.PENDING) | Q(status=Status.FAILED, next_attempt_at__lte=now)
-    ).filter(
-        Q(dispatched_at__isnull=True)
-        | Q(dispatched_at__lt=F("next_attempt_at"))
-        | Q(dispatched_at__lte=now - policy.redispatch_after)
-    )
-    ids = list(due.order_by("next_attempt_at", "id").values_list("pk", flat=True)[:batch_size])
-    if ids:
-        OutboundEmail.objects.filter(pk__in=ids).update(dispatched_at=now)
+    ids = outbox.outbox_take_due(OutboundEmail, policy=delivery_policy(), batch_size=batch_size)
     dispatched = email_dispatch(ids)
     return {**result, "due": len(ids), "dispatched": dispatched}
 
@@ -357,12 +319,7 @@ def email_requeue(*, email: OutboundEmail, actor, request=None) -> OutboundEmail
             "messages can be requeued."
         )
     before = {"status": email.status, "attempts": email.attempts, "last_error": email.last_error[:500]}
-    now = timezone.now()
-    email.status = Status.PENDING
-    email.attempts = 0
-    email.next_attempt_at = now
-    email.dispatched_at = now
-    email.save(update_fields=["status", "attempts", "next_attempt_at", "dispatched_at", "updated_at"])
+    email.save(update_fields=outbox.outbox_requeue(email))
     audit_record(action="email.requeued", actor=actor, org=email.org, target=email, request=request,
                  metadata={"before": before, "after": {"status": email.status}, "message_id": email.message_id})
     transaction.on_commit(partial(email_dispatch, [email.pk]))
