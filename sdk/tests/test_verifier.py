@@ -176,6 +176,14 @@ def test_a_huge_token_is_refused_before_any_work(server, issuer):
     assert issuer.hits["/.well-known/jwks.json"] == 0
 
 
+@pytest.mark.parametrize("alg", [["RS256"], {"RS256": 1}, 256, None])
+def test_an_alg_that_is_not_a_string_is_refused(server, issuer, alg):
+    _, payload, signature = issuer.mint().split(".")
+
+    with pytest.raises(InvalidToken, match="is not accepted"):
+        server.verify(f"{b64({'alg': alg, 'typ': 'at+jwt', 'kid': 'key-1'})}.{payload}.{signature}")
+
+
 def test_a_header_without_kid_or_with_crit_is_refused(server, issuer):
     with pytest.raises(InvalidToken, match="no kid"):
         server.verify(jwt.encode(issuer.claims(), issuer.keys[0][1], algorithm="RS256", headers={"typ": "at+jwt"}))
@@ -354,6 +362,16 @@ def test_bad_configuration_is_refused_at_start_up(kwargs):
 
     with pytest.raises(ConfigurationError):
         ResourceServer(**settings)
+
+
+def test_a_payload_with_nan_or_infinity_is_refused(server, issuer):
+    header, _, _ = issuer.mint().split(".")
+    payload = base64.urlsafe_b64encode(b'{"exp": Infinity}').rstrip(b"=").decode()
+    rs256 = jwt.algorithms.RSAAlgorithm(jwt.algorithms.RSAAlgorithm.SHA256)
+    signature = rs256.sign(f"{header}.{payload}".encode(), rsa_key(0))
+
+    with pytest.raises(InvalidToken, match="payload is not JSON"):
+        server.verify(f"{header}.{payload}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}")
 
 
 def test_a_truncated_signature_is_refused(server, issuer):

@@ -29,7 +29,11 @@ def _segment(segment: str, what: str) -> bytes:
         raise InvalidToken(f"The token's {what} is not base64url.") from exc
 
 
-_decode_json = json.JSONDecoder().decode
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")  # Python's json would otherwise read NaN and Infinity
+
+
+_decode_json = json.JSONDecoder(parse_constant=_no_constants).decode
 
 
 def _json_object(segment: str, what: str) -> dict[str, Any]:
@@ -139,7 +143,7 @@ class JWTVerifier:
             # RFC 9068 §4: refuse ID tokens and other JWTs presented as access tokens.
             raise InvalidToken("The token is not a JWT access token (typ must be at+jwt).")
         alg = header.get("alg")
-        if alg not in self._algorithms:
+        if not isinstance(alg, str) or alg not in self._algorithms:
             raise InvalidToken(f"The token's alg {str(alg)[:20]!r} is not accepted.")
         if "crit" in header:
             raise InvalidToken("The token names critical header extensions this API does not understand.")
