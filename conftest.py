@@ -29,12 +29,14 @@ def pytest_configure(config):
 
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
-    """Signing keys, JWKS and discovery are cached per process; each test starts from its own database."""
+    """Signing keys, JWKS, discovery and the blocked-client memory are per process; each test starts afresh."""
     from identity.oidc.endpoints import discovery_cache_clear
     from identity.signing import signing_key_cache_clear
+    from security.client_auth_throttle import client_auth_memory_clear
 
     signing_key_cache_clear()
     discovery_cache_clear()
+    client_auth_memory_clear()
 
 
 @pytest.fixture

@@ -98,6 +98,13 @@ class Application(AbstractApplication):
             return super().redirect_uri_allowed(uri)
         return uri in self.redirect_uris.split()
 
+    def post_logout_redirect_uri_allowed(self, uri: str) -> bool:
+        """Exact match, port included, except that native apps' loopback URIs match on any port (RFC 8252
+        §7.3, as for redirect URIs): DOT would also let a web or single-page app's loopback URI change port."""
+        if self.kind == self.Kind.NATIVE:
+            return super().post_logout_redirect_uri_allowed(uri)
+        return uri in self.post_logout_redirect_uris.split()
+
     def get_allowed_schemes(self) -> list[str]:
         """Native apps may also use private-use schemes in reverse-domain form (RFC 8252 §7.1)."""
         schemes = list(super().get_allowed_schemes())
@@ -269,6 +276,10 @@ class AuthorizationRecord(models.Model):
     token_family = models.UUIDField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     redeemed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        # Back-channel logout finds the applications used in a session by its sid.
+        indexes = [models.Index(fields=["sid", "application"], name="authz_record_sid_app")]
 
     def __str__(self) -> str:
         return f"code for {self.application_id} by user {self.user_id}"

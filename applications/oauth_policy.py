@@ -19,9 +19,14 @@ def pkce_required_for(app) -> bool:
 
 
 def access_token_lifetime(request) -> int:
-    """Seconds an access token lives: the application's own lifetime, else the deployment's default."""
+    """Seconds an access token lives: the lifetime of the API it is for (set on the request as
+    `gatehouse_target` by identity.oidc.validator), else the application's own, else the deployment's
+    default."""
     from django.conf import settings
 
+    target = getattr(request, "gatehouse_target", None)
+    if target is not None:
+        return target.api.access_token_lifetime
     default = settings.OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"]
     client = getattr(request, "client", None)
     return getattr(client, "access_token_lifetime", None) or default

@@ -344,6 +344,11 @@ OAUTH2_PROVIDER = {
     "REQUEST_APPROVAL_PROMPT": "force",
     # oauthlib calls this per token request: an application may set its own access token lifetime.
     "EXTRA_SERVER_KWARGS": {"token_expires_in": access_token_lifetime},
+    # Scopes: OpenID Connect's plus the API scopes an app is granted; never OIDC scopes for a machine.
+    "SCOPES_BACKEND_CLASS": "identity.oidc.scopes.GatehouseScopes",
+    # A JWT (RFC 9068) for an API that asks for one, an opaque value otherwise; refresh tokens always opaque.
+    "ACCESS_TOKEN_GENERATOR": "identity.oidc.access_tokens.access_token_generator",
+    "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
 }
 
 LOGGING = {

@@ -141,30 +141,29 @@ def test_authorize_outside_allowed_scopes_is_invalid_scope(sign_in, org, org_adm
     assert params["state"] == "st"
 
 
-def test_client_credentials_outside_allowed_scopes_is_invalid_scope(client, org):
+def test_client_credentials_never_carry_openid_connect_scopes_even_when_allowed(client, org):
     made = make_machine_app(org)
     Application.objects.filter(client_id=made.client_id).update(allowed_scopes="profile")
     auth = basic(made.client_id, made.client_secret)
-    refused = client.post("/oauth/token", {"grant_type": "client_credentials", "scope": "email"},
+    refused = client.post("/oauth/token", {"grant_type": "client_credentials", "scope": "profile"},
                           HTTP_AUTHORIZATION=auth)
     assert refused.status_code == 400
     assert refused.json()["error"] == "invalid_scope"
-    granted = client.post("/oauth/token", {"grant_type": "client_credentials", "scope": "profile"},
-                          HTTP_AUTHORIZATION=auth)
-    assert granted.status_code == 200
-    assert granted.json()["scope"] == "profile"
-    # No scope asked for: the defaults the app may have (openid is not among its scopes), not a refusal.
+    # No scope asked for: a token without scope, not a refusal.
     default = client.post("/oauth/token", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=auth)
     assert default.status_code == 200, default.content
     assert default.json()["scope"] == ""
 
 
-def test_no_allowed_scopes_means_every_supported_scope(client, org):
-    made = make_machine_app(org)
-    response = client.post("/oauth/token", {"grant_type": "client_credentials", "scope": "openid profile email"},
-                           HTTP_AUTHORIZATION=basic(made.client_id, made.client_secret))
-    assert response.status_code == 200
-    assert response.json()["scope"] == "openid profile email"
+def test_no_allowed_scopes_means_every_supported_scope(client, sign_in, org, org_admin):
+    made = make_web_app(org)
+    response, verifier = authorize(sign_in(org_admin), made, scope="openid profile email")
+    code = callback_params(response)["code"]
+    token = client.post("/oauth/token", {"grant_type": "authorization_code", "code": code, "redirect_uri": WEB_REDIRECT,
+                                         "code_verifier": verifier},
+                        HTTP_AUTHORIZATION=basic(made.client_id, made.client_secret))
+    assert token.status_code == 200, token.content
+    assert token.json()["scope"] == "openid profile email"
 
 
 # ------------------------------------------------------------------------------------------ redirect_uri at /token

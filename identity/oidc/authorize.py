@@ -2,14 +2,15 @@
 
 from urllib.parse import parse_qsl, urlencode, urlparse
 
-from django.conf import settings
+from django import forms
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from oauth2_provider.exceptions import OAuthToolkitError
-from oauth2_provider.http import OAuth2ResponseRedirect
+from oauth2_provider.forms import AllowForm
+from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView
 from oauth2_provider.views.mixins import OAuthLibMixin
 
@@ -17,6 +18,12 @@ from applications.models import Application, Consent
 from audit.services import audit_record
 from identity.oidc.access import application_access
 from identity.oidc.csp import allow_form_action, redirect_target_source
+from identity.oidc.resources import granted_api_scopes
+from identity.oidc.responses import RESPONSE_MODES, authorization_response, response_mode_of
+
+# The prompt values honoured (and advertised in discovery); any other is refused with invalid_request
+# (OpenID Connect Prompt Create 1.0 §4.1.1) rather than silently ignored.
+PROMPT_VALUES = ("none", "login", "consent")
 
 
 def _without_params(full_path: str, *names: str) -> str:
@@ -25,18 +32,57 @@ def _without_params(full_path: str, *names: str) -> str:
     return parsed._replace(query=urlencode(query)).geturl()
 
 
-def _redirect_with_error(redirect_uri: str, error: str, state: str | None, application: Application):
-    """An OIDC error answered to the client's (already validated) redirect URI, with RFC 9207 `iss`."""
+def _error_uri(redirect_uri: str, error: str, state: str | None, description: str = "") -> str:
     params = {"error": error}
+    if description:
+        params["error_description"] = description
     if state:
         params["state"] = state
-    params["iss"] = settings.GATEHOUSE_ISSUER
-    separator = "&" if "?" in redirect_uri else "?"
-    return OAuth2ResponseRedirect(redirect_uri + separator + urlencode(params), application.get_allowed_schemes())
+    return redirect_uri + ("&" if "?" in redirect_uri else "?") + urlencode(params)
+
+
+def _request_problem(params) -> tuple[str, str] | None:
+    """(error, description) for what oauthlib lets through but Gatehouse does not serve."""
+    if "request" in params:
+        return "request_not_supported", "Request objects (the request parameter) are not supported."
+    if "request_uri" in params:
+        return "request_uri_not_supported", "The request_uri parameter is not supported."
+    mode = params.get("response_mode")
+    if mode is not None and mode not in RESPONSE_MODES:
+        return "invalid_request", f"Unsupported response_mode; use one of {', '.join(RESPONSE_MODES)}."
+    prompt = params.get("prompt", "").split()
+    if unknown := [value for value in prompt if value not in PROMPT_VALUES]:
+        return "invalid_request", f"Unsupported prompt value “{unknown[0]}”; use {', '.join(PROMPT_VALUES)}."
+    if "none" in prompt and len(set(prompt)) > 1:
+        return "invalid_request", "prompt=none cannot be combined with another value."
+    return None
+
+
+class ConsentForm(AllowForm):
+    """DOT's consent form, also carrying the response mode through the POST."""
+
+    response_mode = forms.CharField(required=False, widget=forms.HiddenInput())
 
 
 class AuthorizeView(AuthorizationView):
     template_name = "identity/oidc/consent.html"
+    form_class = ConsentForm
+
+    # -------------------------------------------------------------- answering the client
+
+    def redirect(self, redirect_to, application):
+        """Every answer to the client (DOT's, oauthlib's and ours, success or error) leaves here: with
+        `iss`, in the response mode the request asked for."""
+        params = self.request.POST if self.request.method == "POST" else self.request.GET
+        schemes = (application.get_allowed_schemes() if application is not None
+                   else oauth2_settings.ALLOWED_REDIRECT_URI_SCHEMES)
+        return authorization_response(self.request, redirect_to, mode=response_mode_of(params.get("response_mode")),
+                                      allowed_schemes=schemes)
+
+    def _redirect_with_error(self, credentials, error: str, application, description: str = ""):
+        """An error answered to the client's (already validated) redirect URI."""
+        return self.redirect(_error_uri(credentials["redirect_uri"], error, credentials.get("state"), description),
+                             application)
 
     # -------------------------------------------------------------- errors and sign-in
 
@@ -61,10 +107,13 @@ class AuthorizeView(AuthorizationView):
                     "error": "invalid_request", "description": "The redirect_uri parameter is required.",
                 }, status=400)
             try:
-                self.validate_authorization_request(request)
+                _scopes, credentials = self.validate_authorization_request(request)
             except OAuthToolkitError as error:
                 self.oauth2_data = {}
                 return self.error_response(error, application=None)
+            if problem := _request_problem(request.GET):
+                application = Application.objects.get(client_id=credentials["client_id"])
+                return self._redirect_with_error(credentials, problem[0], application, problem[1])
         return super().dispatch(request, *args, **kwargs)
 
     def _force_sign_in(self):
@@ -103,11 +152,14 @@ class AuthorizeView(AuthorizationView):
         except OAuthToolkitError as error:
             return self.error_response(error, application=None)
         application = Application.objects.select_related("org").get(client_id=credentials["client_id"])
-        state = credentials.get("state")
+        # The grant names the API the token is for as a list (RFC 8707; DOT's model refuses a string), also
+        # when only its scopes named it (identity/oidc/resources.py resolved it while validating).
+        target = getattr(credentials.get("request"), "gatehouse_target", None)
+        credentials["resource"] = [target.api.identifier] if target is not None else []
 
         if self._needs_fresh_sign_in(prompt, application):
             if "none" in prompt:
-                return _redirect_with_error(credentials["redirect_uri"], "login_required", state, application)
+                return self._redirect_with_error(credentials, "login_required", application)
             return self._force_sign_in()
 
         refused = self._refuse_if_not_allowed(application, credentials, interactive="none" not in prompt)
@@ -115,10 +167,11 @@ class AuthorizeView(AuthorizationView):
             return refused
 
         consent = Consent.objects.filter(user=request.user, application=application).first()
-        if application.skip_authorization or (consent is not None and consent.covers(scopes)):
+        remembered = application.skip_authorization or (consent is not None and consent.covers(scopes))
+        if remembered and "consent" not in prompt:
             return self._issue_code(application, scopes, credentials)
         if "none" in prompt:
-            return _redirect_with_error(credentials["redirect_uri"], "consent_required", state, application)
+            return self._redirect_with_error(credentials, "consent_required", application)
         # DOT renders the consent form (it knows how to carry every parameter through the POST);
         # its POST ends in a redirect to the client, which CSP's form-action must allow.
         response = super().get(request, *args, **kwargs)
@@ -131,8 +184,7 @@ class AuthorizeView(AuthorizationView):
         audit_record(action="login.refused", actor=self.request.user, org=application.org, target=application,
                      request=self.request, metadata={"client_id": application.client_id, "reason": decision.reason})
         if not interactive:
-            return _redirect_with_error(credentials["redirect_uri"], "access_denied", credentials.get("state"),
-                                        application)
+            return self._redirect_with_error(credentials, "access_denied", application)
         return render(self.request, "identity/oidc/refused.html",
                       {"application": application, "message": decision.message}, status=403)
 
@@ -182,8 +234,16 @@ class AuthorizeView(AuthorizationView):
                              metadata={"client_id": application.client_id, "scopes": scopes})
         return super().form_valid(form)
 
+    def get_initial(self):
+        return {**super().get_initial(), "response_mode": self.request.GET.get("response_mode", "")}
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["scope_descriptions"] = list(zip(context.get("scopes", []), context.get("scopes_descriptions", []),
-                                                 strict=False))
+        scopes = context.get("scopes", [])
+        application = context.get("application")
+        api_scopes = granted_api_scopes(application) if application is not None else {}
+        context["scope_descriptions"] = [
+            (scope, api_scopes[scope].description if scope in api_scopes else description)
+            for scope, description in zip(scopes, context.get("scopes_descriptions", []), strict=False)
+        ]
         return context

@@ -1,7 +1,6 @@
 """The OAuth/OIDC endpoints other than /authorize: token, userinfo, revocation, introspection, logout,
 discovery."""
 
-import calendar
 import json
 import logging
 from types import SimpleNamespace
@@ -17,21 +16,18 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 from oauth2_provider import views as dot_views
-from oauth2_provider.exceptions import InvalidIDTokenError
-from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+from oauth2_provider.exceptions import InvalidIDTokenError, InvalidOIDCClientError, InvalidOIDCRedirectURIError
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.signals import app_authorized
 from oauth2_provider.views import RPInitiatedLogoutView
-from oauth2_provider.views.mixins import OAuthLibMixin
-from oauthlib.common import Request as OauthlibRequest
 
-from applications.models import Application
 from identity.oidc import lean_token
+from identity.oidc.authorize import PROMPT_VALUES
 from identity.oidc.claims import groups_and_roles_preload
 from identity.oidc.lean_userinfo import access_token_load
-from identity.oidc.validator import checksum
+from identity.oidc.responses import RESPONSE_MODES
 from identity.services import session_end
 
 logger = logging.getLogger(__name__)
@@ -67,6 +63,21 @@ class TokenView(dot_views.TokenView):
         return response
 
 
+# ---------------------------------------------------------------------- revocation (RFC 7009)
+
+
+class RevokeView(dot_views.RevokeTokenView):
+    """DOT's revocation endpoint. Its success is an empty 200 without a content type: Django would
+    label the empty body text/html, and oidc-client-ts's revokeTokens() refuses an HTML answer."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        if response.status_code == 200:
+            response.content = b""
+            del response["Content-Type"]
+        return response
+
+
 # ---------------------------------------------------------------------- userinfo
 
 _dot_userinfo = dot_views.UserInfoView.as_view()
@@ -76,12 +87,24 @@ _dot_userinfo = dot_views.UserInfoView.as_view()
 def userinfo(request):
     """DOT's UserInfoView, with a shorter way for the common request: a GET (or an empty POST)
     without a query string, with `Authorization: Bearer <token>`, for a valid, unexpired token with
-    the openid scope, a user, no resource restriction (RFC 8707) and a usable client. That answer
+    the openid scope, a user and a usable client (a token made for an API is fine: see
+    GatehouseValidator.validate_bearer_token). That answer
     is built from the same validator calls as DOT's (the token lookup, the scope filtering of the
     claims) without oauthlib's request parsing and endpoint machinery. Every other request, and
     every error, is DOT's view's own answer."""
+    if "access_token" in request.GET or (request.method == "POST" and "access_token" in request.POST):
+        return bearer_elsewhere()
     response = _userinfo_lean(request)
     return response if response is not None else _dot_userinfo(request)
+
+
+def bearer_elsewhere() -> JsonResponse:
+    """RFC 9700 §4.3.2: an access token in a query string leaks into logs and Referer headers, and one
+    in a form body is as easy to forge into a request: only the Authorization header is accepted."""
+    description = "Send the access token in the Authorization header (Bearer), not in the query or the body."
+    response = JsonResponse({"error": "invalid_request", "error_description": description}, status=400)
+    response["WWW-Authenticate"] = f'Bearer error="invalid_request", error_description="{description}"'
+    return response
 
 
 def _userinfo_lean(request) -> HttpResponse | None:
@@ -102,7 +125,7 @@ def _userinfo_lean(request) -> HttpResponse | None:
     # the validator's _load_access_token written as one statement (lean_userinfo).
     loaded = access_token_load(parts[1])
     token = loaded.token if loaded is not None else None
-    if token is None or token.user is None or token.resource or not token.is_valid(["openid"]):
+    if token is None or token.user is None or not token.is_valid(["openid"]):
         return None
     oauth_request = SimpleNamespace(client=token.application, user=token.user, access_token=token)
     if oauth_request.client is None or not oauth_request.client.is_usable(oauth_request):
@@ -118,86 +141,6 @@ def _userinfo_lean(request) -> HttpResponse | None:
     return response
 
 
-# ---------------------------------------------------------------------- introspection (RFC 7662)
-
-INACTIVE = {"active": False}
-
-
-@csrf_exempt
-@require_POST
-def introspect(request):
-    """A confidential client of an org may introspect tokens of that org's applications, and no others.
-
-    DOT's stock view lets any confidential client introspect any token, across tenants; ours
-    answers `{"active": false}` for another org's token, exactly as for an unknown one.
-    """
-    core = OAuthLibMixin.get_oauthlib_core()
-    uri, http_method, body, headers = core._extract_params(request)
-    oauth_request = OauthlibRequest(uri, http_method, body, headers)
-    authenticated = core.server.request_validator.authenticate_client(oauth_request)
-    client = getattr(oauth_request, "client", None)
-    if not authenticated or client is None or not client.is_confidential:
-        response = JsonResponse({"error": "invalid_client", "error_description": "Client authentication failed."},
-                                status=401)
-        response["WWW-Authenticate"] = 'Basic realm="gatehouse"'
-        return response
-    token_value = request.POST.get("token", "")
-    if not token_value:
-        return JsonResponse({"error": "invalid_request", "error_description": "The token parameter is missing."},
-                            status=400)
-    hint = request.POST.get("token_type_hint", "")
-    lookups = [_introspect_refresh, _introspect_access] if hint == "refresh_token" else \
-        [_introspect_access, _introspect_refresh]
-    for lookup in lookups:
-        answer = lookup(token_value, client)
-        if answer is not None:
-            return JsonResponse(answer)
-    return JsonResponse(INACTIVE)
-
-
-def _token_claims(token, client: Application, token_type: str) -> dict:
-    data = {
-        "active": True,
-        "client_id": token.application.client_id,
-        "scope": token.scope if hasattr(token, "scope") else "",
-        "token_type": token_type,
-        "iss": settings.GATEHOUSE_ISSUER,
-    }
-    if token.user is not None:
-        data["sub"] = str(token.user.public_id)
-        data["username"] = token.user.email
-    return data
-
-
-def _introspect_access(value: str, client: Application) -> dict | None:
-    token = (
-        get_access_token_model().objects.select_related("application", "user")
-        .filter(token_checksum=checksum(value)).first()
-    )
-    if token is None:
-        return None
-    if token.application.org_id != client.org_id or not token.is_valid():
-        return INACTIVE
-    data = _token_claims(token, client, "Bearer")
-    data["exp"] = int(calendar.timegm(token.expires.utctimetuple()))
-    data["iat"] = int(calendar.timegm(token.created.utctimetuple()))
-    return data
-
-
-def _introspect_refresh(value: str, client: Application) -> dict | None:
-    token = (
-        get_refresh_token_model().objects.select_related("application", "user", "access_token")
-        .filter(token_checksum=checksum(value)).order_by("-created").first()
-    )
-    if token is None:
-        return None
-    if token.application.org_id != client.org_id or token.revoked is not None:
-        return INACTIVE
-    data = _token_claims(token, client, "refresh_token")
-    data["scope"] = token.access_token.scope if token.access_token else ""
-    return data
-
-
 # ---------------------------------------------------------------------- RP-initiated logout
 
 
@@ -207,6 +150,19 @@ class LogoutView(RPInitiatedLogoutView):
     without a valid hint, ask first and never redirect."""
 
     template_name = "identity/oidc/logout_confirm.html"
+
+    def validate_post_logout_redirect_uri(self, application, post_logout_redirect_uri):
+        """The URI must be one the application registered (exactly; a native app's loopback URI on any
+        port). Unlike DOT's strict mode, a public app (SPA, native) may use its registered loopback http
+        URI too: registration already allows http only on loopback."""
+        if not post_logout_redirect_uri:
+            return
+        if application is None:
+            raise InvalidOIDCClientError()
+        if not application.post_logout_redirect_uri_allowed(post_logout_redirect_uri):
+            raise InvalidOIDCRedirectURIError(
+                "The post_logout_redirect_uri is not registered for this application, so you were not signed "
+                "out and not sent anywhere.")
 
     def validate_logout_request(self, id_token_hint, client_id, post_logout_redirect_uri):
         try:
@@ -251,7 +207,7 @@ def _discovery_document() -> dict:
         "introspection_endpoint": issuer + reverse("oidc:introspect"),
         "scopes_supported": scopes,
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": list(RESPONSE_MODES),
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
@@ -260,12 +216,14 @@ def _discovery_document() -> dict:
         "id_token_signing_alg_values_supported": ["RS256"],
         "subject_types_supported": ["public"],
         "claims_supported": sorted(set(GatehouseValidator().get_discovery_claims(None))),
-        "prompt_values_supported": ["none", "login", "consent"],
+        "prompt_values_supported": list(PROMPT_VALUES),
         "authorization_response_iss_parameter_supported": True,
         "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
         "claims_parameter_supported": False,
         "frontchannel_logout_supported": False,
-        "backchannel_logout_supported": False,
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
     }
 
 

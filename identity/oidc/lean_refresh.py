@@ -47,11 +47,13 @@ from oauth2_provider.models import (
 from oauth2_provider.oauth2_validators import GRANT_TYPE_MAPPING
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request as OauthlibRequest
+from oauthlib.oauth2.rfc6749.tokens import random_token_generator
 
 from applications.models import Application, AuthorizationRecord
 from applications.oauth_policy import access_token_lifetime
 from identity.oidc import lean_sql
 from identity.oidc.access import MembershipRow, access_decision, membership_columns_sql
+from identity.oidc.access_tokens import token_value
 from identity.oidc.claims import (
     groups_and_roles_arrays_sql,
     groups_and_roles_arrays_supported,
@@ -64,7 +66,6 @@ from identity.oidc.lean_token import (
     secret_matches,
     settings_are_stock,
     token_headers,
-    token_value,
 )
 from identity.oidc.validator import GatehouseValidator, checksum
 from identity.signing import active_kid_sql, rs256_compact, rs256_signer, signing_key_active_jwk
@@ -93,7 +94,7 @@ def refresh(request) -> HttpResponse | None:
 
 
 def _settings_allow() -> bool:
-    return (settings_are_stock() and oauth2_settings.REFRESH_TOKEN_GENERATOR is None
+    return (settings_are_stock() and oauth2_settings.REFRESH_TOKEN_GENERATOR in (None, random_token_generator)
             and oauth2_settings.ROTATE_REFRESH_TOKEN is True and oauth2_settings.OIDC_ENABLED
             and not oauth2_settings.COMPLIANT_BCP_RFC9700_TOKEN_STORAGE)
 

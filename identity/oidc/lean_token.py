@@ -14,7 +14,6 @@ identity/tests/test_oidc_lean_cc.py sends each case to both and compares.
 import base64
 import binascii
 import json
-import os
 from datetime import timedelta
 from types import SimpleNamespace
 from urllib.parse import unquote_plus
@@ -26,12 +25,12 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 from oauth2_provider.scopes import SettingsScopes, get_scopes_backend
 from oauth2_provider.settings import oauth2_settings
-from oauthlib.common import UNICODE_ASCII_CHARACTER_SET
 
 from applications.hashers import ClientSecretHasher
 from applications.models import Application
 from applications.oauth_policy import access_token_lifetime
 from identity.oidc import lean_sql
+from identity.oidc.access_tokens import access_token_generator, token_value
 from identity.oidc.validator import GatehouseValidator, checksum
 from orgs.models import Organization
 
@@ -46,22 +45,6 @@ _CLIENT_COLUMNS = ("id", "client_secret", "client_type", "authorization_grant_ty
 
 # alias -> SQL; written once per database from the models' own table and column names.
 _select_sql: dict[str, str] = {}
-
-
-_TOKEN_LENGTH = 30  # oauthlib's generate_token(), which DOT uses when ACCESS_TOKEN_GENERATOR is unset
-# The largest multiple of the alphabet's size in a byte: bytes at or above it are dropped, so every
-# character is equally likely, as with SystemRandom().choice().
-_UNBIASED_BELOW = 256 - 256 % len(UNICODE_ASCII_CHARACTER_SET)
-
-
-def token_value() -> str:
-    """A token as oauthlib's generate_token() makes it (30 characters drawn uniformly from its 62),
-    from one read of the OS's randomness instead of one read per character."""
-    chars, length = UNICODE_ASCII_CHARACTER_SET, _TOKEN_LENGTH
-    picked: list[str] = []
-    while len(picked) < length:
-        picked += [chars[byte % len(chars)] for byte in os.urandom(2 * length) if byte < _UNBIASED_BELOW]
-    return "".join(picked[:length])
 
 
 def token_headers(response: HttpResponse) -> HttpResponse:
@@ -104,7 +87,7 @@ def secret_matches(client: Application, secret: str) -> bool:
 def settings_are_stock() -> bool:
     """The DOT settings the lean paths reproduce; anything else is DOT's path."""
     return (
-        oauth2_settings.ACCESS_TOKEN_GENERATOR is None
+        oauth2_settings.ACCESS_TOKEN_GENERATOR in (None, access_token_generator)
         and oauth2_settings.OAUTH2_VALIDATOR_CLASS is GatehouseValidator
         and oauth2_settings.EXTRA_SERVER_KWARGS.get("token_expires_in") is access_token_lifetime
         and isinstance(get_scopes_backend(), SettingsScopes)
@@ -193,11 +176,9 @@ def client_credentials(request) -> HttpResponse | None:
 
 
 def _scopes(requested: str | None) -> list[str] | None:
-    """oauthlib's scope list (requested, else the default), if every scope is one the provider has."""
-    scopes = requested.strip().split(" ") if requested is not None else list(oauth2_settings._DEFAULT_SCOPES)
-    if not scopes or not set(scopes) <= set(oauth2_settings._SCOPES):
-        return None
-    return scopes
+    """The scopes of a client-credentials token for Gatehouse alone: none. A request naming any scope
+    (an API's, or an OpenID Connect scope, which a machine never gets) is the validator's to decide."""
+    return [] if requested is None else None
 
 
 def token_response(request) -> HttpResponse | None:

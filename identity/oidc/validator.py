@@ -12,7 +12,12 @@ from urllib.parse import unquote_plus
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from oauth2_provider.models import get_access_token_model, get_refresh_token_model, refresh_token_expire_timedelta
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_grant_model,
+    get_refresh_token_model,
+    refresh_token_expire_timedelta,
+)
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749 import errors
@@ -22,6 +27,7 @@ from applications.oauth_policy import pkce_required, pkce_required_for
 from audit.services import audit_record
 from identity.oidc.access import application_access
 from identity.oidc.claims import CLAIM_FUNCTIONS, CLAIM_SCOPES
+from identity.oidc.resources import TargetError, body_resources, granted_api_scopes, resolve_target
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +168,25 @@ class GatehouseValidator(OAuth2Validator):
             .filter(token_checksum=checksum(token)).first()
         )
 
+    def validate_bearer_token(self, token, scopes, request):
+        """Gatehouse's own bearer endpoint (userinfo): a live token of a usable app, with the scopes,
+        for a person. A token made for a registered API (RFC 8707) is accepted here too when it carries
+        `openid`: the person consented to that scope for the app, whatever audience the token names.
+        A client's own token (client credentials) describes no one: invalid_token, never a 500."""
+        access_token = self._load_access_token(token) if token else None
+        if access_token is None or not access_token.is_valid(scopes):
+            self._set_oauth2_error_on_request(request, access_token, scopes)
+            return False
+        if access_token.user is None or access_token.application is None \
+                or not access_token.application.is_usable(request):
+            request.oauth2_error = {"error": "invalid_token", "error_description": "The access token is invalid."}
+            return False
+        request.client = access_token.application
+        request.user = access_token.user
+        request.scopes = list(access_token.scopes)
+        request.access_token = access_token
+        return True
+
     def is_pkce_required(self, client_id, request):
         # Our PKCE_REQUIRED callable looks the client up by id; it is usually loaded by now, so
         # decide from it rather than query it again.
@@ -220,7 +245,22 @@ class GatehouseValidator(OAuth2Validator):
         if not super().validate_scopes(client_id, scopes, client, request, *args, **kwargs):
             return False
         allowed = getattr(client, "allowed_scopes", "")
-        return not allowed or set(scopes) <= set(allowed.split())
+        # allowed_scopes limits the OpenID Connect scopes; API scopes are limited by the app's grants.
+        if allowed and not set(scopes) - set(granted_api_scopes(client, request)) <= set(allowed.split()):
+            return False
+        # The API the token is for (identity/oidc/resources.py), at /authorize and for client credentials.
+        try:
+            request.gatehouse_target = resolve_target(client=client, scopes=scopes, resources=body_resources(request),
+                                                      request=request, grant_type=request.grant_type or "")
+        except TargetError as exc:
+            raise errors.CustomOAuth2Error(error=exc.error, description=exc.description, request=request) from None
+        target = request.gatehouse_target
+        if target is not None and request.grant_type == "client_credentials":
+            if not scopes:
+                request.scopes = list(target.scopes)
+            request.resource = [target.api.identifier]  # stored on an opaque token for introspection
+        return True
+
 
     def get_default_scopes(self, client_id, request, *args, **kwargs):
         # A request naming no scope gets the defaults the app may have, not a refusal.
@@ -242,10 +282,27 @@ class GatehouseValidator(OAuth2Validator):
             request=request)
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
-        if super().validate_code(client_id, code, client, request, *args, **kwargs):
-            return True
-        self._revoke_replayed_code(code=code, client=client, request=request)
-        return False
+        if not super().validate_code(client_id, code, client, request, *args, **kwargs):
+            self._revoke_replayed_code(code=code, client=client, request=request)
+            return False
+        resources = (get_grant_model().objects.filter(code=code, application=client)
+                     .values_list("resource", flat=True).first())
+        return self._target_still_granted(request, client, resources)
+
+    @staticmethod
+    def _target_still_granted(request, client, resources) -> bool:
+        """The API a code or refresh token was issued for (named by its resource, else by its API
+        scopes), if the client may still have tokens for it: the API may have been deleted, or the
+        app's grant withdrawn, since. The token then names the API as its resource (introspection)."""
+        try:
+            target = resolve_target(client=client, scopes=request.scopes or (), resources=resources or [],
+                                    request=request)
+        except TargetError:
+            return False
+        request.gatehouse_target = target
+        if target is not None and not resources and not body_resources(request):
+            request.resource = [target.api.identifier]
+        return True
 
     def _revoke_replayed_code(self, *, code: str, client: Application, request) -> None:
         """A code presented again after it was redeemed may have been stolen: revoke what it produced."""
@@ -262,6 +319,10 @@ class GatehouseValidator(OAuth2Validator):
         logger.warning("Authorization code replayed for client %s; its tokens were revoked", client.client_id)
 
     def save_bearer_token(self, token, request, *args, **kwargs):
+        target = getattr(request, "gatehouse_target", None)
+        if request.grant_type == "client_credentials" and target is not None and target.api.is_jwt:
+            # A machine's JWT is verified by its API from JWKS and lives minutes: nothing to store.
+            return None
         if request.grant_type == "client_credentials" and "refresh_token" not in token:
             # One INSERT (an access token, nothing else): atomic on its own in autocommit, so
             # DOT's BEGIN/COMMIT around it would only add two round trips.
@@ -292,6 +353,10 @@ class GatehouseValidator(OAuth2Validator):
                                  metadata={"client_id": client.client_id, "token_family": str(reused.token_family)})
                 return False
         elif not self._validate_live_refresh_token(rt, refresh_token, client, request):
+            return False
+        rt = request.refresh_token_instance
+        request.scopes = request.scopes or (rt.access_token.scope.split() if rt.access_token else [])
+        if not self._target_still_granted(request, client, rt.resource):
             return False
         decision = application_access(user=request.user, application=client)
         if not decision.allowed:

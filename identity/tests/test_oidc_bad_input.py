@@ -59,7 +59,10 @@ def test_userinfo_without_or_with_a_bad_token_is_401(client):
 
 
 def test_token_in_the_query_string_is_not_accepted(client):
-    assert client.get("/oauth/userinfo?access_token=whatever").status_code == 401
+    response = client.get("/oauth/userinfo?access_token=whatever")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert response["WWW-Authenticate"].startswith('Bearer error="invalid_request"')
 
 
 def test_oversized_form_is_refused_cleanly(client, org):

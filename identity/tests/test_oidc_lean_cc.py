@@ -89,10 +89,11 @@ def app(machine):
 # ---------------------------------------------------------------------- answered by the lean path
 
 
-def test_basic_auth_without_scope_gets_the_default_scope(machine):
+def test_basic_auth_without_scope_gets_a_token_without_scope(machine):
+    """A machine is never given an OpenID Connect scope (there is no person to describe)."""
     answer_json = assert_same("grant_type=client_credentials", lean=True,
                               HTTP_AUTHORIZATION=basic(machine.client_id, machine.client_secret))
-    assert answer_json["scope"] == "openid"
+    assert answer_json["scope"] == ""
     assert answer_json["token_type"] == "Bearer"
 
 
@@ -102,10 +103,14 @@ def test_secret_in_the_body(machine):
 
 
 @pytest.mark.parametrize("scope", ["openid", "openid profile email", "email openid", " profile "])
-def test_supported_scopes(machine, scope):
-    answer_json = assert_same(f"grant_type=client_credentials&scope={scope.replace(' ', '+')}", lean=True,
-                              HTTP_AUTHORIZATION=basic(machine.client_id, machine.client_secret))
-    assert answer_json["scope"] == scope.strip()
+def test_openid_connect_scopes_are_refused_to_a_machine(client, machine, scope):
+    body = f"grant_type=client_credentials&scope={scope.replace(' ', '+')}"
+    auth = basic(machine.client_id, machine.client_secret)
+    assert_same(body, lean=False, HTTP_AUTHORIZATION=auth)
+    response = client.post("/oauth/token", body, content_type="application/x-www-form-urlencoded",
+                           HTTP_AUTHORIZATION=auth)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_scope"
 
 
 def test_the_applications_own_lifetime(machine, app):
@@ -133,7 +138,7 @@ def test_the_token_works_at_introspection_like_a_dot_token(client, machine):
                                HTTP_AUTHORIZATION=basic(machine.client_id, machine.client_secret)).json()
     assert introspected["active"] is True
     assert introspected["client_id"] == machine.client_id
-    assert introspected["scope"] == "openid"
+    assert introspected["scope"] == ""
     assert "sub" not in introspected
 
 
@@ -256,7 +261,7 @@ def test_a_connected_app_authorized_receiver_gets_dots_path(machine):
 def test_token_values_are_oauthlibs_shape_and_spread_evenly():
     from oauthlib.common import UNICODE_ASCII_CHARACTER_SET
 
-    from identity.oidc.lean_token import token_value
+    from identity.oidc.access_tokens import token_value
 
     values = [token_value() for _ in range(2000)]
     assert len(set(values)) == len(values)

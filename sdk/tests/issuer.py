@@ -130,7 +130,7 @@ class Issuer:
             "nbf": now,
             "jti": uuid.uuid4().hex,
             "auth_time": now - 60,
-            "org": "acme",
+            "org": {"id": "1", "slug": "acme"},
             "groups": ["engineering"],
             "roles": ["orders:viewer"],
         }

@@ -64,6 +64,16 @@ def _string(claims: dict[str, Any], name: str, *, required: bool) -> str | None:
     return value
 
 
+def _org_slug(claims: dict[str, Any]) -> str | None:
+    """The organization's slug: Gatehouse's `org` claim is {"id": ..., "slug": ...}, as in ID tokens."""
+    value = claims.get("org")
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return _string(value, "slug", required=True)
+    return _string(claims, "org", required=True)
+
+
 def _string_set(claims: dict[str, Any], name: str) -> frozenset[str]:
     value = claims.get(name)
     if value is None:
@@ -103,7 +113,7 @@ def access_token_from_claims(
         scopes=frozenset(scope.split()) if scope else _EMPTY,
         roles=_string_set(claims, "roles"),
         groups=_string_set(claims, "groups"),
-        org=_string(claims, "org", required=False),
+        org=_org_slug(claims),
         auth_time=_number(claims, "auth_time", required=False),
         expires_at=exp,
         claims=claims,
