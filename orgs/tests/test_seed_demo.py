@@ -8,7 +8,8 @@ from django.contrib.auth.hashers import check_password
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from applications.models import Application
+from applications.api_services import api_create, application_api_scopes_set
+from applications.models import Api, ApiScope, Application
 from audit.models import AuditEvent
 from directory.models import Group, GroupMembership, User
 from orgs.models import Membership, Organization
@@ -21,7 +22,8 @@ CREDENTIALS = [
     ("carol@globex.test", "demo-password-123"),
 ]
 SECRETS = [("hr-portal", "hr-portal-secret"), ("acme-reports", "acme-reports-secret")]
-MODELS = (User, Organization, Membership, Group, GroupMembership, Application, AuditEvent)
+API_SECRET = ("https://orders.acme.test", "orders-api-secret")
+MODELS = (User, Organization, Membership, Group, GroupMembership, Application, Api, ApiScope, AuditEvent)
 
 
 @pytest.fixture
@@ -49,6 +51,11 @@ def snapshot() -> dict:
         "apps": sorted(Application.objects.values_list(
             "org__slug", "client_id", "name", "kind", "client_type", "redirect_uris", "post_logout_redirect_uris",
             "allowed_origins", "client_secret")),
+        "apis": sorted(Api.objects.values_list(
+            "org__slug", "identifier", "name", "token_format", "access_token_lifetime", "client_id", "client_secret")),
+        "api_scopes": sorted(ApiScope.objects.values_list("api__identifier", "name", "description")),
+        "api_grants": sorted(Application.objects.filter(api_scopes__isnull=False)
+                             .values_list("client_id", "api_scopes__name")),
     }
 
 
@@ -86,12 +93,24 @@ def test_first_run_creates_the_demo_data():
         ("acme", "project-tracker", "Project Tracker", "spa", "public", "http://127.0.0.1:4001/callback", "",
          "http://127.0.0.1:4001"),
     ]
-    assert "Created 14:" in output
+    assert [row[:5] for row in data["apis"]] == [
+        ("acme", "https://orders.acme.test", "Orders API", "jwt", 600)]
+    assert data["api_scopes"] == [
+        ("https://orders.acme.test", "orders:read", "See your orders"),
+        ("https://orders.acme.test", "orders:write", "Place and change orders"),
+    ]
+    # Nobody holds orders:write: the demo shows the API's 403 insufficient_scope with it.
+    assert data["api_grants"] == [("acme-reports", "orders:read"), ("hr-portal", "orders:read")]
+    api = Api.objects.get()
+    assert check_password(API_SECRET[1], api.client_secret)
+    assert f"introspection client_id {api.client_id} client_secret orders-api-secret" in output
+    assert "Created 17:" in output
     credential_lines = {" ".join(line.split()[-2:]) for line in output.splitlines()}
     for email, password in CREDENTIALS:
         assert f"{email} {password}" in credential_lines
     for action in ("user.created", "organization.created", "membership.created", "group.created",
-                   "group.member_added", "application.created"):
+                   "group.member_added", "application.created", "api.created",
+                   "application.api_scopes_changed"):
         assert AuditEvent.objects.filter(action=action).exists(), action
 
 
@@ -105,11 +124,12 @@ def test_second_run_leaves_the_same_data_and_the_credentials_still_work():
 
     assert snapshot() == first  # same rows, same hashes, and no new audit rows
     assert "Created 0: nothing." in output
-    assert "Already present 14." in output
+    assert "Already present 17." in output
     for email, password in CREDENTIALS:
         assert signs_in(email, password), email
     for client_id, secret in SECRETS:
         assert check_password(secret, Application.objects.get(client_id=client_id).client_secret)
+    assert check_password(API_SECRET[1], Api.objects.get(identifier=API_SECRET[0]).client_secret)
 
 
 @pytest.mark.django_db
@@ -208,3 +228,44 @@ def test_refusal_exits_2_from_the_command_line(tmp_path):
     assert result.stderr.startswith("CommandError: seed_demo writes well-known passwords")
     assert len(result.stderr.strip().splitlines()) == 1
     assert not database.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("embedded")
+def test_rerun_puts_back_the_apis_secret_a_removed_scope_and_grant_and_keeps_what_was_added():
+    seed_demo()
+    api = Api.objects.get(identifier="https://orders.acme.test")
+    Api.objects.filter(pk=api.pk).update(client_secret="rotated-in-the-console")
+    api.scopes.filter(name="orders:read").delete()  # withdraws it from Reports and HR Portal too
+    ApiScope.objects.create(api=api, org=api.org, name="orders:export", description="Export your orders")
+    reports = Application.objects.get(client_id="acme-reports")
+    application_api_scopes_set(application=reports, scopes=api.scopes.filter(name="orders:export"))
+    assert list(Application.objects.get(client_id="hr-portal").api_scopes.all()) == []
+
+    output = seed_demo()
+
+    assert "Reset to the demo value: secret of https://orders.acme.test." in output
+    assert "scope orders:read of https://orders.acme.test, orders:read for acme-reports, " \
+           "orders:read for hr-portal." in output
+    assert check_password("orders-api-secret", Api.objects.get(pk=api.pk).client_secret)
+    assert AuditEvent.objects.filter(action="api.secret_rotated", target_id=str(api.pk)).exists()
+    assert AuditEvent.objects.filter(action="api.updated", target_id=str(api.pk)).exists()
+    data = snapshot()
+    assert [row[1] for row in data["api_scopes"]] == ["orders:export", "orders:read", "orders:write"]
+    assert data["api_grants"] == [("acme-reports", "orders:export"), ("acme-reports", "orders:read"),
+                                  ("hr-portal", "orders:read")]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("embedded")
+def test_refuses_to_take_over_an_api_identifier_of_another_org(other_org):
+    api_create(org=other_org, name="Theirs", identifier="https://orders.acme.test",
+               scopes=[("orders:read", "Their orders")])
+    before = snapshot()
+
+    with pytest.raises(CommandError) as excinfo:
+        seed_demo()
+
+    assert excinfo.value.returncode == 2
+    assert f"belongs to an API in {other_org.slug}" in str(excinfo.value)
+    assert snapshot() == before

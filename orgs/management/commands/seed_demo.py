@@ -4,11 +4,13 @@ import os
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.contrib.auth.hashers import check_password
+from django.contrib.auth.hashers import check_password, make_password
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from applications.models import Application
+from applications.api_services import api_create, api_update, application_api_scopes_set
+from applications.hashers import ClientSecretHasher
+from applications.models import Api, Application
 from applications.services import application_create
 from audit.services import audit_record
 from config.exceptions import DomainError
@@ -18,11 +20,11 @@ from orgs.models import Membership, Organization
 from orgs.services import membership_create, organization_create
 
 # Idempotency and audit: rows are found by natural key (org slug, email in any case, group slug within
-# its org, client id) and only missing ones are created, through the services, so a first run audits
-# each creation as any other would. A row that exists is left as it is, except that a demo password or
-# client secret that no longer verifies is reset (audited as user.password_reset or
-# application.secret_rotated) so the printed credentials stay true. A run over data already in the demo
-# state therefore writes nothing at all, audit rows included.
+# its org, client id, API identifier, scope name within its API) and only missing ones are created,
+# through the services, so a first run audits each creation as any other would. A row that exists is left
+# as it is, except that a demo password or client secret that no longer verifies is reset (audited as
+# user.password_reset, application.secret_rotated or api.secret_rotated) so the printed credentials stay
+# true. A run over data already in the demo state therefore writes nothing at all, audit rows included.
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD_ENV = "GATEHOUSE_ADMIN_PASSWORD"
@@ -69,6 +71,27 @@ APPS = (
     DemoApp("acme", "Project Tracker", Application.Kind.SPA, "project-tracker",
             redirect_uris=("http://127.0.0.1:4001/callback",), allowed_origins=("http://127.0.0.1:4001",)),
     DemoApp("acme", "Reports", Application.Kind.MACHINE, "acme-reports", secret="acme-reports-secret"),
+)
+
+
+@dataclass(frozen=True)
+class DemoApi:
+    org: str
+    name: str
+    identifier: str
+    secret: str  # the API's own introspection secret
+    scopes: tuple[tuple[str, str], ...]  # (name, description shown on the consent page)
+    grants: tuple[tuple[str, tuple[str, ...]], ...]  # (client id, scope names it is granted)
+    token_format: str = Api.TokenFormat.JWT
+    access_token_lifetime: int = 600
+
+
+APIS = (
+    # The demo RP (make demo-rp) calls it as HR Portal with a person's token; Reports with its own.
+    # Nobody is granted orders:write, so the demo can show a 403 insufficient_scope.
+    DemoApi("acme", "Orders API", "https://orders.acme.test", "orders-api-secret",
+            scopes=(("orders:read", "See your orders"), ("orders:write", "Place and change orders")),
+            grants=(("acme-reports", ("orders:read",)), ("hr-portal", ("orders:read",)))),
 )
 
 
@@ -160,6 +183,60 @@ def _ensure_application(org: Organization, spec: DemoApp, tally: Tally) -> None:
         tally.reset.append(f"secret of {spec.client_id}")
 
 
+def _hashed_api_secret(secret: str) -> str:
+    # The hasher api_services uses for the secrets it generates, so introspection checks it the same way.
+    return make_password(secret, hasher=ClientSecretHasher.algorithm)
+
+
+def _ensure_api(org: Organization, spec: DemoApi, tally: Tally) -> Api:
+    label = f"API {spec.identifier}"
+    api = Api.objects.filter(identifier=spec.identifier).select_related("org").first()
+    if api is None:
+        api = api_create(org=org, name=spec.name, identifier=spec.identifier, scopes=spec.scopes,
+                         token_format=spec.token_format, access_token_lifetime=spec.access_token_lifetime,
+                         actor=None).api
+        # api_create generates a secret to show once; the demo's is printed in the README instead. The
+        # api.created row above already records the API coming into being, secret included, so replacing
+        # the generated secret in the same transaction is not a rotation anyone needs to audit.
+        Api.objects.filter(pk=api.pk).update(client_secret=_hashed_api_secret(spec.secret))
+        tally.created.append(label)
+        return api
+    if api.org_id != org.pk:
+        # Identifiers are unique across the deployment; an API of another org keeps its own.
+        raise _refuse(f"The API identifier “{spec.identifier}” belongs to an API in {api.org.slug}, not "
+                      f"{org.slug}; delete it, then run seed_demo again.")
+    tally.present.append(label)
+    existing = dict(api.scopes.values_list("name", "description"))
+    missing = [(name, text) for name, text in spec.scopes if name not in existing]
+    if missing:
+        # Keep the API's settings and any scope someone added; put back only the demo's.
+        api_update(api=api, name=api.name, scopes=[*existing.items(), *missing], token_format=api.token_format,
+                   access_token_lifetime=api.access_token_lifetime, description=api.description, actor=None)
+        tally.created.extend(f"scope {name} of {spec.identifier}" for name, _ in missing)
+    if not check_password(spec.secret, api.client_secret):
+        Api.objects.filter(pk=api.pk).update(client_secret=_hashed_api_secret(spec.secret))
+        audit_record(action="api.secret_rotated", actor=None, org=org, target=api,
+                     metadata={"client_id": api.client_id, "by": "seed_demo"})
+        tally.reset.append(f"secret of {spec.identifier}")
+    return api
+
+
+def _ensure_api_grants(org: Organization, api: Api, spec: DemoApi, tally: Tally) -> None:
+    scopes = {scope.name: scope for scope in api.scopes.all()}
+    for client_id, names in spec.grants:
+        # _ensure_application ran first and refused a client id of another org.
+        application = Application.objects.for_org(org).get(client_id=client_id)
+        held = list(application.api_scopes.all())
+        missing = [name for name in names if name not in {scope.name for scope in held}]
+        for name in names:
+            label = f"{name} for {client_id}"
+            (tally.created if name in missing else tally.present).append(label)
+        if missing:
+            # Added to what the application holds: a grant made in the console stays.
+            application_api_scopes_set(application=application, scopes=[*held, *(scopes[name] for name in missing)],
+                                       actor=None)
+
+
 def seed(*, admin_password: str) -> Tally:
     """Bring the database to the demo state, creating only what is missing."""
     tally = Tally()
@@ -173,13 +250,17 @@ def seed(*, admin_password: str) -> Tally:
         _ensure_group(orgs[org_slug], slug, name, [users[email] for email in emails], tally)
     for spec in APPS:
         _ensure_application(orgs[spec.org], spec, tally)
+    for api_spec in APIS:
+        api = _ensure_api(orgs[api_spec.org], api_spec, tally)
+        _ensure_api_grants(orgs[api_spec.org], api, api_spec, tally)
     return tally
 
 
 class Command(BaseCommand):
     help = (
         "Load demo data: operator admin@example.com, orgs acme and globex with alice, bob and carol, an "
-        "engineering group and three acme applications, all with well-known passwords and secrets. "
+        "engineering group, three acme applications and acme's Orders API, all with well-known passwords and "
+        "secrets. "
         "Running it again creates only what is missing and resets demo passwords and secrets that were "
         f"changed. The operator's password is {DEFAULT_ADMIN_PASSWORD!r} unless {ADMIN_PASSWORD_ENV} is set. "
         "Refuses (status 2) to write into any database but the embedded default unless --force is given."
@@ -217,3 +298,12 @@ class Command(BaseCommand):
             secret = f"client_secret {spec.secret}" if spec.secret else "public client (PKCE), no secret"
             label = f"{spec.name} ({spec.org}, {spec.kind})"
             self.stdout.write(f"  {label:<30} client_id {spec.client_id:<16} {secret}")
+        self.stdout.write("\nAPIs")
+        for api_spec in APIS:
+            api = Api.objects.get(identifier=api_spec.identifier)
+            scopes = " ".join(name for name, _ in api_spec.scopes)
+            self.stdout.write(f"  {api_spec.name} ({api_spec.org}) {api_spec.identifier}, scopes {scopes}")
+            # The client id is generated per database, so it is printed rather than documented.
+            self.stdout.write(f"    introspection client_id {api.client_id} client_secret {api_spec.secret}")
+            for client_id, names in api_spec.grants:
+                self.stdout.write(f"    {client_id} is granted {' '.join(names)}")
