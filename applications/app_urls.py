@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:pk>/rotate-secret", views.ApplicationSecretRotateView.as_view(), name="app-secret-rotate"),
     path("<int:pk>/end-secret-overlap", views.ApplicationSecretOverlapEndView.as_view(), name="app-secret-overlap-end"),
     path("<int:pk>/delete", views.ApplicationDeleteView.as_view(), name="app-delete"),
+    path("<int:pk>/api-access", views.ApplicationApiAccessView.as_view(), name="app-api-access"),
     path("<int:pk>/backchannel-logouts", backchannel_views.BackchannelLogoutListView.as_view(),
          name="app-backchannel-logouts"),
     path("<int:pk>/backchannel-logouts/<int:delivery_pk>/requeue",

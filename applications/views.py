@@ -21,6 +21,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.generic import FormView, TemplateView, View
 
+from applications.api_forms import ApiScopesGrantForm
+from applications.api_selectors import api_scope_choices, application_api_scopes
+from applications.api_services import application_api_scopes_set
 from applications.forms import ApplicationForm, AppRoleForm, SecretRotateForm
 from applications.models import Application, AppRole
 from applications.role_services import app_role_create, app_role_delete, app_role_update
@@ -248,6 +251,7 @@ class ApplicationDetailView(OrgPermissionMixin, _AppMixin, TemplateView):
             default_lifetime=settings.OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"],
             default_refresh_lifetime=settings.OAUTH2_PROVIDER["REFRESH_TOKEN_EXPIRE_SECONDS"],
             backchannel_counts=_backchannel_counts(org=self.org, application=app),
+            api_access=application_api_scopes(application=app),
             **integration(app),
         )
         return context
@@ -277,6 +281,31 @@ class ApplicationUpdateView(OrgPermissionMixin, _AppMixin, FormView):
             _form_error(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, _("Saved the application %(name)s.") % {"name": form.cleaned_data["name"]})
+        return redirect(_app_url("app-detail", self.application))
+
+
+class ApplicationApiAccessView(OrgPermissionMixin, _AppMixin, FormView):
+    """Grant or withdraw API scopes: checkboxes of this org's APIs' scopes only."""
+
+    permission = "applications.manage"
+    template_name = "applications/app_api_access.html"
+    form_class = ApiScopesGrantForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "scopes": api_scope_choices(org=self.org)}
+
+    def get_initial(self):
+        return {"api_scopes": list(self.application.api_scopes.all())}
+
+    def form_valid(self, form):
+        try:
+            application_api_scopes_set(application=self.application, scopes=form.cleaned_data["api_scopes"],
+                                       actor=self.request.user, request=self.request)
+        except DomainError as exc:
+            _form_error(form, exc)
+            return self.form_invalid(form)
+        messages.success(self.request, _("Saved the API access of %(name)s. Tokens already issued keep their scopes "
+                                         "until they expire.") % {"name": self.application.name})
         return redirect(_app_url("app-detail", self.application))
 
 

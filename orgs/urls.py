@@ -22,5 +22,6 @@ urlpatterns = [
     path("<slug:org_slug>/applications/", include("applications.app_urls")),
     path("<slug:org_slug>/settings/", include("orgs.settings_urls")),
     path("<slug:org_slug>/api-keys/", include("applications.apikey_urls")),
+    path("<slug:org_slug>/apis/", include("applications.api_urls")),
     path("<slug:org_slug>/imports/", include("directory.import_urls")),
 ]
