@@ -1,4 +1,5 @@
-"""A demo relying party: sign in with Gatehouse over OpenID Connect, show the verified claims, refresh, sign out.
+"""A demo relying party: sign in with Gatehouse over OpenID Connect, show the verified claims, call the demo's
+Orders API with the access token, refresh, sign out.
 
     make demo-rp                  (or: .venv/bin/python -m demo.rp, with requirements/dev.txt installed)
 
@@ -6,12 +7,14 @@ It knows Gatehouse only through the discovery document at GATEHOUSE_ISSUER (defa
 http://127.0.0.1:$PORT, PORT defaulting to 8000 as for `make run`) and signs in as the seeded
 `hr-portal` web client: Authorization Code with PKCE (S256), state and nonce, the ID token's signature
 checked with the published JWKS and its iss/aud/exp/iat/nonce/at_hash checked too, then userinfo;
-refresh rotates the tokens; sign-out is RP-initiated logout with id_token_hint.
+refresh rotates the tokens; sign-out is RP-initiated logout with id_token_hint. It also asks for the
+Orders API's `orders:read`, so its access token is a JWT for https://orders.acme.test, which "Call the
+Orders API" sends to demo/orders_api.py; main() serves that API in a thread of this process.
 
 Built on the standard library's http.server and Authlib's requests client, so it adds no dependency.
 Environment: DEMO_RP_PORT (default 4003; the seeded client only registers 4003), DEMO_RP_CLIENT_ID
-and DEMO_RP_CLIENT_SECRET (default hr-portal / hr-portal-secret). Tests start it in-process with
-make_server().
+and DEMO_RP_CLIENT_SECRET (default hr-portal / hr-portal-secret), DEMO_API_PORT (the Orders API's,
+default 4005). Tests start both in-process with make_server().
 """
 
 from __future__ import annotations
@@ -42,9 +45,13 @@ from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
+from demo import orders_api
+
 DEFAULT_PORT = 4003
 HTTP_TIMEOUT_SECONDS = 10
-SCOPE = "openid profile email"
+# orders:read is the demo Orders API's scope (seed_demo grants it to hr-portal): with it, the access token
+# is a JWT whose aud is that API, and Gatehouse's userinfo still accepts it.
+SCOPE = "openid profile email orders:read"
 SESSION_COOKIE = "demo_rp_session"  # not gatehouse_*: cookies are per host, not per port
 SESSION_IDLE_SECONDS = 8 * 3600
 PENDING_SECONDS = 600  # a sign-in started longer ago than this is not finished
@@ -70,6 +77,7 @@ class Config:
     redirect_uri: str
     post_logout_redirect_uri: str
     scope: str = SCOPE
+    orders_api_url: str = f"http://127.0.0.1:{orders_api.DEFAULT_PORT}"
 
 
 class PageError(Exception):
@@ -210,6 +218,16 @@ class Pending:
     started: float = field(default_factory=time.monotonic)
 
 
+@dataclass(frozen=True)
+class OrdersAnswer:
+    """What the Orders API answered the last call, as the page shows it."""
+
+    url: str
+    status: int
+    body: object  # the JSON, or the text when it is not JSON
+    www_authenticate: str = ""
+
+
 @dataclass
 class Session:
     """One browser's state, kept here; the browser holds only a random id in a cookie."""
@@ -221,12 +239,13 @@ class Session:
     id_claims: dict | None = None
     userinfo: dict | None = None
     refreshes: int = 0
+    orders_answer: OrdersAnswer | None = None
     logout_state: str | None = None
     notices: list[str] = field(default_factory=list)
     last_seen: float = field(default_factory=time.monotonic)
 
     def sign_out_locally(self) -> None:
-        self.token = self.id_header = self.id_claims = self.userinfo = None
+        self.token = self.id_header = self.id_claims = self.userinfo = self.orders_answer = None
         self.refreshes = 0
 
 
@@ -294,7 +313,29 @@ def _fingerprint(secret_value: str | None) -> str:
     return "sha256:" + hashlib.sha256(secret_value.encode()).hexdigest()[:12]
 
 
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
 TIME_CLAIMS = {"exp", "iat", "auth_time", "updated_at", "nbf"}
+
+
+def _unverified_jwt_claims(token: str | None) -> dict | None:
+    """The payload of a JWT access token, read without checking it, or None for an opaque token.
+
+    Only for showing: to a client an access token is opaque (RFC 9068 §6), and the API it is for is the
+    one that verifies it. Here it shows which API the token is for (aud), what it allows and until when."""
+    parts = (token or "").split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return None
+    return claims if isinstance(claims, dict) else None
 
 
 def _claims_table(caption: str, claims: dict) -> str:
@@ -327,6 +368,8 @@ button { font: inherit; padding: .5rem 1.1rem; border-radius: 6px; border: 1px s
 button.secondary { background: #fff; color: #27344d; }
 button:focus-visible, a:focus-visible { outline: 3px solid #f0a500; outline-offset: 2px; }
 small { color: #5a6272; }
+pre { background: #fff; border: 1px solid #dde1e7; padding: .7rem; overflow-x: auto; margin: 0 0 1.5rem; }
+h2 { font-size: 1.25rem; margin: 1.5rem 0 .5rem; }
 """
 
 
@@ -354,6 +397,7 @@ class DemoRP:
             ("GET", "/auth/callback"): self.callback,
             ("POST", "/login"): self.login,
             ("POST", "/refresh"): self.refresh,
+            ("POST", "/orders"): self.call_orders,
             ("POST", "/logout"): self.logout,
         }
         if request.path == "/rp.css" and request.method in ("GET", "HEAD"):
@@ -483,14 +527,52 @@ as the client <code>{esc(self.config.client_id)}</code>.</p>
   <input type="hidden" name="csrf" value="{esc(session.csrf)}">
   <button type="submit" class="secondary">Refresh tokens</button>
 </form>
+<form method="post" action="/orders">
+  <input type="hidden" name="csrf" value="{esc(session.csrf)}">
+  <button type="submit" class="secondary">Call the Orders API</button>
+</form>
 <form method="post" action="/logout">
   <input type="hidden" name="csrf" value="{esc(session.csrf)}">
   <button type="submit">Sign out</button>
 </form>
+{self._orders_section(session)}
 {_claims_table("ID token claims — signature verified with Gatehouse's JWKS; iss, aud, exp, iat, nonce and at_hash "
                "checked", claims)}
 {_claims_table("Userinfo response", session.userinfo or {})}
 <table><caption>Tokens (fingerprints only)</caption><tbody>{rows}</tbody></table>"""
+
+    def _orders_section(self, session: Session) -> str:
+        claims = _unverified_jwt_claims((session.token or {}).get("access_token"))
+        if claims is None:
+            token_part = ("<p>The access token is opaque (not a JWT): it is for Gatehouse's userinfo only, so the "
+                          "Orders API will refuse it.</p>")
+        else:
+            shown = {name: claims[name] for name in ("aud", "scope", "exp", "sub", "client_id") if name in claims}
+            token_part = _claims_table("Access token claims — decoded, not verified: the Orders API verifies "
+                                       "them", shown)
+        answer = session.orders_answer
+        if answer is None:
+            answer_part = (f"<p><small>The Orders API is at <code>{esc(self.config.orders_api_url)}</code>. "
+                           "Press <em>Call the Orders API</em> to send it this access token.</small></p>")
+        else:
+            body = answer.body
+            orders = body.get("orders") if isinstance(body, dict) else None
+            table = ""
+            if isinstance(orders, list) and all(isinstance(order, dict) for order in orders):
+                rows = "".join(
+                    "<tr>" + "".join(f"<td>{esc(order.get(key, ''))}</td>"
+                                     for key in ("id", "item", "quantity", "status")) + "</tr>"
+                    for order in orders)
+                table = ("<table><caption>Your orders</caption><thead><tr><th scope=\"col\">order</th>"
+                         "<th scope=\"col\">item</th><th scope=\"col\">quantity</th><th scope=\"col\">status</th>"
+                         f"</tr></thead><tbody>{rows}</tbody></table>")
+            challenge = (f"<p>WWW-Authenticate: <code>{esc(answer.www_authenticate)}</code></p>"
+                         if answer.www_authenticate else "")
+            shown_body = json.dumps(body, indent=2, ensure_ascii=False) if not isinstance(body, str) else body
+            answer_part = (f"<p>GET <code>{esc(answer.url)}</code> answered <strong>{answer.status} "
+                           f"{esc(_phrase(answer.status))}</strong>.</p>{challenge}{table}"
+                           f"<pre aria-label=\"The Orders API's JSON response\">{esc(shown_body)}</pre>")
+        return f"<h2>Orders API</h2>\n{token_part}\n{answer_part}"
 
     def login(self, request: Request) -> Response:
         session = self._posted_session(request)
@@ -587,6 +669,33 @@ as the client <code>{esc(self.config.client_id)}</code>.</p>
             f"Tokens refreshed: a new access token (expires {_when(token.get('expires_at'))})"
             + (" and a new refresh token (the old one is spent now)." if rotated else ".")
         )
+        return self._see_other("/")
+
+    def call_orders(self, request: Request) -> Response:
+        session = self._posted_session(request)
+        access_token = (session.token or {}).get("access_token")
+        if not access_token:
+            session.notices.append("You are not signed in, so there is no access token to call the Orders API with.")
+            return self._see_other("/")
+        url = f"{self.config.orders_api_url}/orders"
+        try:
+            response = requests.get(url, headers={"Authorization": f"Bearer {access_token}"},
+                                    timeout=HTTP_TIMEOUT_SECONDS)
+        except requests.RequestException as exc:
+            raise PageError("The Orders API is not reachable", f"GET {url} failed ({type(exc).__name__}).",
+                            hint="`make demo-rp` starts it on 127.0.0.1:$DEMO_API_PORT (default 4005); its "
+                                 "terminal says whether it started.") from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = response.text[:2000]
+        session.orders_answer = OrdersAnswer(url=url, status=response.status_code, body=body,
+                                             www_authenticate=response.headers.get("WWW-Authenticate", ""))
+        if response.status_code == HTTPStatus.UNAUTHORIZED:
+            # Most likely expired: an API's tokens live minutes (10 for the demo's), not an hour.
+            session.notices.append("The Orders API refused the access token; press Refresh tokens, then call again.")
+        else:
+            session.notices.append(f"The Orders API answered {response.status_code} {_phrase(response.status_code)}.")
         return self._see_other("/")
 
     def logout(self, request: Request) -> Response:
@@ -729,11 +838,12 @@ class DemoServer(ThreadingHTTPServer):
 
 def make_server(host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, issuer: str, client_id: str,
                 client_secret: str, redirect_uri: str | None = None,
-                post_logout_redirect_uri: str | None = None) -> DemoServer:
+                post_logout_redirect_uri: str | None = None, orders_api_url: str | None = None) -> DemoServer:
     """Bind the demo RP (port 0: any free port) without serving yet; call serve_forever() on the result.
 
     The redirect and post-logout URIs default to /auth/callback and / on the bound address, which must
-    be registered for the client at Gatehouse. Gatehouse is not contacted until a page needs it.
+    be registered for the client at Gatehouse. Gatehouse is not contacted until a page needs it, nor the
+    Orders API (default http://127.0.0.1:4005) until "Call the Orders API" is pressed.
     """
     server = DemoServer((host, port), DemoHandler)
     base = server.url
@@ -741,6 +851,7 @@ def make_server(host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, issuer: st
         issuer=issuer.rstrip("/"), client_id=client_id, client_secret=client_secret,
         redirect_uri=redirect_uri or f"{base}/auth/callback",
         post_logout_redirect_uri=post_logout_redirect_uri or f"{base}/",
+        **({"orders_api_url": orders_api_url.rstrip("/")} if orders_api_url else {}),
     ))
     return server
 
@@ -752,16 +863,31 @@ def _interrupt(signum, frame) -> None:
 def main() -> int:
     issuer = os.environ.get("GATEHOUSE_ISSUER") or f"http://127.0.0.1:{os.environ.get('PORT') or '8000'}"
     port = int(os.environ.get("DEMO_RP_PORT") or DEFAULT_PORT)
+    api_port = int(os.environ.get("DEMO_API_PORT") or orders_api.DEFAULT_PORT)
     client_id = os.environ.get("DEMO_RP_CLIENT_ID") or "hr-portal"
     client_secret = os.environ.get("DEMO_RP_CLIENT_SECRET") or "hr-portal-secret"
     try:
-        server = make_server("127.0.0.1", port, issuer=issuer, client_id=client_id, client_secret=client_secret)
+        server = make_server("127.0.0.1", port, issuer=issuer, client_id=client_id, client_secret=client_secret,
+                             orders_api_url=f"http://127.0.0.1:{api_port}")
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             print(f"demo-rp: port {port} is in use; stop what uses it (or set DEMO_RP_PORT and register "
                   f"that port's redirect URI for {client_id})", file=sys.stderr)
             return 1
         raise
+    try:
+        api_server = orders_api.make_server("127.0.0.1", api_port, issuer=issuer)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        # The sign-in demo works without it; only "Call the Orders API" will say it is unreachable.
+        api_server = None
+        print(f"demo-rp: warning: port {api_port} is in use, so the Orders API is not started here (set "
+              "DEMO_API_PORT to move it)", file=sys.stderr, flush=True)
+    if api_server is not None:
+        # In a thread of this process, so Ctrl-C stops both and nothing is left running.
+        threading.Thread(target=api_server.serve_forever, name="orders-api", daemon=True).start()
+        print(f"demo-rp: the Orders API ({orders_api.AUDIENCE}) serves {api_server.url}", flush=True)
     print(f"demo-rp: serving {server.url} — signs in with Gatehouse at {issuer} as {client_id}", flush=True)
     print(f"demo-rp: redirect URI {server.app.config.redirect_uri}; Ctrl-C stops", flush=True)
     try:
@@ -778,6 +904,9 @@ def main() -> int:
         print("\ndemo-rp: stopped", flush=True)
     finally:
         server.server_close()
+        if api_server is not None:
+            api_server.shutdown()
+            api_server.server_close()
     return 0
 
 
