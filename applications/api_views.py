@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.generic import FormView, TemplateView
 
 from applications.api_forms import ApiForm
-from applications.api_selectors import api_get, api_grants, api_list, api_scopes_with_applications, lifetime_display
+from applications.api_selectors import api_get, api_grants, api_list, lifetime_display
 from applications.api_services import api_create, api_delete, api_secret_rotate, api_update
 from applications.models import Api
 from applications.views import _SubmitOnceMixin
@@ -106,7 +106,7 @@ class ApiDetailView(OrgPermissionMixin, _ApiMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.update(scopes=api_scopes_with_applications(api=self.api), grants=api_grants(api=self.api),
+        context.update(scopes=self.api.scopes.order_by("name"), grants=api_grants(api=self.api),
                        **verification(self.api))
         return context
 

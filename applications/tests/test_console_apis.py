@@ -160,8 +160,8 @@ def test_list_shows_this_orgs_apis_with_format_lifetime_and_scope_count(org_admi
     assert "Ledger" in body
     assert "Opaque" in body
     assert "90 s" in body
-    assert "<td>2</td>" in body
-    assert "<td>1</td>" in body
+    assert '<td data-label="Scopes">2</td>' in body
+    assert '<td data-label="Scopes">1</td>' in body
     assert "Globex stock" not in body
 
 
