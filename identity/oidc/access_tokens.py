@@ -69,7 +69,7 @@ def _auth_time(request) -> int | None:
     return int(record.auth_time.timestamp()) if record is not None else None
 
 
-def jwt_access_token(request, target: Target) -> str:
+def jwt_access_token(request, target: Target, *, active_kid: str | None = None) -> str:
     now = int(time.time())
     client = request.client
     user = getattr(request, "user", None) if request.grant_type != "client_credentials" else None
@@ -89,7 +89,7 @@ def jwt_access_token(request, target: Target) -> str:
         if auth_time is not None:
             claims["auth_time"] = auth_time
         claims.update(org=claim_org(request), groups=claim_groups(request), roles=claim_roles(request))
-    return jwt_sign(claims, typ=JWT_TYPE)
+    return jwt_sign(claims, typ=JWT_TYPE, active_kid=active_kid)
 
 
 def verified_claims(value: str) -> dict | None:

@@ -19,15 +19,17 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET
 from oauth2_provider import views as dot_views
 from oauth2_provider.exceptions import InvalidIDTokenError, InvalidOIDCClientError, InvalidOIDCRedirectURIError
+from oauth2_provider.models import get_access_token_model
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.signals import app_authorized
 from oauth2_provider.views import RPInitiatedLogoutView
 
-from identity.oidc import lean_token
+from identity.oidc import lean
 from identity.oidc.authorize import PROMPT_VALUES
 from identity.oidc.claims import groups_and_roles_preload
 from identity.oidc.lean_userinfo import access_token_load
 from identity.oidc.responses import RESPONSE_MODES
+from identity.oidc.validator import checksum
 from identity.services import session_end
 
 logger = logging.getLogger(__name__)
@@ -39,24 +41,28 @@ logger = logging.getLogger(__name__)
 class TokenView(dot_views.TokenView):
     """DOT's token endpoint, less one query: after a successful token response DOT selects the
     access token it has just stored, only to send `app_authorized` with it. With no receiver
-    connected (Gatehouse connects none) that SELECT is skipped; connect one and DOT's path runs.
+    connected (Gatehouse connects none) that SELECT is skipped; connect one and it runs, and finds
+    nothing for a machine's JWT, which is never stored (DOT's own view would then fail with a 500).
 
-    The common, fully valid grant requests are answered by identity.oidc.lean_token (same rows,
+    The common, fully valid grant requests are answered by identity.oidc.lean (same rows,
     same JSON, same headers); everything else, every error included, is DOT's view unchanged."""
 
     @method_decorator(sensitive_post_parameters("password", "client_secret", "refresh_token"))
     def post(self, request, *args, **kwargs):
         if not app_authorized.has_listeners(sender=self):
-            response = lean_token.token_response(request)
+            response = lean.token_response(request)
             if response is not None:
                 return response
         return super().post(request, *args, **kwargs)
 
     @method_decorator(sensitive_post_parameters("password", "client_secret"))
     def authorization_flow_token_response(self, request, *args, **kwargs):
-        if app_authorized.has_listeners(sender=self):
-            return super().authorization_flow_token_response(request, *args, **kwargs)
         url, headers, body, status = self.create_token_response(request)
+        if status == 200 and app_authorized.has_listeners(sender=self):
+            value = json.loads(body).get("access_token")
+            token = get_access_token_model().objects.filter(token_checksum=checksum(value)).first() if value else None
+            if token is not None:
+                app_authorized.send(sender=self, request=request, token=token)
         response = HttpResponse(content=body, status=status)
         for name, value in headers.items():
             response[name] = value

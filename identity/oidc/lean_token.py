@@ -1,5 +1,5 @@
 """Lean answers to the common token requests (client credentials here, refresh in lean_refresh);
-everything else is DOT's. token_response() is what TokenView.post asks first.
+everything else is DOT's. identity.oidc.lean.token_response() is what TokenView.post asks first.
 
 A machine client authenticating with HTTP Basic or a body secret, for no scope or scopes the provider
 supports, gets the same token DOT would issue (same row, same JSON, same headers) from one SELECT of
@@ -37,7 +37,7 @@ from orgs.models import Organization
 _HASHER = ClientSecretHasher()
 _HASH_PREFIX = _HASHER.algorithm + "$"
 _FORM = "application/x-www-form-urlencoded"
-_FORMS = (_FORM, "multipart/form-data")  # what Django parses into request.POST, as DOT reads it
+FORMS = (_FORM, "multipart/form-data")  # what Django parses into request.POST, as DOT reads it
 
 # The columns read for the client, in this order (SELECT below).
 _CLIENT_COLUMNS = ("id", "client_secret", "client_type", "authorization_grant_type", "status",
@@ -78,10 +78,7 @@ def client_is_plain(client: Application) -> bool:
 
 
 def secret_matches(client: Application, secret: str) -> bool:
-    """The secret checked as DOT's _check_secret would, for secrets stored with our fast hasher
-    (anything else is left to DOT)."""
-    stored = client.client_secret
-    return stored.startswith(_HASH_PREFIX) and _HASHER.verify(secret, stored)
+    return stored_secret_matches(client.client_secret, secret)
 
 
 def settings_are_stock() -> bool:
@@ -117,7 +114,7 @@ def credentials(request, params: dict) -> tuple[str, str] | None:
 
 def form_params(request, allowed: frozenset[str]) -> dict | None:
     """The form body as a dict, or None if it is not a plain form of known, single parameters."""
-    if request.META.get("QUERY_STRING") or request.content_type not in _FORMS or request.FILES:
+    if request.META.get("QUERY_STRING") or request.content_type not in FORMS or request.FILES:
         return None
     params = {}
     for key, values in request.POST.lists():
@@ -127,20 +124,31 @@ def form_params(request, allowed: frozenset[str]) -> dict | None:
     return params
 
 
-_CC_PARAMS = frozenset({"grant_type", "scope", "client_id", "client_secret"})
+_CC_PARAMS = frozenset({"grant_type", "scope", "client_id", "client_secret", "resource"})
 
 
-def client_credentials(request) -> HttpResponse | None:
-    """The token response for a plain client-credentials request, or None for DOT's view."""
+def machine_request(request) -> tuple[dict, str, str] | None:
+    """(params, client_id, secret) of a plain client-credentials request, or None for DOT's view."""
     params = form_params(request, _CC_PARAMS)
     if params is None or params.get("grant_type") != "client_credentials" or not settings_are_stock():
         return None
     credentials_ = credentials(request, params)
-    if credentials_ is None:
+    if credentials_ is None or "\x00" in credentials_[0]:
+        return None  # (PostgreSQL refuses NUL in text: DOT's lookup answers)
+    return params, *credentials_
+
+
+def stored_secret_matches(stored: str, secret: str) -> bool:
+    """The secret checked as DOT's _check_secret would, for secrets stored with our fast hasher
+    (anything else is left to DOT)."""
+    return stored.startswith(_HASH_PREFIX) and _HASHER.verify(secret, stored)
+
+
+def client_credentials(request, params: dict, client_id: str, secret: str) -> HttpResponse | None:
+    """The token response for a plain client-credentials request for Gatehouse alone (no scope, no
+    resource: an opaque token without scope), or None for DOT's view."""
+    if "scope" in params or "resource" in params:
         return None
-    client_id, secret = credentials_
-    if "\x00" in client_id:
-        return None  # PostgreSQL refuses NUL in text: DOT's lookup answers
     alias = router.db_for_read(Application)
     with lean_sql.cursor(alias) as cursor:
         cursor.execute(_client_select_sql(alias), [client_id])
@@ -151,12 +159,9 @@ def client_credentials(request) -> HttpResponse | None:
     if (client_type != Application.CLIENT_CONFIDENTIAL or grant != Application.GRANT_CLIENT_CREDENTIALS
             or status != Application.Status.ACTIVE or org_status != Organization.Status.ACTIVE
             # The secret-rotation overlap and per-client scope limits are the validator's to apply.
-            or previous_secret or allowed_scopes
-            or not stored.startswith(_HASH_PREFIX) or not _HASHER.verify(secret, stored)):
+            or previous_secret or allowed_scopes or not stored_secret_matches(stored, secret)):
         return None
-    scopes = _scopes(params.get("scope"))
-    if scopes is None:
-        return None
+    scopes: list[str] = []  # a machine is never given an OpenID Connect scope
     expires_in = access_token_lifetime(SimpleNamespace(client=SimpleNamespace(access_token_lifetime=lifetime)))
     token = token_value()
     now = timezone.now()
@@ -173,21 +178,3 @@ def client_credentials(request) -> HttpResponse | None:
     })
     body = {"access_token": token, "expires_in": expires_in, "token_type": "Bearer", "scope": " ".join(scopes)}
     return token_headers(HttpResponse(content=json.dumps(body), status=200))
-
-
-def _scopes(requested: str | None) -> list[str] | None:
-    """The scopes of a client-credentials token for Gatehouse alone: none. A request naming any scope
-    (an API's, or an OpenID Connect scope, which a machine never gets) is the validator's to decide."""
-    return [] if requested is None else None
-
-
-def token_response(request) -> HttpResponse | None:
-    """The lean answer for this token request, or None for DOT's view."""
-    grant_type = request.POST.get("grant_type") if request.content_type in _FORMS else None
-    if grant_type == "client_credentials":
-        return client_credentials(request)
-    if grant_type == "refresh_token":
-        from identity.oidc.lean_refresh import refresh  # it builds on this module
-
-        return refresh(request)
-    return None

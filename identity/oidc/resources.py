@@ -52,18 +52,20 @@ def granted_api_scopes(client: Application, request=None) -> dict[str, ApiScope]
     return granted
 
 
-def resolve_target(*, client: Application, scopes, resources, request=None, grant_type: str = "") -> Target | None:
+def resolve_target(*, client: Application | None, scopes, resources, request=None, grant_type: str = "",
+                   granted: dict[str, ApiScope] | None = None) -> Target | None:
     """The API this token request is for, or None for a token for Gatehouse alone (userinfo).
 
     Raises TargetError with `invalid_target` or `invalid_scope`. Assumes every scope has already been
-    checked as available to the client (the scopes backend does that)."""
+    checked as available to the client (the scopes backend does that). `granted` is the client's API
+    scopes when the caller has read them already (identity.oidc.lean_api_token)."""
     resources = list(resources or [])
     if len(resources) > 1:
         raise TargetError("invalid_target", "Ask for one resource per token request.")
     for value in resources:
         if problem := api_identifier_problem(value):
             raise TargetError("invalid_target", problem)
-    granted = granted_api_scopes(client, request)
+    granted = granted if granted is not None else granted_api_scopes(client, request)
     asked = [scope for scope in scopes if scope not in oidc_scopes()]
     apis = {granted[scope].api_id for scope in asked if scope in granted}
     if len(apis) > 1:

@@ -98,11 +98,11 @@ def test_a_resource_alone_gets_every_scope_of_that_api_the_machine_holds(oidc, m
 def test_an_expired_jwt_fails_verification(oidc, machine, orders):
     Api.objects.filter(pk=orders.api.pk).update(access_token_lifetime=60)
     token = token_request(oidc, machine, scope="orders:read").json()["access_token"]
+    key = jwt.PyJWKClient(f"{oidc.url}/.well-known/jwks.json").get_signing_key_from_jwt(token).key
+    # As a resource server would, 61 seconds later (a negative leeway moves "now" forward).
     with pytest.raises(jwt.ExpiredSignatureError):
-        keys = jwt.PyJWKClient(f"{oidc.url}/.well-known/jwks.json")
-        # As a resource server would, 61 seconds later (a negative leeway moves "now" forward).
-        jwt.decode(token, keys.get_signing_key_from_jwt(token).key, algorithms=["RS256"], audience=ORDERS,
-                   leeway=-61, options={"verify_iat": False, "verify_nbf": False})
+        jwt.decode(token, key, algorithms=["RS256"], audience=ORDERS, leeway=-61,
+                   options={"verify_iat": False, "verify_nbf": False})
 
 
 def test_a_jwt_for_one_api_is_refused_by_another_audience(oidc, machine):

@@ -18,7 +18,8 @@ from oauth2_provider.models import get_access_token_model
 from oauth2_provider.signals import app_authorized
 
 from applications.models import Application
-from identity.oidc import endpoints, lean_token
+from identity.oidc import endpoints
+from identity.oidc import lean as lean_paths
 from identity.oidc.validator import checksum
 from identity.tests.oidc_support import make_machine_app, make_web_app
 from orgs.models import Organization
@@ -58,7 +59,7 @@ def row_shape(row: dict, response_json: dict) -> dict:
 
 def assert_same(body: str, *, lean: bool, **kwargs) -> dict | None:
     """Our answer equals DOT's; `lean` says whether the lean path (not DOT) must have made ours."""
-    assert (lean_token.token_response(build(body, **kwargs)) is not None) is lean
+    assert (lean_paths.token_response(build(body, **kwargs)) is not None) is lean
     mine, my_rows = answer(ours, body, **kwargs)
     theirs, their_rows = answer(dots, body, **kwargs)
     assert mine.status_code == theirs.status_code
@@ -139,7 +140,8 @@ def test_the_token_works_at_introspection_like_a_dot_token(client, machine):
     assert introspected["active"] is True
     assert introspected["client_id"] == machine.client_id
     assert introspected["scope"] == ""
-    assert "sub" not in introspected
+    assert introspected["sub"] == machine.client_id  # a machine's token is about the machine (RFC 9068 §2.2)
+    assert "username" not in introspected
 
 
 def test_one_select_and_one_insert(client, machine, django_assert_num_queries):
@@ -164,7 +166,7 @@ def test_unknown_client():
 def test_nul_byte_in_the_client_id_is_left_to_dot():
     # Not compared with DOT's answer: on PostgreSQL (psycopg 3) DOT's lookup raises DataError there.
     request = build("grant_type=client_credentials", HTTP_AUTHORIZATION=basic("no\x00body", "secret"))
-    assert lean_token.token_response(request) is None
+    assert lean_paths.token_response(request) is None
 
 
 @pytest.mark.parametrize("authorization", ["Basic", "Basic !!!", "Basic " + base64.b64encode(b"nocolon").decode(),
@@ -230,7 +232,7 @@ def test_a_secret_in_its_rotation_overlap(machine, app):
     app.previous_client_secret = app.client_secret
     app.previous_secret_expires_at = timezone.now() + timedelta(hours=1)
     app.save()
-    assert (lean_token.token_response(build("grant_type=client_credentials",
+    assert (lean_paths.token_response(build("grant_type=client_credentials",
                                             HTTP_AUTHORIZATION=basic(machine.client_id, machine.client_secret)))
             is None)
 
@@ -238,7 +240,7 @@ def test_a_secret_in_its_rotation_overlap(machine, app):
 def test_an_app_limited_to_some_scopes(machine, app):
     app.allowed_scopes = "openid"
     app.save()
-    assert (lean_token.token_response(build("grant_type=client_credentials",
+    assert (lean_paths.token_response(build("grant_type=client_credentials",
                                             HTTP_AUTHORIZATION=basic(machine.client_id, machine.client_secret)))
             is None)
 

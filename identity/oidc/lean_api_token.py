@@ -1,0 +1,109 @@
+"""The lean answer to a machine's token request for a registered API that takes JWTs: one SELECT (the
+client, its org's status, the active signing key and the client's API scopes with their APIs), the API
+chosen by the same rules as DOT's path (identity.oidc.resources.resolve_target), one RS256 signature, and
+no write (a machine's JWT is never stored).
+
+Anything else — an opaque API, a scope the client is not granted, a bad resource, a secret in its
+rotation overlap, an unusable client — returns None, and DOT's view answers it, every error included.
+identity/tests/test_oidc_lean_api_token.py sends each case to both and compares.
+"""
+
+import json
+from types import SimpleNamespace
+
+from django.db import router
+from django.http import HttpResponse
+
+from applications.models import Api, ApiScope, Application
+from identity.oidc import lean_sql
+from identity.oidc.access_tokens import jwt_access_token
+from identity.oidc.lean_token import stored_secret_matches, token_headers
+from identity.oidc.resources import TargetError, resolve_target
+from identity.signing import active_kid_sql
+from orgs.models import Organization
+
+_CLIENT_COLUMNS = ("id", "client_secret", "client_type", "authorization_grant_type", "status",
+                   "previous_client_secret")
+_API_COLUMNS = ("identifier", "token_format", "access_token_lifetime")
+
+# alias -> SQL, written once per database from the models' own table and column names.
+_select_sql: dict[str, tuple[str, list]] = {}
+
+
+def _select(alias: str) -> tuple[str, list]:
+    compiled = _select_sql.get(alias)
+    if compiled is None:
+        q = lean_sql.quote(alias)
+        app, org, scope, api = Application._meta, Organization._meta, ApiScope._meta, Api._meta
+        grants = app.get_field("api_scopes")
+        through = grants.remote_field.through._meta
+        kid_sql, kid_params = active_kid_sql(alias)
+        client_columns = ", ".join(f"a.{q(app.get_field(name).column)}" for name in _CLIENT_COLUMNS)
+        api_columns = ", ".join(f"p.{q(api.get_field(name).column)}" for name in _API_COLUMNS)
+        sql = (  # names from the models, values as parameters
+            f"SELECT {client_columns}, o.{q(org.get_field('status').column)}, {kid_sql}, "  # noqa: S608
+            f"s.{q(scope.get_field('name').column)}, s.{q(scope.get_field('api').column)}, {api_columns} "
+            f"FROM {q(app.db_table)} a "
+            f"INNER JOIN {q(org.db_table)} o ON o.{q(org.pk.column)} = a.{q(app.get_field('org').column)} "
+            f"LEFT JOIN {q(through.db_table)} m ON m.{q(grants.m2m_column_name())} = a.{q(app.pk.column)} "
+            f"LEFT JOIN {q(scope.db_table)} s ON s.{q(scope.pk.column)} = m.{q(grants.m2m_reverse_name())} "
+            f"LEFT JOIN {q(api.db_table)} p ON p.{q(api.pk.column)} = s.{q(scope.get_field('api').column)} "
+            f"WHERE a.{q(app.get_field('client_id').column)} = %s"
+        )
+        compiled = _select_sql[alias] = (sql, kid_params)
+    return compiled
+
+
+def _granted(rows) -> dict[str, ApiScope]:
+    """The client's API scopes by name, shaped as resolve_target reads them (unsaved instances)."""
+    apis: dict[int, Api] = {}
+    granted: dict[str, ApiScope] = {}
+    for row in rows:
+        name, api_id, identifier, token_format, lifetime = row[8:13]
+        if name is None:
+            continue
+        api = apis.get(api_id)
+        if api is None:
+            api = apis[api_id] = Api(pk=api_id, identifier=identifier, token_format=token_format,
+                                     access_token_lifetime=lifetime)
+        granted[name] = ApiScope(name=name, api=api)
+    return granted
+
+
+def machine_jwt(request, params: dict, client_id: str, secret: str) -> HttpResponse | None:
+    """The token response for a machine's JWT, or None for DOT's view."""
+    scope = params.get("scope")
+    if scope is not None and (not scope or scope != " ".join(scope.split(" ")) or "" in scope.split(" ")):
+        return None  # empty, or spacing oauthlib parses its own way
+    scopes = scope.split(" ") if scope else []
+    alias = router.db_for_read(Application)
+    sql, kid_params = _select(alias)
+    with lean_sql.cursor(alias) as cursor:
+        cursor.execute(sql, [*kid_params, client_id])
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    pk, stored, client_type, grant, status, previous_secret, org_status, kid = rows[0][:8]
+    if (kid is None or client_type != Application.CLIENT_CONFIDENTIAL
+            or grant != Application.GRANT_CLIENT_CREDENTIALS or status != Application.Status.ACTIVE
+            or org_status != Organization.Status.ACTIVE or previous_secret
+            or not stored_secret_matches(stored, secret)):
+        return None
+    granted = _granted(rows)
+    if not set(scopes) <= set(granted) or len(set(scopes)) != len(scopes):
+        return None  # DOT answers invalid_scope
+    try:
+        target = resolve_target(client=None, scopes=scopes, resources=[params["resource"]] if "resource" in params
+                                else [], grant_type="client_credentials", granted=granted)
+    except TargetError:
+        return None  # DOT answers with the same error
+    if target is None or target.api.token_format != Api.TokenFormat.JWT:
+        return None
+    scopes = scopes or list(target.scopes)
+    expires_in = target.api.access_token_lifetime
+    oauth_request = SimpleNamespace(client=SimpleNamespace(client_id=client_id, pk=pk), grant_type="client_credentials",
+                                    scopes=scopes, expires_in=expires_in)
+    token = jwt_access_token(oauth_request, target, active_kid=kid)
+    body = {"access_token": token, "expires_in": expires_in, "token_type": "Bearer", "scope": " ".join(scopes)}
+    return token_headers(HttpResponse(content=json.dumps(body), status=200))
+
