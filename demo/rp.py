@@ -370,6 +370,11 @@ button:focus-visible, a:focus-visible { outline: 3px solid #f0a500; outline-offs
 small { color: #5a6272; }
 pre { background: #fff; border: 1px solid #dde1e7; padding: .7rem; overflow-x: auto; margin: 0 0 1.5rem; }
 h2 { font-size: 1.25rem; margin: 1.5rem 0 .5rem; }
+td { overflow-wrap: anywhere; }
+@media (max-width: 40rem) {
+  main { padding: 0 .75rem; }
+  th, td { padding: .3rem .4rem; }
+}
 """
 
 

@@ -8,8 +8,10 @@ import pytest
 from oauth2_provider.models import get_access_token_model
 from playwright.sync_api import expect
 
+from applications.api_services import api_create, application_api_scopes_set
 from applications.models import Consent
 from applications.services import application_create
+from demo import orders_api
 from demo.rp import make_server
 from directory.tests.factories import DEFAULT_PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
 from identity.models import UserSession
@@ -24,11 +26,15 @@ CLIENT_SECRET = "a-long-random-secret-for-the-browser-test-only"
 
 @pytest.fixture
 def demo_rp(live_server):
-    """The demo RP on a free port, in a thread, pointed at the live server as its issuer."""
+    """The demo RP on a free port, in a thread, pointed at the live server as its issuer; the demo's
+    Orders API beside it, as `make demo-rp` serves them."""
     signing_key_cache_clear()
     with issuer_settings(live_server):
+        api_server = orders_api.make_server("127.0.0.1", 0, issuer=live_server.url)
+        api_thread = threading.Thread(target=api_server.serve_forever, name="orders-api", daemon=True)
+        api_thread.start()
         server = make_server("127.0.0.1", 0, issuer=live_server.url, client_id=CLIENT_ID,
-                             client_secret=CLIENT_SECRET)
+                             client_secret=CLIENT_SECRET, orders_api_url=api_server.url)
         thread = threading.Thread(target=server.serve_forever, name="demo-rp", daemon=True)
         thread.start()
         try:
@@ -37,6 +43,9 @@ def demo_rp(live_server):
             server.shutdown()
             server.server_close()
             thread.join(timeout=10)
+            api_server.shutdown()
+            api_server.server_close()
+            api_thread.join(timeout=10)
 
 
 @pytest.fixture
@@ -55,6 +64,10 @@ def hr_portal(demo_rp, alice):
     application = created.application
     application.post_logout_redirect_uris = config.post_logout_redirect_uri
     application.save(update_fields=["post_logout_redirect_uris"])
+    # The demo RP asks for orders:read, as seed_demo grants it to hr-portal.
+    orders = api_create(org=application.org, name="Orders API", identifier=orders_api.AUDIENCE,
+                        scopes=[("orders:read", "See your orders"), ("orders:write", "Place and change orders")]).api
+    application_api_scopes_set(application=application, scopes=orders.scopes.filter(name="orders:read"))
     return application
 
 
@@ -138,4 +151,45 @@ def test_denying_consent_shows_the_demo_rps_error_page(live_server, demo_rp, hr_
     page.get_by_role("link", name="Back to the start page").click()
     expect(page.get_by_role("button", name="Sign in with Gatehouse")).to_be_visible()
 
+    assert [message for message in console_messages if "Content Security Policy" in message] == []
+
+
+def test_the_demo_rp_calls_the_orders_api_with_the_users_token(live_server, demo_rp, hr_portal, alice, browser_page,
+                                                                console_messages, failed_responses):
+    page = browser_page
+
+    page.goto(f"{demo_rp.url}/")
+    page.get_by_role("button", name="Sign in with Gatehouse").click()
+    page.get_by_label("Email").fill("alice@acme.test")
+    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    # The consent page names the API scope with the description its API gave it.
+    expect(page.get_by_role("heading", name="Allow HR Portal?")).to_be_visible()
+    expect(page.get_by_text("See your orders")).to_be_visible()
+    page.get_by_role("button", name="Allow").click()
+    expect(page.get_by_role("heading", name="Signed in as Alice Anderson")).to_be_visible()
+
+    # Before any call: what the access token is for, read from it (the Orders API is what verifies it).
+    token_table = page.get_by_role("table", name=re.compile("^Access token claims"))
+    expect(token_table.get_by_role("row", name=re.compile(r"^aud\s"))).to_contain_text("https://orders.acme.test")
+    expect(token_table.get_by_role("row", name=re.compile(r"^scope\s"))).to_contain_text("orders:read")
+    expect(token_table.get_by_role("row", name=re.compile(r"^exp\s"))).to_contain_text("UTC")
+
+    page.get_by_role("button", name="Call the Orders API").click()
+
+    expect(page.get_by_text("The Orders API answered 200 OK.")).to_be_visible()
+    orders = orders_api.sample_orders(str(alice.public_id))
+    rows = page.get_by_role("table", name="Your orders").get_by_role("row")
+    expect(rows).to_have_count(1 + len(orders))
+    expect(rows.nth(1)).to_contain_text(orders[0]["item"])
+    response_json = page.get_by_label("The Orders API's JSON response")
+    expect(response_json).to_contain_text(f'"sub": "{alice.public_id}"')
+    expect(response_json).to_contain_text('"client_id": "hr-portal-browser-test"')
+    expect(response_json).to_contain_text('"kind": "person"')
+    page.screenshot(path="/tmp/oidc-orders-api.png", full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path="/tmp/oidc-orders-api-phone.png", full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    assert failed_responses == []
     assert [message for message in console_messages if "Content Security Policy" in message] == []
