@@ -22,6 +22,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help:
 	@echo "make run       serve the demo at http://127.0.0.1:\$${PORT:-8000} (gunicorn + Celery worker with beat)"
 	@echo "make demo-rp   a demo app at http://127.0.0.1:\$${DEMO_RP_PORT:-4003} that signs in with \`make run\`'s Gatehouse (same PORT)"
+	@echo "              and the demo Orders API it calls, at http://127.0.0.1:\$${DEMO_API_PORT:-4005}"
 	@echo "make test      the tests that need nothing but Python (no browser, no services)"
 	@echo "make test-all  every test, markers included (needs PostgreSQL, Redis, Chromium: see .ci/run)"
 	@echo "make lint      ruff"
@@ -46,6 +47,8 @@ run: $(VENV)/.installed-main
 
 # The demo relying party (demo/rp.py): Authlib is a dev dependency. It finds Gatehouse at
 # GATEHOUSE_ISSUER, else http://127.0.0.1:$PORT as `make run` does; DEMO_RP_PORT moves it off 4003.
+# It also serves the demo Orders API (demo/orders_api.py, gatehouse-sdk from sdk/src, PyJWT from the dev
+# lock) in a thread on 127.0.0.1:${DEMO_API_PORT:-4005}; Ctrl-C stops both.
 demo-rp: $(VENV)/.installed-dev
 	$(BIN)/python -m demo.rp
 
