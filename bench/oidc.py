@@ -48,6 +48,10 @@ SCENARIOS = {
     "cc": ("static", "POST", "/oauth/token",
            {"Authorization": "Basic " + base64.b64encode(b"acme-reports:acme-reports-secret").decode()},
            "grant_type=client_credentials", 3000),
+    # The same machine, for the demo's Orders API: an RFC 9068 JWT, signed, never stored.
+    "cc_jwt": ("static", "POST", "/oauth/token",
+               {"Authorization": "Basic " + base64.b64encode(b"acme-reports:acme-reports-secret").decode()},
+               "grant_type=client_credentials&scope=orders%3Aread", 3000),
     "discovery": ("static", "GET", "/.well-known/openid-configuration", {}, "", 8000),
     "jwks": ("static", "GET", "/.well-known/jwks.json", {}, "", 8000),
     "userinfo": ("bearer", "GET", "/oauth/userinfo", {}, "", 4000),
