@@ -1,4 +1,5 @@
-"""WSGI entry point for gunicorn, with a lean path for the two static OIDC documents.
+"""WSGI entry point for gunicorn, with a lean path for the two static OIDC documents and for a
+machine's token request.
 
 Discovery and JWKS are the most requested URLs of an identity provider (every RP library fetches
 them, and again when it meets an unknown kid) and they are static: `application` serves them from the
@@ -9,8 +10,16 @@ not allowed, an https redirect to make, a request carrying a session cookie, or 
 or stale — goes to Django, whose views then (re)build the caches. The fast path never touches the
 database or a session.
 config/tests/test_wsgi_fast_path.py proves it answers what the Django views answer.
+
+A machine's client-credentials request (`POST /oauth/token`, HTTP Basic, a small form body, no Origin,
+no cookie, no query) is handed to the same lean token paths the token view asks first
+(identity.oidc.lean), with the same security headers, without the middleware stack, URL resolution and
+view wrappers around them; whatever they do not answer, and every error, goes to Django unchanged (with
+the body it has read put back). It is skipped while this process remembers a throttled client or IP, so
+the client-authentication throttle always sees such requests.
 """
 
+import io
 import os
 
 from django.core.wsgi import get_wsgi_application
@@ -26,12 +35,18 @@ from django.core.handlers.wsgi import WSGIRequest  # noqa: E402
 from django.core.signals import setting_changed  # noqa: E402
 from django.utils import translation  # noqa: E402
 
+from config.client_ip import client_ip  # noqa: E402
 from config.csp_middleware import default_policies  # noqa: E402
 from identity.jwks import jwks_document_if_fresh  # noqa: E402
+from identity.oidc import lean  # noqa: E402
 from identity.oidc.endpoints import DISCOVERY_MAX_AGE, discovery_bytes_if_built  # noqa: E402
+from security.client_auth_throttle import client_auth_memory_empty  # noqa: E402
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 JWKS_PATH = "/.well-known/jwks.json"
+TOKEN_PATH = "/oauth/token"
+# A machine's token request is under 1 KB; a larger body is DOT's to parse (and refuse).
+MAX_TOKEN_BODY = 4096
 
 # (secure, language) -> the headers the middleware adds to every such response (SecurityMiddleware,
 # XFrameOptionsMiddleware, CSPMiddleware, LocaleMiddleware, and SessionMiddleware's Vary: Cookie, as
@@ -39,10 +54,12 @@ JWKS_PATH = "/.well-known/jwks.json"
 _envelopes: dict[tuple[bool, str], list[tuple[str, str]]] = {}
 
 
-def _envelope(secure: bool, language: str) -> list[tuple[str, str]]:
+def _envelope(secure: bool, language: str | None) -> list[tuple[str, str]]:
+    """The headers the middleware adds to every such response; `language` None for the OAuth API
+    endpoints, which skip the locale and session middleware (settings.GATEHOUSE_OAUTH_API_MIDDLEWARE)."""
     headers = _envelopes.get((secure, language))
     if headers is None:
-        headers = [("Vary", "Accept-Language, Cookie"), ("Content-Language", language)]
+        headers = [("Vary", "Accept-Language, Cookie"), ("Content-Language", language)] if language else []
         if settings.X_FRAME_OPTIONS:
             headers.append(("X-Frame-Options", settings.X_FRAME_OPTIONS.upper()))
         if secure and settings.SECURE_HSTS_SECONDS:
@@ -105,10 +122,8 @@ def lean_response(environ) -> tuple[str, list[tuple[str, str]], bytes] | None:
     if settings.SESSION_COOKIE_NAME in environ.get("HTTP_COOKIE", ""):
         return None  # a browser session: the full stack may update or end it (UserSessionMiddleware)
     request = WSGIRequest(environ)  # cheap: Django's own Host and scheme rules, nothing read
-    try:
-        request.get_host()
-    except DisallowedHost:
-        return None  # Django answers 400 and logs it
+    if not _host_allowed(request):
+        return None
     secure = request.is_secure()
     if settings.SECURE_SSL_REDIRECT and not secure:
         return None  # SecurityMiddleware redirects
@@ -127,8 +142,48 @@ def lean_response(environ) -> tuple[str, list[tuple[str, str]], bytes] | None:
     return "200 OK", headers, body
 
 
+def _host_allowed(request) -> bool:
+    try:
+        request.get_host()
+    except DisallowedHost:
+        return False  # Django answers 400 and logs it
+    return True
+
+
+def lean_token_response(environ) -> tuple[str, list[tuple[str, str]], bytes] | None:
+    """(status, headers, body) for a machine's token request the lean paths answer, or None for Django
+    (then environ's input holds the same body again)."""
+    if (environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") != TOKEN_PATH
+            or environ.get("QUERY_STRING") or environ.get("HTTP_ORIGIN") or environ.get("HTTP_COOKIE")
+            or not environ.get("HTTP_AUTHORIZATION", "").startswith("Basic ") or not client_auth_memory_empty()):
+        return None
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    if not 0 < length <= MAX_TOKEN_BODY:
+        return None
+    body = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(body)
+    request = WSGIRequest(environ)
+    secure = request.is_secure()
+    if (not _host_allowed(request) or (settings.SECURE_SSL_REDIRECT and not secure)
+            or settings.DISALLOWED_USER_AGENTS or _csp_excluded(TOKEN_PATH)):
+        environ["wsgi.input"] = io.BytesIO(body)
+        return None
+    request.client_ip = client_ip(request.META)  # as ClientIPMiddleware sets it
+    response = lean.token_response(request)
+    if response is None:
+        environ["wsgi.input"] = io.BytesIO(body)
+        return None
+    # The CORS wrapper's Vary (identity/oidc/cors.py), then the middleware's security headers.
+    headers = [*response.items(), ("Vary", "Origin"), *_envelope(secure, None),
+               ("Content-Length", str(len(response.content)))]
+    return f"{response.status_code} {response.reason_phrase}", headers, response.content
+
+
 def application(environ, start_response):
-    response = lean_response(environ)
+    response = lean_response(environ) or lean_token_response(environ)
     if response is None:
         return django_application(environ, start_response)
     status, headers, body = response

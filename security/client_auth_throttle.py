@@ -101,6 +101,12 @@ def _remember(memory: dict[str, float], key: str, until: float, now: float) -> N
         memory[key] = until
 
 
+def client_auth_memory_empty() -> bool:
+    """True while this process remembers no blocked IP or client: the wrapper then does no work at all,
+    and config/wsgi.py's fast path may answer a machine's token request without it."""
+    return not _blocked_ips and not _blocked_clients
+
+
 def client_auth_memory_clear() -> None:
     """Forget what this process remembers (a fresh process; tests)."""
     with _memory_lock:

@@ -9,6 +9,7 @@ identity/tests/test_oidc_lean_api_token.py sends each case to both and compares.
 """
 
 import json
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 from django.db import router
@@ -54,19 +55,40 @@ def _select(alias: str) -> tuple[str, list]:
     return compiled
 
 
-def _granted(rows) -> dict[str, ApiScope]:
-    """The client's API scopes by name, shaped as resolve_target reads them (unsaved instances)."""
-    apis: dict[int, Api] = {}
-    granted: dict[str, ApiScope] = {}
+@dataclass(frozen=True, slots=True)
+class _Api:
+    """The Api fields a token needs, read with the client (a model instance costs more than the signature's
+    share of this path would suggest)."""
+
+    pk: int
+    identifier: str
+    token_format: str
+    access_token_lifetime: int
+
+    @property
+    def is_jwt(self) -> bool:
+        return self.token_format == Api.TokenFormat.JWT
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    name: str
+    api_id: int
+    api: _Api
+
+
+def _granted(rows) -> dict[str, _Scope]:
+    """The client's API scopes by name, shaped as resolve_target reads ApiScope rows."""
+    apis: dict[int, _Api] = {}
+    granted: dict[str, _Scope] = {}
     for row in rows:
         name, api_id, identifier, token_format, lifetime = row[8:13]
         if name is None:
             continue
         api = apis.get(api_id)
         if api is None:
-            api = apis[api_id] = Api(pk=api_id, identifier=identifier, token_format=token_format,
-                                     access_token_lifetime=lifetime)
-        granted[name] = ApiScope(name=name, api=api)
+            api = apis[api_id] = _Api(api_id, identifier, token_format, lifetime)
+        granted[name] = _Scope(name, api_id, api)
     return granted
 
 
@@ -97,7 +119,7 @@ def machine_jwt(request, params: dict, client_id: str, secret: str) -> HttpRespo
                                 else [], grant_type="client_credentials", granted=granted)
     except TargetError:
         return None  # DOT answers with the same error
-    if target is None or target.api.token_format != Api.TokenFormat.JWT:
+    if target is None or not target.api.is_jwt:
         return None
     scopes = scopes or list(target.scopes)
     expires_in = target.api.access_token_lifetime
