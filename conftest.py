@@ -29,14 +29,17 @@ def pytest_configure(config):
 
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
-    """Signing keys, JWKS, discovery and the blocked-client memory are per process; each test starts afresh."""
+    """Signing keys, JWKS, discovery and the blocked-client memory are per process; each test starts afresh.
+    So do counters kept in Redis (with REDIS_URL set), which no test transaction rolls back."""
     from identity.oidc.endpoints import discovery_cache_clear
     from identity.signing import signing_key_cache_clear
     from security.client_auth_throttle import client_auth_memory_clear
+    from security.counters import redis_counters_clear
 
     signing_key_cache_clear()
     discovery_cache_clear()
     client_auth_memory_clear()
+    redis_counters_clear()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import environ
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 from applications.oauth_policy import access_token_lifetime, pkce_required
 from config.secrets import embedded_secrets, require_production_secrets
@@ -177,6 +178,12 @@ else:
         }
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Where throttle and lockout counters live (security/counters.py): "redis" (atomic INCR with an
+# expiry, database rows only while Redis is unreachable) when REDIS_URL is set, else "database" rows,
+# which every process of the embedded default shares. Tests pick one per case; an operator may pin it.
+GATEHOUSE_COUNTERS = env.str("GATEHOUSE_COUNTERS", default="redis" if REDIS_URL else "database")
+if GATEHOUSE_COUNTERS not in {"redis", "database"} or (GATEHOUSE_COUNTERS == "redis" and not REDIS_URL):
+    raise ImproperlyConfigured('GATEHOUSE_COUNTERS must be "database", or "redis" with REDIS_URL set.')
 
 AUTH_USER_MODEL = "directory.User"
 # Email uniqueness is enforced regardless of case by a functional constraint (user_email_ci_unique),

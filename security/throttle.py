@@ -1,20 +1,18 @@
-"""Fixed-window throttles counted in database rows, shared by every process.
+"""Fixed-window throttles on the shared counters (security/counters.py), the same in every process.
 
-Chosen over the cache: the embedded default has no Redis and a per-process cache would let each
-worker count on its own; one row per (key, window) with an atomic increment behaves the same on
-SQLite and PostgreSQL, and a throttle hit is already a rare, failed-attempt path.
+Counts live where GATEHOUSE_COUNTERS says: database rows on the embedded default (a per-process
+cache would let each worker count on its own), Redis when REDIS_URL is set. Windows are aligned to
+the epoch, so every process agrees on them without talking; keys are hashed before they are stored.
 """
 
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
+from security import counters
 from security.keys import counter_key
-from security.models import ThrottleCounter
 
 
 @dataclass(frozen=True)
@@ -44,31 +42,19 @@ def _decision(count: int, limit: int, window_end: datetime, now: datetime) -> Th
 def throttle_hit(*, key: str, limit: int, window_seconds: int, now: datetime | None = None) -> ThrottleDecision:
     """Count one hit on `key` and say whether it is within `limit` hits per window.
 
-    The increment and the read happen in one transaction that holds the row (PostgreSQL's row
-    lock from the UPDATE; SQLite's write lock), so N parallel hits see counts 1..N exactly.
-    `key` is hashed before it is stored.
+    The increment and the read are one atomic step on either backend, so N parallel hits see
+    counts 1..N exactly.
     """
     now = now or timezone.now()
     start, end = _window(now, window_seconds)
-    hashed = counter_key(key)
-    rows = ThrottleCounter.objects.filter(key=hashed, window_start=start)
-    with transaction.atomic():
-        if not rows.update(count=F("count") + 1):
-            try:
-                with transaction.atomic():
-                    ThrottleCounter.objects.create(key=hashed, window_start=start, count=1, expires_at=end)
-            except IntegrityError:
-                # Another process created the row between our UPDATE and INSERT: count on it.
-                rows.update(count=F("count") + 1)
-        count = rows.values_list("count", flat=True).get()
+    count = counters.BACKEND.hit(counter_key(key), start, end)
     return _decision(count, limit, end, now)
 
 
 def throttle_count(*, key: str, window_seconds: int, now: datetime | None = None) -> int:
-    """The hits counted on `key` in the window containing `now` (one SELECT, counts nothing)."""
+    """The hits counted on `key` in the window containing `now` (one read, counts nothing)."""
     start, _ = _window(now or timezone.now(), window_seconds)
-    return (ThrottleCounter.objects.filter(key=counter_key(key), window_start=start)
-            .values_list("count", flat=True).first()) or 0
+    return counters.BACKEND.count(counter_key(key), start)
 
 
 def throttle_peek(*, key: str, limit: int, window_seconds: int, now: datetime | None = None) -> ThrottleDecision:
@@ -81,14 +67,17 @@ def throttle_peek(*, key: str, limit: int, window_seconds: int, now: datetime | 
 def throttle_forgive(*, key: str, window_seconds: int, now: datetime | None = None) -> None:
     """Take back one hit counted by `throttle_hit` in the window containing `now` (e.g. the
     attempt turned out to be a successful sign-in). Never goes below zero."""
-    now = now or timezone.now()
-    start, _ = _window(now, window_seconds)
-    ThrottleCounter.objects.filter(key=counter_key(key), window_start=start, count__gt=0).update(
-        count=F("count") - 1
-    )
+    start, _ = _window(now or timezone.now(), window_seconds)
+    counters.BACKEND.forgive(counter_key(key), start)
+
+
+def throttle_reset(*, key: str, window_seconds: int, now: datetime | None = None) -> None:
+    """Forget every hit on `key` in the window containing `now` (e.g. a lockout just consumed them)."""
+    start, _ = _window(now or timezone.now(), window_seconds)
+    counters.BACKEND.reset(counter_key(key), start)
 
 
 def throttle_counters_prune(*, now: datetime | None = None) -> int:
-    """Delete counters whose window has ended. Returns how many went."""
-    deleted, _ = ThrottleCounter.objects.filter(expires_at__lt=now or timezone.now()).delete()
-    return deleted
+    """Delete counters whose window has ended (database rows; Redis keys expire by themselves).
+    Returns how many went."""
+    return counters.BACKEND.prune(now or timezone.now())
