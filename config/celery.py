@@ -4,6 +4,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -32,9 +33,14 @@ app.conf.beat_schedule = {
         "task": "identity.backchannel.sweep",
         "schedule": 60.0,
     },
-    "applications.expired_tokens_clear": {
-        "task": "applications.tasks.expired_tokens_clear",
+    "applications.previous_secrets_clear": {
+        "task": "applications.tasks.previous_secrets_clear",
         "schedule": crontab(minute=41, hour=3),
+    },
+    # Expired and spent token rows, a bounded number of batches per run, so the tables stay bounded.
+    "identity.tokens_prune": {
+        "task": "identity.tasks.tokens_prune",
+        "schedule": float(settings.GATEHOUSE_TOKENS_PRUNE_INTERVAL_SECONDS),
     },
     "security.counters_prune": {
         "task": "security.tasks.security_counters_prune",

@@ -312,6 +312,13 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
 
+# Token housekeeping (identity/token_housekeeping.py): every interval, expired and spent token rows are
+# deleted BATCH_SIZE per statement, at most MAX_BATCHES statements per kind of row in one run, so one
+# run stays short however large a backlog is; the next run goes on where it stopped.
+GATEHOUSE_TOKENS_PRUNE_INTERVAL_SECONDS = env.int("GATEHOUSE_TOKENS_PRUNE_INTERVAL_SECONDS", default=600)
+GATEHOUSE_TOKENS_PRUNE_BATCH_SIZE = env.int("GATEHOUSE_TOKENS_PRUNE_BATCH_SIZE", default=10_000)
+GATEHOUSE_TOKENS_PRUNE_MAX_BATCHES = env.int("GATEHOUSE_TOKENS_PRUNE_MAX_BATCHES", default=50)
+
 OAUTH2_PROVIDER_APPLICATION_MODEL = "applications.Application"
 # django-oauth-toolkit, wrapped by identity/oidc: see docs/oidc.md for what we add around it.
 OAUTH2_PROVIDER = {

@@ -1,4 +1,4 @@
-"""Periodic housekeeping for sessions and signing keys."""
+"""Periodic housekeeping for sessions, signing keys and OAuth token rows."""
 
 from celery import shared_task
 from django.contrib.sessions.models import Session
@@ -8,6 +8,7 @@ from django.utils import timezone
 from identity.backchannel.services import backchannel_logout_enqueue
 from identity.models import UserSession
 from identity.signing import signing_key_prune
+from identity.token_housekeeping import tokens_prune as tokens_prune_run
 
 
 @shared_task
@@ -27,3 +28,9 @@ def expired_sessions_purge() -> dict[str, int]:
 def signing_keys_prune() -> dict[str, list[str]]:
     """Delete retired signing keys whose tokens have all expired. Idempotent."""
     return {"deleted_kids": signing_key_prune()}
+
+
+@shared_task
+def tokens_prune() -> dict[str, int]:
+    """Delete expired and spent token rows, bounded per run (identity/token_housekeeping.py). Idempotent."""
+    return tokens_prune_run().deleted

@@ -7,8 +7,9 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from applications.services import application_create
-from applications.tasks import expired_tokens_clear
+from applications.tasks import previous_secrets_clear
 from directory.tests.factories import UserFactory
+from identity.tasks import tokens_prune
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +24,7 @@ def test_expired_tokens_are_cleared_and_live_ones_kept(org, settings):
     RefreshToken.objects.create(user=user, application=app, token="old-refresh", access_token=old)
     live = AccessToken.objects.create(user=user, application=app, token="live", scope="openid",
                                       expires=timezone.now() + timedelta(hours=1))
-    expired_tokens_clear()
+    tokens_prune()
     assert list(AccessToken.objects.values_list("pk", flat=True)) == [live.pk]
     assert not RefreshToken.objects.filter(token="old-refresh").exists()
 
@@ -45,7 +46,7 @@ def test_previous_secrets_are_forgotten_once_their_overlap_has_ended(org):
     client_secret_rotate(application=ended, actor=None, overlap=timedelta(hours=1))
     client_secret_rotate(application=running, actor=None, overlap=timedelta(hours=1))
     Application.objects.filter(pk=ended.pk).update(previous_secret_expires_at=timezone.now() - timedelta(seconds=1))
-    expired_tokens_clear()
+    previous_secrets_clear()
     ended.refresh_from_db()
     running.refresh_from_db()
     assert (ended.previous_client_secret, ended.previous_secret_expires_at) == ("", None)
