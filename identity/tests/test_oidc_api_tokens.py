@@ -2,15 +2,20 @@
 JWKS, resource indicators (RFC 8707), API scopes on consent, introspection by the API itself."""
 
 import base64
+import hashlib
+import hmac
+import json
 import time
 
 import jwt
 import pytest
 import requests
+from cryptography.hazmat.primitives import serialization
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from applications.api_services import api_create, application_api_scopes_set
 from applications.models import Api, ApiScope, Application, Consent
+from identity.signing import jwt_sign
 from identity.tests.oidc_support import (
     WEB_REDIRECT,
     RelyingParty,
@@ -63,6 +68,16 @@ def verify(oidc, token: str, *, audience: str = ORDERS) -> dict:
     assert jwt.get_unverified_header(token)["typ"] == "at+jwt"
     return jwt.decode(token, key.key, algorithms=["RS256"], audience=audience, issuer=oidc.url,
                       options={"require": ["exp", "iat", "nbf", "jti", "sub", "client_id", "scope"]})
+
+
+def hmac_jwt(claims: dict, key: bytes) -> str:
+    """A JWT "signed" with HMAC-SHA256 under `key`, built by hand (PyJWT rightly refuses a PEM key as an
+    HMAC secret)."""
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    signing_input = f"{b64(json.dumps({'alg': 'HS256', 'typ': 'at+jwt'}).encode())}.{b64(json.dumps(claims).encode())}"
+    return f"{signing_input}.{b64(hmac.new(key, signing_input.encode(), hashlib.sha256).digest())}"
 
 
 def introspect(oidc, credential: tuple[str, str], token: str) -> dict:
@@ -199,9 +214,17 @@ def test_a_forged_or_altered_jwt_is_inactive(oidc, machine, orders):
     altered_payload = base64.urlsafe_b64encode(
         base64.urlsafe_b64decode(payload + "==").replace(b"orders:read", b"orders:rite")).rstrip(b"=").decode()
     none_header = base64.urlsafe_b64encode(b'{"alg":"none","typ":"at+jwt"}').rstrip(b"=").decode()
+    claims = jwt.decode(token, options={"verify_signature": False})
+    # HS256 keyed with the published public key: the classic algorithm-confusion forgery.
+    public_pem = jwt.PyJWKClient(f"{oidc.url}/.well-known/jwks.json").get_signing_key_from_jwt(token).key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    hs256 = hmac_jwt(claims, public_pem)
+    wrong_typ = jwt_sign(claims, typ="JWT")  # our key, but not an access token
     credential = (orders.api.client_id, orders.client_secret)
-    for forged in (f"{header}.{altered_payload}.{signature}", f"{none_header}.{payload}.", "a.b.c", "x" * 20000):
+    for forged in (f"{header}.{altered_payload}.{signature}", f"{none_header}.{payload}.", hs256, wrong_typ,
+                   "a.b.c", "x" * 20000):
         assert introspect(oidc, credential, forged) == {"active": False}
+    assert introspect(oidc, credential, token)["active"] is True
 
 
 # ------------------------------------------------------------------ a person's token for an API
