@@ -159,10 +159,11 @@ class FailoverCounters:
     def __init__(self, primary: RedisCounters, fallback: DatabaseCounters) -> None:
         self.primary = primary
         self.fallback = fallback
-        self._down_until = 0.0  # monotonic time until which this process skips Redis
+        # Monotonic time until which this process skips Redis; 0.0 while Redis has never failed.
+        self.down_until = 0.0
 
     def _backend(self) -> RedisCounters | DatabaseCounters:
-        return self.primary if time.monotonic() >= self._down_until else self.fallback
+        return self.primary if time.monotonic() >= self.down_until else self.fallback
 
     def _call(self, method: str, *args):
         backend = self._backend()
@@ -170,7 +171,7 @@ class FailoverCounters:
             try:
                 return getattr(self.primary, method)(*args)
             except (RedisConnectionError, RedisTimeoutError) as exc:
-                self._down_until = time.monotonic() + REDIS_RETRY_SECONDS
+                self.down_until = time.monotonic() + REDIS_RETRY_SECONDS
                 logger.error("Counters: Redis unreachable (%s); counting in database rows for the next %d s.",
                              exc, REDIS_RETRY_SECONDS)
         return getattr(self.fallback, method)(*args)

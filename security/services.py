@@ -6,6 +6,18 @@ forgiven once the password proves correct: parallel requests cannot test more pa
 limits allow. See settings GATEHOUSE_LOCKOUT_* and GATEHOUSE_THROTTLE_LOGIN_IP_*. A sign-in flow
 started from an org's application uses that org's threshold (Organization.lockout_threshold) when it
 is stricter than the platform's, for every email typed in it.
+
+Where things live: the attempts are a counter on the shared counters (security/counters.py: Redis,
+or database rows on the embedded default), one per email, fixed window and generation; the lock
+itself (its end, its level for the doubling, the generation) is a SignInLock row, because the
+console shows it, the audit refers to it and it must outlast any counter store. A failed attempt
+below the threshold writes no row.
+
+Why the gate stays exact with the two in different stores: an attempt reads the row (not locked,
+generation g) and then counts in generation g. A lockout moves the row to g + 1 in the same
+transaction that sets the lock and never clears g's count. So an attempt that read the row before
+the lockout committed counts on top of the THRESHOLD attempts the lockout was decided on, and is
+refused; one that read it after sees the lock. As with one row, no attempt slips in at the switch.
 """
 
 import logging
@@ -26,7 +38,12 @@ from emailqueue.services import email_enqueue
 from orgs.models import Membership
 from security.keys import counter_key, ip_bucket
 from security.models import SignInLock
-from security.throttle import ThrottleDecision, throttle_forgive, throttle_hit
+from security.throttle import (
+    ThrottleDecision,
+    throttle_count,
+    throttle_forgive,
+    throttle_hit,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,17 +77,53 @@ def signin_key(email: str) -> str:
     return counter_key("signin-email", email.strip().lower())
 
 
+def _failures_key(row_key: str, generation: int) -> str:
+    """The throttle key counting an email's attempts in one generation (hashed again when stored)."""
+    return f"signin-email:{row_key}:{generation}"
+
+
+def _window_seconds() -> int:
+    return settings.GATEHOUSE_LOCKOUT_WINDOW_SECONDS
+
+
+@dataclass(frozen=True)
+class _Row:
+    """What an attempt reads of the email's SignInLock row (defaults when there is none)."""
+
+    key: str
+    locked_until: datetime | None = None
+    generation: int = 0
+
+
+def _row(email: str) -> _Row:
+    """One plain SELECT; creates nothing."""
+    key = signin_key(email)
+    found = SignInLock.objects.filter(key=key).values_list("locked_until", "generation").first()
+    return _Row(key, *found) if found else _Row(key)
+
+
+def _lock_of(locked_until: datetime | None, now: datetime) -> LockDecision:
+    if locked_until is not None and locked_until > now:
+        return LockDecision(True, _seconds(locked_until - now))
+    return UNLOCKED
+
+
+def _failures(row_key: str, generation: int, now: datetime) -> int:
+    return throttle_count(key=_failures_key(row_key, generation), window_seconds=_window_seconds(), now=now)
+
+
+def signin_failures_count(*, email: str, now: datetime | None = None) -> int:
+    """The attempts counted for `email` in the current window and generation: not yet forgotten by a
+    success, consumed by a lockout or lifted by an unlock."""
+    row = _row(email)
+    return _failures(row.key, row.generation, now or timezone.now())
+
+
 def _lock_row(email: str, now: datetime) -> SignInLock:
     """The email's row, created on first use and held (SELECT … FOR UPDATE) until the transaction ends."""
     lock, _ = SignInLock.objects.select_for_update().get_or_create(key=signin_key(email),
                                                                     defaults={"updated_at": now})
     return lock
-
-
-def _current_lock(lock: SignInLock, now: datetime) -> LockDecision:
-    if lock.locked_until is not None and lock.locked_until > now:
-        return LockDecision(True, _seconds(lock.locked_until - now))
-    return UNLOCKED
 
 
 def lock_period(level: int) -> timedelta:
@@ -101,65 +154,62 @@ def login_ip_forgive(*, ip: str, now: datetime | None = None) -> None:
 # ---------------------------------------------------------------- per email
 
 
-@transaction.atomic
 def signin_attempt_begin(*, email: str, now: datetime | None = None, threshold: int | None = None) -> LockDecision:
     """Count an attempt for `email` before its password is checked, or refuse it as locked.
 
-    Refused while a lock is in force, and also when THRESHOLD attempts of the current window are
-    already counted (some may still be in flight): the limit holds for parallel requests too.
+    Refused while a lock is in force, and also when more than THRESHOLD attempts of the current
+    window are counted (some may still be in flight): the limit holds for parallel requests too.
+    One SELECT and one counter increment (none while locked).
     """
     now = now or timezone.now()
-    lock = _lock_row(email, now)
-    if (decision := _current_lock(lock, now)).locked:
-        return decision
-    window = timedelta(seconds=settings.GATEHOUSE_LOCKOUT_WINDOW_SECONDS)
-    if lock.window_started_at is None or now - lock.window_started_at >= window:
-        lock.attempts = 0
-        lock.window_started_at = now
-    if lock.attempts >= lockout_threshold(threshold):
-        return LockDecision(True, _seconds(lock.window_started_at + window - now))
-    lock.attempts += 1
-    lock.updated_at = now
-    lock.save(update_fields=["attempts", "window_started_at", "updated_at"])
-    return UNLOCKED
+    row = _row(email)
+    if (lock := _lock_of(row.locked_until, now)).locked:
+        return lock
+    counted = throttle_hit(key=_failures_key(row.key, row.generation), limit=lockout_threshold(threshold),
+                           window_seconds=_window_seconds(), now=now)
+    return UNLOCKED if counted.allowed else LockDecision(True, counted.retry_after)
 
 
-@transaction.atomic
 def signin_attempt_failed(
     *, email: str, user=None, request=None, now: datetime | None = None, threshold: int | None = None,
 ) -> LockDecision:
-    """A counted attempt had a wrong password (or an unknown email). The one that reaches THRESHOLD
-    locks the address; the lock doubles with each lockout in a row, and the account's owner is
-    emailed. Unknown addresses lock the same way, without mail.
+    """A counted attempt had a wrong password (or an unknown email). Once THRESHOLD attempts are
+    counted, the first of them to fail locks the address; the lock doubles with each lockout in a
+    row, and the account's owner is emailed. Unknown addresses lock the same way, without mail.
 
     Answers locked only for the failure that set the lock: one that was in flight while a parallel
-    attempt locked the address was simply a wrong password.
+    attempt locked the address was simply a wrong password. Below the threshold this is one SELECT
+    and one counter read, and writes nothing.
     """
     now = now or timezone.now()
-    lock = _lock_row(email, now)
-    if _current_lock(lock, now).locked:
-        return UNLOCKED
     threshold = lockout_threshold(threshold)
-    if lock.attempts < threshold:
+    row = _row(email)
+    if _lock_of(row.locked_until, now).locked or _failures(row.key, row.generation, now) < threshold:
         return UNLOCKED
-    reset = timedelta(seconds=settings.GATEHOUSE_LOCKOUT_RESET_SECONDS)
-    if lock.locked_until is not None and now - lock.locked_until >= reset:
-        lock.level = 0
-    lock.level += 1
-    period = lock_period(lock.level)
-    lock.locked_until = now + period
-    lock.attempts = 0
-    lock.window_started_at = None
-    lock.updated_at = now
-    lock.save()
-    # A user of one org only is that org's to see (audit and email queue), as other mail about
-    # them is; anyone else, and every unknown address, is platform-level.
-    org = user_mail_org(user) if user is not None else None
-    audit_record(action="account.locked", actor=None, org=org, target=user, request=request,
-                 metadata={"email": email[:254], "level": lock.level, "seconds": int(period.total_seconds()),
-                           "locked_until": lock.locked_until.isoformat(), "threshold": threshold})
-    if user is not None:
-        _lockout_email(user=user, org=org, locked_until=lock.locked_until, period=period, threshold=threshold)
+    with transaction.atomic():
+        lock = _lock_row(email, now)
+        if _lock_of(lock.locked_until, now).locked:
+            return UNLOCKED
+        # Read again while holding the row: a success may have moved to a new generation meanwhile.
+        if _failures(lock.key, lock.generation, now) < threshold:
+            return UNLOCKED
+        reset = timedelta(seconds=settings.GATEHOUSE_LOCKOUT_RESET_SECONDS)
+        if lock.locked_until is not None and now - lock.locked_until >= reset:
+            lock.level = 0
+        lock.level += 1
+        period = lock_period(lock.level)
+        lock.locked_until = now + period
+        lock.generation += 1  # the attempts this lock consumed stay behind (see the module docstring)
+        lock.updated_at = now
+        lock.save(update_fields=["level", "locked_until", "generation", "updated_at"])
+        # A user of one org only is that org's to see (audit and email queue), as other mail about
+        # them is; anyone else, and every unknown address, is platform-level.
+        org = user_mail_org(user) if user is not None else None
+        audit_record(action="account.locked", actor=None, org=org, target=user, request=request,
+                     metadata={"email": email[:254], "level": lock.level, "seconds": int(period.total_seconds()),
+                               "locked_until": lock.locked_until.isoformat(), "threshold": threshold})
+        if user is not None:
+            _lockout_email(user=user, org=org, locked_until=lock.locked_until, period=period, threshold=threshold)
     return LockDecision(True, _seconds(period))
 
 
@@ -189,22 +239,26 @@ def _lockout_email_enqueue(*, user, org, locked_until: datetime, period: timedel
     )
 
 
-@transaction.atomic
 def signin_attempt_succeeded(*, email: str, now: datetime | None = None) -> LockDecision:
     """A counted attempt had the right password: the failures so far are forgotten.
 
     The lockout level is kept (it fades after GATEHOUSE_LOCKOUT_RESET_SECONDS), so an attacker
     cannot shorten the next lock. If a parallel attempt locked the address meanwhile, the lock wins.
+    Writes only when there are failures to forget.
     """
     now = now or timezone.now()
-    lock = _lock_row(email, now)
-    if (decision := _current_lock(lock, now)).locked:
+    row = _row(email)
+    if (decision := _lock_of(row.locked_until, now)).locked:
         return decision
-    if lock.attempts:
-        lock.attempts = 0
-        lock.window_started_at = None
+    if not _failures(row.key, row.generation, now):
+        return UNLOCKED
+    with transaction.atomic():
+        lock = _lock_row(email, now)
+        if (decision := _lock_of(lock.locked_until, now)).locked:
+            return decision
+        lock.generation += 1
         lock.updated_at = now
-        lock.save(update_fields=["attempts", "window_started_at", "updated_at"])
+        lock.save(update_fields=["generation", "updated_at"])
     return UNLOCKED
 
 
@@ -231,14 +285,19 @@ def account_unlock(*, user, actor, request=None, org=None) -> bool:
     _unlock_allowed_check(user=user, actor=actor, org=org)
     now = timezone.now()
     lock = SignInLock.objects.select_for_update().filter(key=signin_key(user.email)).first()
-    if lock is None or not (lock.attempts or lock.level or lock.locked_until):
+    if lock is None:
+        if not signin_failures_count(email=user.email, now=now):
+            return False
+        lock = _lock_row(user.email, now)
+    elif not (lock.level or lock.locked_until or _failures(lock.key, lock.generation, now)):
         return False
-    was_locked = _current_lock(lock, now).locked
+    was_locked = _lock_of(lock.locked_until, now).locked
     before = lock.locked_until.isoformat() if lock.locked_until else None
-    lock.attempts = 0
+    lock.attempts = 0  # a column from before the counters moved (security/models.py)
     lock.window_started_at = None
     lock.level = 0
     lock.locked_until = None
+    lock.generation += 1  # the failures counted so far stay behind
     lock.updated_at = now
     lock.save()
     audit_record(action="account.unlocked", actor=actor, org=org, target=user, request=request,
@@ -247,13 +306,16 @@ def account_unlock(*, user, actor, request=None, org=None) -> bool:
 
 
 def signin_locks_prune(*, now: datetime | None = None) -> int:
-    """Delete lock rows that no longer matter: no open window, and no lock recent enough to count
-    toward the doubling. Returns how many went."""
+    """Delete lock rows that no longer matter: no lock recent enough to count toward the doubling,
+    unchanged for a window, and no attempts counted in their generation (deleting the row restarts
+    the generation at 0, which would forget them). Returns how many went."""
     now = now or timezone.now()
     window = timedelta(seconds=settings.GATEHOUSE_LOCKOUT_WINDOW_SECONDS)
     reset = timedelta(seconds=settings.GATEHOUSE_LOCKOUT_RESET_SECONDS)
-    deleted, _ = SignInLock.objects.filter(
+    candidates = SignInLock.objects.filter(
         Q(locked_until__isnull=True) | Q(locked_until__lt=now - reset),
         updated_at__lt=now - window,
-    ).delete()
+    ).values_list("pk", "key", "generation")
+    idle = [pk for pk, key, generation in candidates.iterator() if not _failures(key, generation, now)]
+    deleted, _ = SignInLock.objects.filter(pk__in=idle).delete() if idle else (0, {})
     return deleted

@@ -2,7 +2,8 @@
 
 Run by test_concurrency.py in a fresh interpreter (`python -m security.tests.parallel_signin`) with
 GATEHOUSE_VAR_DIR pointing at an empty folder, so it uses the embedded default exactly as deployed:
-SQLite in WAL mode with IMMEDIATE transactions. Prints one JSON report on stdout.
+SQLite in WAL mode with IMMEDIATE transactions, and counters in its rows, or in Redis when the
+environment says GATEHOUSE_COUNTERS=redis. Prints one JSON report on stdout.
 """
 
 import json
@@ -139,10 +140,13 @@ def main() -> None:
         "processes": _report("processes@example.test", _in_processes("processes@example.test")),
         "throttle_allowed": sum(_throttle_in_threads()),
     }
-    from security.keys import counter_key
-    from security.models import ThrottleCounter
+    from security import counters
+    from security.throttle import throttle_count
 
-    report["throttle_count"] = ThrottleCounter.objects.get(key=counter_key("parallel")).count
+    report["throttle_count"] = throttle_count(key="parallel", window_seconds=3600)
+    report["counters"] = type(counters.BACKEND).__name__
+    # With Redis: whether any call fell back to database rows (then Redis was not what counted).
+    report["redis_failed"] = getattr(counters.BACKEND, "down_until", 0.0) != 0.0
     json.dump(report, sys.stdout)
 
 

@@ -10,7 +10,7 @@ from directory.tests.factories import UserFactory
 from security.selectors import account_locked_until
 from security.services import signin_attempt_begin, signin_attempt_failed
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("counter_backend")]
 
 
 def _lock(user, threshold=10):

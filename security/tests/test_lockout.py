@@ -1,6 +1,7 @@
 """The per-email lockout as services: threshold, growth, fading, unknown emails, unlock, pruning.
 
-Time is passed in as `now=`; nothing sleeps.
+Time is passed in as `now=`; nothing sleeps. Every test runs with the attempts counted in database
+rows and in Redis (`services`); the lock itself is a database row on both.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -21,10 +22,12 @@ from security.services import (
     signin_attempt_begin,
     signin_attempt_failed,
     signin_attempt_succeeded,
+    signin_failures_count,
     signin_locks_prune,
 )
+from security.tests.counter_support import stored
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("counter_backend")]
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
@@ -64,7 +67,8 @@ def test_nine_failures_leave_the_account_open_and_success_forgets_them(user):
 
     assert signin_attempt_begin(email=user.email, now=T0) == LockDecision(False)
     assert signin_attempt_succeeded(email=user.email, now=T0) == LockDecision(False)
-    assert SignInLock.objects.get().attempts == 0
+    assert signin_failures_count(email=user.email, now=T0) == 0
+    assert SignInLock.objects.get().locked_until is None
     # Nine more failures are again not enough.
     for _ in range(9):
         assert not fail(user.email, T0, user).locked
@@ -84,9 +88,10 @@ def test_the_tenth_failure_locks_and_then_every_attempt_is_refused(user):
 def test_failures_older_than_the_window_do_not_count(user):
     for _ in range(9):
         fail(user.email, T0, user)
+    assert not SignInLock.objects.exists()  # failures below the threshold write no row
 
     assert not fail(user.email, T0 + 15 * MIN, user).locked
-    assert SignInLock.objects.get().attempts == 1
+    assert signin_failures_count(email=user.email, now=T0 + 15 * MIN) == 1
 
 
 def test_any_letter_case_counts_toward_the_same_lock(user):
@@ -215,7 +220,8 @@ def test_unlock_lifts_the_lock_forgets_the_history_and_is_audited(user, operator
 
     assert account_locked_until(user=user) is None
     lock = SignInLock.objects.get()
-    assert (lock.attempts, lock.level, lock.locked_until) == (0, 0, None)
+    assert (lock.level, lock.locked_until) == (0, None)
+    assert signin_failures_count(email=user.email, now=now) == 0
     event = AuditEvent.objects.get(action="account.unlocked")
     assert event.actor == operator
     assert event.org == org
@@ -268,20 +274,49 @@ def test_unlocking_an_account_with_nothing_to_lift_writes_nothing(user, operator
     assert not AuditEvent.objects.filter(action="account.unlocked").exists()
 
 
-def test_no_raw_email_is_stored(user):
-    fail(user.email, T0, user)
-    fail(UNKNOWN, T0)
+def test_a_lockout_consumes_the_counted_attempts_and_unlock_forgets_a_partial_count(user, operator):
+    fail_until_locked(user.email, T0, user)
+    assert signin_failures_count(email=user.email, now=T0) == 0
+    assert SignInLock.objects.get().level == 1
 
-    keys = list(SignInLock.objects.values_list("key", flat=True))
-    assert len(keys) == 2
-    assert all(len(key) == 64 and "example" not in key for key in keys)
+    # In real time, as account_unlock takes it.
+    assert account_unlock(user=user, actor=operator) is True
+    for _ in range(4):
+        signin_attempt_begin(email=user.email)
+        signin_attempt_failed(email=user.email, user=user)
+    assert signin_failures_count(email=user.email) == 4
+    assert account_unlock(user=user, actor=operator) is True  # four failures are something to lift
+    assert signin_failures_count(email=user.email) == 0
+    assert AuditEvent.objects.filter(action="account.unlocked").count() == 2
+
+
+def test_attempts_refused_during_a_lock_do_not_count_against_the_next_window(user):
+    fail_until_locked(user.email, T0, user)
+    for _ in range(25):
+        assert signin_attempt_begin(email=user.email, now=T0 + MIN).locked
+
+    assert signin_failures_count(email=user.email, now=T0 + MIN) == 0
+    assert not signin_attempt_begin(email=user.email, now=T0 + 15 * MIN).locked
+
+
+def test_no_raw_email_is_stored(user, counter_backend):
+    fail(user.email, T0, user)
+    fail_until_locked(UNKNOWN, T0)
+    fail(UNKNOWN, T0 + 15 * MIN)
+
+    counter_keys = [name.rpartition(":")[0] for name in stored(counter_backend)]
+    lock_keys = list(SignInLock.objects.values_list("key", flat=True))
+    assert (len(counter_keys), len(lock_keys)) == (3, 1)  # the unknown address: before and after its lockout
+    assert all(len(key) == 64 and "example" not in key for key in counter_keys + lock_keys)
 
 
 def test_prune_keeps_rows_that_still_matter(user):
-    fail(UNKNOWN, T0)  # a lone failure: forgotten once its window is over
+    fail(UNKNOWN, T0)  # a lone failure: a counter, no lock row
     fail_until_locked(user.email, T0, user)  # a lockout: counts toward doubling for a day after it ends
+    assert SignInLock.objects.count() == 1
 
     assert signin_locks_prune(now=T0 + 10 * MIN) == 0
-    assert signin_locks_prune(now=T0 + 16 * MIN) == 1
+    assert signin_locks_prune(now=T0 + 16 * MIN) == 0
     assert signin_locks_prune(now=T0 + 15 * MIN + timedelta(hours=24) - MIN) == 0
     assert signin_locks_prune(now=T0 + 15 * MIN + timedelta(hours=24, minutes=1)) == 1
+    assert not SignInLock.objects.exists()

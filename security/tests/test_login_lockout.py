@@ -1,4 +1,5 @@
-"""Lockout and the per-IP throttle as a person (or an attacker) meets them at /login."""
+"""Lockout and the per-IP throttle as a person (or an attacker) meets them at /login, with the counters in
+database rows and in Redis (`services`)."""
 
 import re
 from datetime import timedelta
@@ -12,9 +13,9 @@ from directory.tests.factories import DEFAULT_PASSWORD, MembershipFactory, UserF
 from emailqueue.models import OutboundEmail
 from identity.models import UserSession
 from security.models import SignInLock
-from security.services import account_unlock, signin_key
+from security.services import account_unlock, signin_failures_count, signin_key
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("counter_backend")]
 
 LOGIN_URL = "/login"
 INVALID = "Incorrect email or password."
@@ -194,6 +195,7 @@ def test_too_many_failures_from_one_ip_answer_429_with_retry_after(client, user,
     assert THROTTLED in refused.content.decode()
     assert not _signed_in(client)
     assert not SignInLock.objects.filter(key=signin_key(user.email)).exists()
+    assert signin_failures_count(email=user.email) == 0
     events = AuditEvent.objects.filter(action="login.throttled").order_by("id")
     assert [e.metadata["email"] for e in events] == [f"spray{ip_limit}@example.test", user.email]
     assert all(e.ip == "127.0.0.1" for e in events)
@@ -215,7 +217,8 @@ def test_a_throttled_attacker_cannot_push_the_victim_into_a_lockout(client, user
     assert ip_limit < threshold
     _fail(client, user.email, threshold * 2, REMOTE_ADDR="198.51.100.9")
 
-    assert SignInLock.objects.get(key=signin_key(user.email)).attempts == ip_limit
+    assert signin_failures_count(email=user.email) == ip_limit
+    assert not SignInLock.objects.exists()
     assert _post(Client(), user.email, REMOTE_ADDR="203.0.113.50").status_code == 302
 
 

@@ -13,7 +13,7 @@ from orgs.models import Organization
 from orgs.settings_services import organization_settings_update
 from security.services import lockout_threshold, signin_attempt_begin
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("counter_backend")]
 
 AUTHORIZE = "/oauth/authorize?client_id=acme-web&response_type=code&scope=openid&redirect_uri=https://rp.example/cb"
 LOCKED = "Too many failed sign-in attempts for this email address"
