@@ -320,6 +320,11 @@ GATEHOUSE_TOKENS_PRUNE_BATCH_SIZE = env.int("GATEHOUSE_TOKENS_PRUNE_BATCH_SIZE",
 GATEHOUSE_TOKENS_PRUNE_MAX_BATCHES = env.int("GATEHOUSE_TOKENS_PRUNE_MAX_BATCHES", default=50)
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "applications.Application"
+# The lean token, refresh and userinfo paths (identity/oidc/lean*.py): the same answers as
+# django-oauth-toolkit's path, for a fraction of the CPU. Off: every request takes DOT's path (the parity
+# tests run both ways). They also turn themselves off when DOT, oauthlib or jwcrypto is not the version
+# they were verified with (system check gatehouse.W001).
+GATEHOUSE_LEAN_PATHS = env.bool("GATEHOUSE_LEAN_PATHS", default=True)
 # django-oauth-toolkit, wrapped by identity/oidc: see docs/oidc.md for what we add around it.
 OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,

@@ -27,6 +27,7 @@ from oauth2_provider.views import RPInitiatedLogoutView
 from identity.oidc import lean
 from identity.oidc.authorize import PROMPT_VALUES
 from identity.oidc.claims import groups_and_roles_preload
+from identity.oidc.lean_guard import lean_paths_enabled
 from identity.oidc.lean_userinfo import access_token_load
 from identity.oidc.responses import RESPONSE_MODES
 from identity.oidc.validator import checksum
@@ -119,7 +120,7 @@ def _userinfo_lean(request) -> HttpResponse | None:
     method = request.method
     if method != "GET" and (method != "POST" or request.META.get("CONTENT_LENGTH") not in (None, "", "0")):
         return None
-    if request.META.get("QUERY_STRING") or not oauth2_settings.OIDC_ENABLED:
+    if request.META.get("QUERY_STRING") or not oauth2_settings.OIDC_ENABLED or not lean_paths_enabled():
         return None
     parts = request.META.get("HTTP_AUTHORIZATION", "").split()  # oauthlib's get_token_from_header
     if len(parts) != 2 or parts[0].lower() != "bearer":

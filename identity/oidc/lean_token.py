@@ -31,6 +31,7 @@ from applications.models import Application
 from applications.oauth_policy import access_token_lifetime
 from identity.oidc import lean_sql
 from identity.oidc.access_tokens import access_token_generator, token_value
+from identity.oidc.lean_guard import lean_paths_enabled
 from identity.oidc.validator import GatehouseValidator, checksum
 from orgs.models import Organization
 
@@ -84,7 +85,8 @@ def secret_matches(client: Application, secret: str) -> bool:
 def settings_are_stock() -> bool:
     """The DOT settings the lean paths reproduce; anything else is DOT's path."""
     return (
-        oauth2_settings.ACCESS_TOKEN_GENERATOR in (None, access_token_generator)
+        lean_paths_enabled()
+        and oauth2_settings.ACCESS_TOKEN_GENERATOR in (None, access_token_generator)
         and oauth2_settings.OAUTH2_VALIDATOR_CLASS is GatehouseValidator
         and oauth2_settings.EXTRA_SERVER_KWARGS.get("token_expires_in") is access_token_lifetime
         and isinstance(get_scopes_backend(), SettingsScopes)
