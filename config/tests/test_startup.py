@@ -53,6 +53,8 @@ def test_refuses_to_start_without_encryption_keys(tmp_path):
         "c2hvcnQ=",  # base64, but 5 bytes
         f"{Fernet.generate_key().decode()},garbage",  # the second of two keys is bad
     ],
+    # Fixed ids: a generated key in the id would differ between pytest-xdist workers, which then refuse to run.
+    ids=["not-base64", "five-bytes", "second-key-bad"],
 )
 def test_refuses_to_start_with_a_malformed_encryption_key(tmp_path, keys):
     result = manage_check(
