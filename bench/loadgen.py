@@ -45,8 +45,11 @@ class Spec:
 
 
 def build_request(spec: Spec, *, headers: dict | None = None, body: str = "") -> bytes:
-    lines = [f"{spec.method} {spec.path} HTTP/1.1", f"Host: {HOST}:{spec.port}", "User-Agent: gatehouse-bench"]
-    for name, value in {**spec.headers, **(headers or {})}.items():
+    lines = [f"{spec.method} {spec.path} HTTP/1.1", f"Host: {HOST}:{spec.port}"]
+    extra = {**spec.headers, **(headers or {})}
+    if "User-Agent" not in extra:
+        lines.append("User-Agent: gatehouse-bench")
+    for name, value in extra.items():
         lines.append(f"{name}: {value}")
     data = body.encode()
     if spec.method == "POST":

@@ -32,6 +32,7 @@ import os  # noqa: E402
 import secrets  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
+import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
@@ -55,6 +56,13 @@ SCENARIOS = {
     "discovery": ("static", "GET", "/.well-known/openid-configuration", {}, "", 8000),
     "jwks": ("static", "GET", "/.well-known/jwks.json", {}, "", 8000),
     "userinfo": ("bearer", "GET", "/oauth/userinfo", {}, "", 4000),
+    # A browser's first visit to the sign-in page: the whole middleware stack, a template, a CSRF cookie.
+    "login": ("static", "GET", "/login", {
+        "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        "Accept-Language": "en-GB,en;q=0.9", "Accept-Encoding": "gzip, deflate, br",
+        "User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+        "Sec-Fetch-Dest": "document", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Site": "none",
+        "Upgrade-Insecure-Requests": "1"}, "", 2000),
     "refresh": ("refresh", "POST", "/oauth/token",
                 {"Authorization": "Basic " + base64.b64encode(b"hr-portal:hr-portal-secret").decode()}, "", 2000),
 }
@@ -135,12 +143,20 @@ class ProcessGroupCPU:
         return ticks / CLK_TCK
 
 
-def gunicorn_pids(master: int):
+def server_pids(master: int):
+    """The server's master and every process under it (gunicorn's workers are its children; granian's
+    are too, beside multiprocessing's helpers)."""
     def pick():
-        pids = [master]
-        pids += [pid for pid in all_pids() if parent_of(pid) == master]
-        return pids
+        parents = {pid: parent_of(pid) for pid in all_pids()}
+        tree = {master}
+        grew = True
+        while grew:
+            below = {pid for pid, parent in parents.items() if parent in tree} - tree
+            tree |= below
+            grew = bool(below)
+        return sorted(tree)
     return pick
+
 
 
 def postgres_pids(postmaster: int, database: str):
@@ -225,14 +241,62 @@ def prepare_database(env: dict, database: str, work: Path, pools: tuple[int, int
     return {"secret_hash_prefix": stored.split("$", 1)[0] + "$", **json.loads(tokens_file.read_text())}
 
 
-def start_gunicorn(env: dict, port: int, args, work: Path) -> subprocess.Popen:
-    command = [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
-               "--worker-class", args.worker_class, "--threads", str(args.threads), "--graceful-timeout", "10",
-               "--no-control-socket", "--error-logfile", str(work / "gunicorn-error.log")]
-    if args.access_log:
-        command += ["--access-logfile", str(work / "gunicorn-access.log")]
+def server_command(shape: str, port: int, args, work: Path) -> list[str]:
+    """The command line of one server shape (bench/README.md, "Server shapes").
+
+    gunicorn                  --workers / --worker-class / --threads (default: 2 sync workers)
+    gunicorn-sync             2 sync workers (--workers), one connection per request
+    gunicorn-gthread<N>       gthread workers with N threads each: production's shape (Dockerfile: 4)
+    granian[-bt<N>]           granian's WSGI interface, --workers processes, N blocking threads each
+                              (default --blocking-threads)
+    """
+    tag = shape_tag(shape)
+    if shape.startswith("gunicorn"):
+        if shape == "gunicorn":
+            worker_class, threads = args.worker_class, args.threads
+        elif shape == "gunicorn-sync":
+            worker_class, threads = "sync", 1
+        elif shape.startswith("gunicorn-gthread") and shape[16:].isdigit():
+            worker_class, threads = "gthread", int(shape[16:])
+        else:
+            raise SystemExit(f"unknown server shape {shape!r}")
+        command = [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers",
+                   str(args.workers), "--worker-class", worker_class, "--threads", str(threads),
+                   "--graceful-timeout", "10", "--no-control-socket", "--error-logfile", str(work / f"{tag}-error.log")]
+        if args.access_log:
+            command += ["--access-logfile", str(work / f"{tag}-access.log")]
+        return command
+    if shape == "granian" or (shape.startswith("granian-bt") and shape[10:].isdigit()):
+        if str(ROOT) not in sys.path:
+            sys.path.append(str(ROOT))  # config/granian_logging.py, which needs no Django
+        from config.granian_logging import ACCESS_FORMAT, log_config
+
+        blocking = int(shape[10:]) if shape != "granian" else args.blocking_threads
+        log_file = work / f"{tag}-log.json"
+        log_file.write_text(json.dumps(log_config(str(work / f"{tag}-access.log") if args.access_log else None,
+                                                  str(work / f"{tag}-error.log"))))
+        command = [str(BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+                   "--workers", str(args.workers), "--blocking-threads", str(blocking), "--no-ws",
+                   "--respawn-failed-workers", "--workers-kill-timeout", "10", "--log-config", str(log_file)]
+        if args.access_log:
+            command += ["--access-log", "--access-log-fmt", ACCESS_FORMAT]
+        return [*command, "config.wsgi:application"]
+    raise SystemExit(f"unknown server shape {shape!r}")
+
+
+def shape_tag(shape: str) -> str:
+    return shape.replace("/", "_")
+
+
+STARTED: dict[str, list[str]] = {}  # shape -> the command that started it
+
+
+def start_server(shape: str, env: dict, port: int, args, work: Path) -> subprocess.Popen:
+    command = STARTED[shape] = server_command(shape, port, args, work)
     log(" ".join(command[1:]))
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, process_group=0)
+    output = (work / f"{shape_tag(shape)}-stdout.log").open("w")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=output,
+                               stderr=subprocess.STDOUT, process_group=0)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError), \
@@ -240,12 +304,12 @@ def start_gunicorn(env: dict, port: int, args, work: Path) -> subprocess.Popen:
             if response.status == 200:
                 return process
         if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {process.returncode}; see {work / 'gunicorn-error.log'}")
+            raise SystemExit(f"{shape} exited with {process.returncode}; see {work}/{shape_tag(shape)}-*.log")
         time.sleep(0.2)
-    raise SystemExit("gunicorn did not answer /health/live within 30 s")
+    raise SystemExit(f"{shape} did not answer /health/live within 30 s")
 
 
-def stop_gunicorn(process: subprocess.Popen) -> None:
+def stop_server(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
@@ -253,6 +317,7 @@ def stop_gunicorn(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
 
 
 # ---------------------------------------------------------------------------------------- runs
@@ -290,33 +355,44 @@ def run_load(port: int, scenario: str, concurrency: int, requests: int, seconds:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--scenarios", default=",".join(name for name in SCENARIOS if name != "login"))
     parser.add_argument("--concurrency", default="1,4,16")
     parser.add_argument("--requests", type=int, default=0, help="per run; 0: each scenario's default")
     parser.add_argument("--seconds", type=float, default=60.0, help="time limit per run")
-    parser.add_argument("--warmup", type=int, default=300, help="requests per scenario before measuring")
+    parser.add_argument("--warmup", type=int, default=300, help="requests per scenario and server before measuring")
     parser.add_argument("--database", default="gatehouse_bench")
+    parser.add_argument("--servers", default="gunicorn",
+                        help="comma-separated server shapes (gunicorn, gunicorn-sync, gunicorn-gthread<N>, "
+                             "granian, granian-bt<N>), all started at once and measured in turn, run by run")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="repeat every run this many times (the order of the servers rotates each round); "
+                             "the tables show the medians")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--worker-class", default="sync")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--worker-class", default="sync", help="gunicorn, for the shape `gunicorn`")
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn, for the shape `gunicorn`")
+    parser.add_argument("--blocking-threads", type=int, default=1, help="granian, for the shape `granian`")
     parser.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True,
-                        help="gunicorn access log to a file, as production logs every request (default on)")
+                        help="the server's access log to a file, as production logs every request (default on)")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--profile-dir", help="record each run's workers with py-spy (speedscope files) here")
     args = parser.parse_args()
 
     scenarios = args.scenarios.split(",")
     levels = [int(c) for c in args.concurrency.split(",")]
+    shapes = args.servers.split(",")
     unknown = set(scenarios) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    if len(set(shapes)) != len(shapes):
+        parser.error("a server shape is named twice")
     per_run = {s: args.requests or SCENARIOS[s][5] for s in scenarios}
     userinfo_pool = 500
-    refresh_pool = (max(levels) + 50) * len(levels) + args.warmup + 100 if "refresh" in scenarios else 0
+    refresh_pool = (((max(levels) + 50) * len(levels) * args.rounds + 4) * len(shapes) + args.warmup + 100
+                    if "refresh" in scenarios else 0)
 
     work = Path(tempfile.mkdtemp(prefix="gatehouse-bench-"))
-    port = free_port()
-    env = server_env(args.database, port, work / "var")
+    ports = {shape: free_port() for shape in shapes}
+    env = server_env(args.database, ports[shapes[0]], work / "var")
     prepared = prepare_database(env, args.database, work, (userinfo_pool, refresh_pool))
     if prepared["secret_hash_prefix"] != "gatehouse_secret_sha256$":
         log(f"NOTE: acme-reports' stored secret is hashed with {prepared['secret_hash_prefix']!r}, "
@@ -326,36 +402,47 @@ def main() -> int:
     def refresh_slice(n: int) -> list[str]:
         return [next(refresh_tokens) for _ in range(n)]
 
-    server = start_gunicorn(env, port, args, work)
+    # One deployment on several ports: the same keys, database and issuer; only PORT differs.
+    servers: dict[str, subprocess.Popen] = {}
     results = []
     try:
+        for shape in shapes:
+            servers[shape] = start_server(shape, {**env, "PORT": str(ports[shape])}, ports[shape], args, work)
         postmaster = postmaster_pid(args.database)
-        server_cpu = ProcessGroupCPU(gunicorn_pids(server.pid))
+        server_cpu = {shape: ProcessGroupCPU(server_pids(process.pid)) for shape, process in servers.items()}
         pg_cpu = ProcessGroupCPU(postgres_pids(postmaster, args.database))
-        for scenario in scenarios:
-            pool = prepared["userinfo"] if scenario == "userinfo" else []
-            if args.warmup:
-                warm_tokens = refresh_slice(4) if scenario == "refresh" else pool
-                warm = run_load(port, scenario, 4, args.warmup, args.seconds, warm_tokens, work)
-                if warm["errors"]:
-                    log(f"warm-up of {scenario} had errors: {warm['errors_by_kind']} {warm['error_samples']}")
-            for concurrency in levels:
-                tokens = refresh_slice(concurrency + 50) if scenario == "refresh" else pool
-                profiler = start_profiler(args.profile_dir, server.pid, scenario, concurrency)
-                result = run_load(port, scenario, concurrency, per_run[scenario], args.seconds, tokens, work,
-                                  measure=(server_cpu, pg_cpu))
-                stop_profiler(profiler)
-                row = summarize(scenario, concurrency, result)
-                results.append(row)
-                log(format_row(row))
-                if result["errors"]:
-                    log(f"  errors: {result['errors_by_kind']} e.g. {result['error_samples']}")
+        for round_ in range(args.rounds):
+            order = shapes[round_ % len(shapes):] + shapes[:round_ % len(shapes)]
+            for scenario in scenarios:
+                pool = prepared["userinfo"] if scenario == "userinfo" else []
+                for shape in order if args.warmup and round_ == 0 else ():
+                    warm_tokens = refresh_slice(4) if scenario == "refresh" else pool
+                    warm = run_load(ports[shape], scenario, 4, args.warmup, args.seconds, warm_tokens, work)
+                    if warm["errors"]:
+                        log(f"warm-up of {scenario} on {shape} had errors: {warm['errors_by_kind']} "
+                            f"{warm['error_samples']}")
+                for concurrency in levels:
+                    for shape in order:
+                        tokens = refresh_slice(concurrency + 50) if scenario == "refresh" else pool
+                        profiler = start_profiler(args.profile_dir, servers[shape].pid, f"{shape}-{scenario}",
+                                                  concurrency)
+                        result = run_load(ports[shape], scenario, concurrency, per_run[scenario], args.seconds,
+                                          tokens, work, measure=(server_cpu[shape], pg_cpu))
+                        stop_profiler(profiler)
+                        row = summarize(scenario, concurrency, result, shape, round_)
+                        results.append(row)
+                        log(format_row(row))
+                        if result["errors"]:
+                            log(f"  errors: {result['errors_by_kind']} e.g. {result['error_samples']}")
     finally:
-        stop_gunicorn(server)
+        for process in servers.values():
+            stop_server(process)
 
-    header = describe(args, prepared, port)
-    table = render(results)
+    header = describe(args, prepared, ports)
+    table = render(combine(results))
     print(header + "\n\n" + table)
+    if len(shapes) > 1:
+        print("\n" + render_ratios(combine(results), shapes))
     if args.json:
         Path(args.json).write_text(json.dumps({"setup": header, "results": results}, indent=2))
     log(f"work files (logs, specs, tokens) in {work}")
@@ -366,7 +453,7 @@ def start_profiler(directory: str | None, master: int, scenario: str, concurrenc
     if not directory:
         return []
     Path(directory).mkdir(parents=True, exist_ok=True)
-    workers = [pid for pid in gunicorn_pids(master)() if pid != master]
+    workers = [pid for pid in server_pids(master)() if pid != master]
     # --gil: only samples holding the GIL, i.e. Python CPU time, not waits on PostgreSQL.
     return [subprocess.Popen([str(BIN / "py-spy"), "record", "--pid", str(pid), "--rate", "250", "--gil",
                               "--format", "raw", "--output", f"{directory}/{scenario}-c{concurrency}-{pid}.txt",
@@ -381,9 +468,10 @@ def stop_profiler(profilers: list) -> None:
         profiler.wait(timeout=30)
 
 
-def summarize(scenario: str, concurrency: int, result: dict) -> dict:
+def summarize(scenario: str, concurrency: int, result: dict, server: str = "gunicorn", round_: int = 0) -> dict:
     ok = result["ok"]
     return {
+        "server": server, "round": round_,
         "scenario": scenario, "concurrency": concurrency, "requests": ok, "errors": result["errors"],
         "errors_by_kind": result["errors_by_kind"],
         "server_cpu_s": round(result["server_cpu_s"], 2), "pg_cpu_s": round(result["pg_cpu_s"], 2),
@@ -394,14 +482,34 @@ def summarize(scenario: str, concurrency: int, result: dict) -> dict:
     }
 
 
+def combine(rows: list[dict]) -> list[dict]:
+    """One row per (scenario, concurrency, server): the median of its rounds (errors and requests summed)."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["scenario"], row["concurrency"], row["server"]), []).append(row)
+    combined = []
+    for (scenario, concurrency, server), group in groups.items():
+        def median(key, group=group):
+            values = [row[key] for row in group if row[key] is not None]
+            return round(statistics.median(values), 3) if values else None
+        combined.append({
+            "server": server, "scenario": scenario, "concurrency": concurrency, "rounds": len(group),
+            "runs": [row["req_per_server_cpu_s"] for row in group],
+            "requests": sum(row["requests"] for row in group), "errors": sum(row["errors"] for row in group),
+            **{key: median(key) for key in ("req_per_server_cpu_s", "pg_cpu_s_per_1k", "p50_ms", "p99_ms",
+                                            "req_per_s")},
+        })
+    return combined
+
+
 def format_row(row: dict) -> str:
-    return (f"{row['scenario']:<10} c={row['concurrency']:<3} {row['requests']:>6} req  "
+    return (f"{row.get('server', ''):<18} {row['scenario']:<10} c={row['concurrency']:<3} {row['requests']:>6} req  "
             f"{row['req_per_server_cpu_s']!s:>6} req/server-CPU-s  pg {row['pg_cpu_s_per_1k']!s:>6} CPU-s/1k  "
             f"p50 {row['p50_ms']:>7.2f} ms  p99 {row['p99_ms']:>7.2f} ms  {row['req_per_s']!s:>5} req/s  "
             f"errors {row['errors']}")
 
 
-def describe(args, prepared: dict, port: int) -> str:
+def describe(args, prepared: dict, ports: dict[str, int]) -> str:
     with open("/proc/cpuinfo") as f:
         cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
     import django
@@ -409,25 +517,53 @@ def describe(args, prepared: dict, port: int) -> str:
     import oauth2_provider
     import oauthlib
 
+    try:
+        from importlib.metadata import version
+
+        granian = f", granian {version('granian')}"
+    except ImportError:
+        granian = ""
     pg_version = psql("postgres", "SHOW server_version")
     return "\n".join([
         f"- machine: {os.cpu_count()} CPUs, {cpu}; Python {sys.version.split()[0]}",
         f"- Django {django.get_version()}, django-oauth-toolkit {oauth2_provider.__version__}, oauthlib "
-        f"{oauthlib.__version__}, gunicorn {gunicorn.__version__}, PostgreSQL {pg_version}",
-        f"- gunicorn: {args.workers} x {args.worker_class} worker(s), {args.threads} thread(s), access log "
-        f"{'on (file)' if args.access_log else 'off'}, 127.0.0.1:{port}",
+        f"{oauthlib.__version__}, gunicorn {gunicorn.__version__}{granian}, PostgreSQL {pg_version}",
+        *(f"- {shape}: {' '.join(server_command_summary(STARTED[shape]))}, access log "
+          f"{'on (file)' if args.access_log else 'off'}, 127.0.0.1:{port}" for shape, port in ports.items()),
+        f"- rounds: {args.rounds} (server order rotated each round; figures are medians)",
         f"- acme-reports secret hash prefix: {prepared['secret_hash_prefix']}",
         f"- command: {' '.join([Path(sys.executable).name, *sys.argv])}",
     ])
 
 
+def server_command_summary(command: list[str]) -> list[str]:
+    keep = {"--workers", "--worker-class", "--threads", "--blocking-threads", "--interface"}
+    return [Path(command[0]).name] + [f"{a} {b}" for a, b in zip(command, command[1:], strict=False) if a in keep]
+
+
 def render(rows: list[dict]) -> str:
-    lines = ["| scenario | conc. | requests | server req/CPU-s | PG CPU-s per 1k req | p50 ms | p99 ms | req/s "
-             "| errors |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| server | scenario | conc. | requests | server req/CPU-s (runs) | PG CPU-s per 1k req | p50 ms "
+             "| p99 ms | req/s | errors |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
-        lines.append(f"| {row['scenario']} | {row['concurrency']} | {row['requests']} | {row['req_per_server_cpu_s']} "
-                     f"| {row['pg_cpu_s_per_1k']} | {row['p50_ms']} | {row['p99_ms']} | {row['req_per_s']} "
-                     f"| {row['errors']} |")
+        runs = f" ({', '.join(str(r) for r in row['runs'])})" if row["rounds"] > 1 else ""
+        lines.append(f"| {row['server']} | {row['scenario']} | {row['concurrency']} | {row['requests']} "
+                     f"| {row['req_per_server_cpu_s']}{runs} | {row['pg_cpu_s_per_1k']} | {row['p50_ms']} "
+                     f"| {row['p99_ms']} | {row['req_per_s']} | {row['errors']} |")
+    return "\n".join(lines)
+
+
+def render_ratios(rows: list[dict], shapes: list[str]) -> str:
+    """Requests per server CPU-second of each shape over the first one's, per scenario and concurrency."""
+    by_key = {(row["scenario"], row["concurrency"], row["server"]): row["req_per_server_cpu_s"] for row in rows}
+    cells = sorted({(row["scenario"], row["concurrency"]) for row in rows},
+                   key=lambda key: (list(SCENARIOS).index(key[0]), key[1]))
+    lines = [f"server req/CPU-s over {shapes[0]}'s:", "",
+             "| scenario | conc. | " + " | ".join(shapes[1:]) + " |", "|---|---:|" + "---:|" * (len(shapes) - 1)]
+    for scenario, concurrency in cells:
+        base = by_key.get((scenario, concurrency, shapes[0]))
+        ratios = [f"{by_key[(scenario, concurrency, shape)] / base:.2f}" if base and by_key.get(
+            (scenario, concurrency, shape)) else "?" for shape in shapes[1:]]
+        lines.append(f"| {scenario} | {concurrency} | " + " | ".join(ratios) + " |")
     return "\n".join(lines)
 
 

@@ -1,12 +1,13 @@
 """Client credentials for a JWT API: Gatehouse and the certified peer side by side, in one run.
 
-Gatehouse (gunicorn, PostgreSQL, set up as bench/oidc.py sets it up, the seeded Reports machine asking
+Gatehouse (gunicorn or granian, PostgreSQL, set up as bench/oidc.py sets it up, the seeded Reports machine asking
 for `orders:read` of the demo's Orders API) and panva's oidc-provider (../shared/peer/oidc-peer.mjs, an
 RS256 JWT for `api:read` of `urn:peer:api`) take the same load: wrk through ../shared/peer/load.sh, which
 reports requests per second of the *server's* CPU. Rounds alternate between the two so that the
 machine's drifting speed falls on both; the ratio of medians is the figure.
 
     bench/peer_compare.py --peer-dir /tmp/peer [--rounds 3] [--duration 10] [--conns 4]
+    bench/peer_compare.py --peer-dir /tmp/peer --server granian [--blocking-threads 1]
 
 --peer-dir is where `npm install oidc-provider@9.13.3` ran and oidc-peer.mjs was copied (see
 ../shared/peer/README.md). Gatehouse's PostgreSQL CPU (one SELECT per token) is reported beside its own;
@@ -33,7 +34,7 @@ import time  # noqa: E402
 import urllib.request  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("bench_oidc", _HERE / "oidc.py")
-bench = importlib.util.module_from_spec(_spec)  # bench/oidc.py: database, gunicorn and CPU metering
+bench = importlib.util.module_from_spec(_spec)  # bench/oidc.py: database, servers and CPU metering
 _spec.loader.exec_module(bench)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,46 +78,66 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--conns", type=int, default=4)
     parser.add_argument("--database", default="gatehouse_bench")
+    parser.add_argument("--server", default="gunicorn",
+                        help="gunicorn, granian, or both (gunicorn,granian): each measured in the same rounds")
     parser.add_argument("--workers", type=int, default=2)
     # Production's shape (Dockerfile, compose.yaml): gthread workers, which keep connections alive as the
     # peer does; bench/oidc.py's default of sync workers opens a connection per request.
-    parser.add_argument("--worker-class", default="gthread")
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--worker-class", default="gthread", help="gunicorn")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn")
+    parser.add_argument("--blocking-threads", type=int, default=1, help="granian (WSGI): threads per worker")
     args = parser.parse_args()
     args.access_log = True
+    names = args.server.split(",")
+    if not names or set(names) - {"gunicorn", "granian"} or len(set(names)) != len(names):
+        parser.error("--server: gunicorn, granian or gunicorn,granian")
+    shapes = {name: "gunicorn" if name == "gunicorn" else f"granian-bt{args.blocking_threads}" for name in names}
 
     work = Path(tempfile.mkdtemp(prefix="gatehouse-peer-"))
-    port = bench.free_port()
-    env = bench.server_env(args.database, port, work / "var")
+    ports = {name: bench.free_port() for name in names}
+    env = bench.server_env(args.database, ports[names[0]], work / "var")
     bench.prepare_database(env, args.database, work, (0, 0))
-    server = bench.start_gunicorn(env, port, args, work)
-    peer = start_peer(args.peer_dir, work)
-    ours, theirs, pg_share = [], [], []
+    servers: dict[str, subprocess.Popen] = {}
+    peer = None
+    ours: dict[str, list[float]] = {name: [] for name in names}
+    pg_share: dict[str, list[float]] = {name: [] for name in names}
+    theirs: list[float] = []
     try:
+        for name in names:
+            servers[name] = bench.start_server(shapes[name], {**env, "PORT": str(ports[name])}, ports[name], args,
+                                               work)
+        peer = start_peer(args.peer_dir, work)
         pg_cpu = bench.ProcessGroupCPU(bench.postgres_pids(bench.postmaster_pid(args.database), args.database))
         for round_ in range(args.rounds):
-            pg_cpu.begin()
-            rate, answered = load(args.load_sh, f"http://127.0.0.1:{port}", "/oauth/token",
-                                  ("acme-reports", "acme-reports-secret"), "orders:read", server.pid, args,
-                                  work / f"gatehouse-{round_}")
-            # The warm-up is metered too, so this slightly overstates PostgreSQL's share per request.
-            pg_share.append(1000 * pg_cpu.end() / answered)
-            ours.append(rate)
+            for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+                pg_cpu.begin()
+                rate, answered = load(args.load_sh, f"http://127.0.0.1:{ports[name]}", "/oauth/token",
+                                      ("acme-reports", "acme-reports-secret"), "orders:read", servers[name].pid,
+                                      args, work / f"{name}-{round_}")
+                # The warm-up is metered too, so this slightly overstates PostgreSQL's share per request.
+                pg_share[name].append(1000 * pg_cpu.end() / answered)
+                ours[name].append(rate)
             theirs.append(load(args.load_sh, f"http://127.0.0.1:{PEER_PORT}", "/token", ("peer-client", "peer-secret"),
                                "api:read", peer.pid, args, work / f"peer-{round_}")[0])
-            bench.log(f"round {round_ + 1}: Gatehouse {ours[-1]:.0f}, peer {theirs[-1]:.0f} req per server CPU-s")
+            bench.log(f"round {round_ + 1}: " + ", ".join(f"Gatehouse/{name} {ours[name][-1]:.0f}" for name in names)
+                      + f", peer {theirs[-1]:.0f} req per server CPU-s")
     finally:
-        bench.stop_gunicorn(server)
-        os.killpg(peer.pid, signal.SIGTERM)
-        peer.wait(timeout=10)
-    ratio = statistics.median(ours) / statistics.median(theirs)
+        for server in servers.values():
+            bench.stop_server(server)
+        if peer is not None:
+            os.killpg(peer.pid, signal.SIGTERM)
+            peer.wait(timeout=10)
     print(f"client credentials, JWT access token, {args.conns} connections, {args.rounds} x {args.duration} s "
-          f"alternating (wrk via load.sh); gunicorn {args.workers} x {args.worker_class}, {args.threads} threads:")
-    print("| server | runs (req per server CPU-s) | median |\n|---|---|---:|")
-    print(f"| Gatehouse | {', '.join(f'{x:.0f}' for x in ours)} | {statistics.median(ours):.0f} |")
-    print(f"| oidc-provider (peer) | {', '.join(f'{x:.0f}' for x in theirs)} | {statistics.median(theirs):.0f} |")
-    print(f"ratio Gatehouse / peer: {ratio:.2f}; PostgreSQL CPU beside Gatehouse's own: "
-          f"{statistics.median(pg_share):.3f} CPU-s per 1,000 tokens")
+          "alternating (wrk via load.sh):")
+    print("| server | runs (req per server CPU-s) | median | over the peer | PG CPU-s per 1k |")
+    print("|---|---|---:|---:|---:|")
+    peer_median = statistics.median(theirs)
+    for name in names:
+        summary = " ".join(bench.server_command_summary(bench.STARTED[shapes[name]]))
+        median = statistics.median(ours[name])
+        print(f"| Gatehouse ({summary}) | {', '.join(f'{x:.0f}' for x in ours[name])} | {median:.0f} "
+              f"| {median / peer_median:.2f} | {statistics.median(pg_share[name]):.3f} |")
+    print(f"| oidc-provider (peer) | {', '.join(f'{x:.0f}' for x in theirs)} | {peer_median:.0f} | 1 | - |")
     bench.log(f"work files in {work}")
     return 0
 
