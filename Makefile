@@ -10,6 +10,8 @@ BIN := $(VENV)/bin
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-x identity"`; SDK_PYTEST_ARGS for sdk/'s suite.
 PYTEST_ARGS ?=
 SDK_PYTEST_ARGS ?=
+# pytest-xdist workers for `make test` (one per core by default); PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= auto
 # Extra pip-compile arguments, e.g. `make lock PIP_COMPILE_ARGS=--upgrade`.
 PIP_COMPILE_ARGS ?=
 PIP_COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
@@ -17,7 +19,7 @@ PIP_COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --all
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help run test test-all lint lock demo-rp
+.PHONY: help run test test-all lint typecheck lock demo-rp
 
 help:
 	@echo "make run       serve the demo at http://127.0.0.1:\$${PORT:-8000} (gunicorn + Celery worker with beat)"
@@ -26,6 +28,7 @@ help:
 	@echo "make test      the tests that need nothing but Python (no browser, no services)"
 	@echo "make test-all  every test, markers included (needs PostgreSQL, Redis, Chromium: see .ci/run)"
 	@echo "make lint      ruff"
+	@echo "make typecheck mypy with django-stubs on the production code ([tool.mypy] in pyproject.toml)"
 	@echo "make lock      regenerate requirements/main.txt and requirements/dev.txt from pyproject.toml"
 
 $(BIN)/python:
@@ -65,14 +68,22 @@ define pytest
 	exit $$sdk
 endef
 
+# `make test` runs on every core (pytest-xdist). Each worker is its own process with its own test
+# database, caches and temporary folders; worksteal hands a worker tests from another's queue when its
+# own runs out, so one slow file does not hold the run up.
 test: $(VENV)/.installed-dev
-	$(call pytest,-q -m "not browser and not services")
+	$(call pytest,-q -m "not browser and not services" -n $(PYTEST_WORKERS) --dist worksteal)
 
+# One process: the services tests share Redis databases 0 (the cache, which some tests clear) and 1 (the
+# broker), so parallel workers would disturb each other's counters and queues.
 test-all: $(VENV)/.installed-dev
 	$(call pytest,-q)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
 
 lock: $(VENV)/.installed-dev
 	$(PIP_COMPILE) --output-file=requirements/main.txt pyproject.toml

@@ -3,17 +3,22 @@ atomic and records its audit event."""
 
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.http import HttpRequest
 
 from applications.hashers import ClientSecretHasher
 from applications.models import Api, ApiScope, Application
 from applications.services import generate_client_secret
 from audit.services import audit_record
 from config.exceptions import AlreadyExists, DomainError
+from directory.models import User
+from orgs.models import Organization
 
 API_NAME_MAX = 100
 API_IDENTIFIER_MAX = 255
@@ -50,7 +55,7 @@ def api_identifier_problem(value: str) -> str | None:
     return None
 
 
-def _scopes_check(scopes) -> list[tuple[str, str]]:
+def _scopes_check(scopes: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     """[(name, description)] checked: at least one, names well-formed, distinct and not OpenID Connect's."""
     cleaned: list[tuple[str, str]] = []
     for name, description in scopes:
@@ -74,7 +79,7 @@ def _scopes_check(scopes) -> list[tuple[str, str]]:
     return cleaned
 
 
-def _scopes_free_in_org(*, org, names, api: Api | None) -> None:
+def _scopes_free_in_org(*, org: Organization, names: Iterable[str], api: Api | None) -> None:
     """A scope names exactly one API of the org, so a token request's scopes say which API it is for."""
     taken = ApiScope.objects.filter(org=org, name__in=names)
     if api is not None:
@@ -91,7 +96,8 @@ def _settings_check(*, name: str, token_format: str, access_token_lifetime: int)
         raise DomainError(f"An API needs a name of at most {API_NAME_MAX} characters.", field="name")
     if token_format not in Api.TokenFormat.values:
         raise DomainError("Choose JWT or opaque tokens.", field="token_format")
-    if not isinstance(access_token_lifetime, int) or not API_LIFETIME_MIN <= access_token_lifetime <= API_LIFETIME_MAX:
+    # The isinstance check guards callers that pass what a form or a command line gave them.
+    if not isinstance(access_token_lifetime, int) or not API_LIFETIME_MIN <= access_token_lifetime <= API_LIFETIME_MAX:  # type: ignore[redundant-expr]
         raise DomainError(f"The token lifetime is between {API_LIFETIME_MIN} seconds and {API_LIFETIME_MAX // 3600} "
                           "hours.", field="access_token_lifetime")
     return name
@@ -101,16 +107,17 @@ def _hashed(secret: str) -> str:
     return make_password(secret, hasher=ClientSecretHasher.algorithm)
 
 
-def _snapshot(api: Api) -> dict:
+def _snapshot(api: Api) -> dict[str, Any]:
     return {"name": api.name, "description": api.description, "token_format": api.token_format,
             "access_token_lifetime": api.access_token_lifetime,
             "scopes": {scope.name: scope.description for scope in api.scopes.all()}}
 
 
 @transaction.atomic
-def api_create(*, org, name: str, identifier: str, scopes, token_format: str = Api.TokenFormat.JWT,
-               access_token_lifetime: int = Api.DEFAULT_LIFETIME, description: str = "", actor=None,
-               request=None) -> CreatedApi:
+def api_create(*, org: Organization, name: str, identifier: str, scopes: Iterable[tuple[str, str]],
+               token_format: str = Api.TokenFormat.JWT,
+               access_token_lifetime: int = Api.DEFAULT_LIFETIME, description: str = "", actor: User | None = None,
+               request: HttpRequest | None = None) -> CreatedApi:
     """Register a resource server for `org`. Its identifier is unique across the deployment (no two orgs'
     tokens may share an audience); its scope names are unique within the org."""
     name = _settings_check(name=name, token_format=token_format, access_token_lifetime=access_token_lifetime)
@@ -133,8 +140,9 @@ def api_create(*, org, name: str, identifier: str, scopes, token_format: str = A
 
 
 @transaction.atomic
-def api_update(*, api: Api, name: str, scopes, token_format: str, access_token_lifetime: int,
-               description: str = "", actor=None, request=None) -> Api:
+def api_update(*, api: Api, name: str, scopes: Iterable[tuple[str, str]], token_format: str,
+               access_token_lifetime: int, description: str = "", actor: User | None = None,
+               request: HttpRequest | None = None) -> Api:
     """Change an API's settings and scopes. A scope removed is withdrawn from every application granted it;
     tokens already issued keep their scopes until they expire. The identifier never changes: tokens and
     resource servers rely on it."""
@@ -161,7 +169,7 @@ def api_update(*, api: Api, name: str, scopes, token_format: str, access_token_l
 
 
 @transaction.atomic
-def api_delete(*, api: Api, actor=None, request=None) -> None:
+def api_delete(*, api: Api, actor: User | None = None, request: HttpRequest | None = None) -> None:
     """Delete an API: applications lose its scopes, and no new token names it. Tokens already issued
     stay valid at the API until they expire (JWTs cannot be recalled)."""
     audit_record(action="api.deleted", actor=actor, org=api.org, target=api, request=request,
@@ -170,7 +178,7 @@ def api_delete(*, api: Api, actor=None, request=None) -> None:
 
 
 @transaction.atomic
-def api_secret_rotate(*, api: Api, actor=None, request=None) -> str:
+def api_secret_rotate(*, api: Api, actor: User | None = None, request: HttpRequest | None = None) -> str:
     """Give the API a new introspection secret (shown once); the old one stops working at once."""
     secret = generate_client_secret()
     Api.objects.filter(pk=api.pk).update(client_secret=_hashed(secret))
@@ -180,7 +188,8 @@ def api_secret_rotate(*, api: Api, actor=None, request=None) -> str:
 
 
 @transaction.atomic
-def application_api_scopes_set(*, application: Application, scopes, actor=None, request=None) -> Application:
+def application_api_scopes_set(*, application: Application, scopes: Iterable[ApiScope], actor: User | None = None,
+                               request: HttpRequest | None = None) -> Application:
     """Grant `application` exactly these API scopes, all of its own org's APIs. Tokens already issued keep
     their scopes until they expire or are refreshed (a refresh for a withdrawn API is refused)."""
     scopes = list(scopes)

@@ -11,6 +11,7 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from django.db import models
 from django.db.models import F, Q
@@ -55,6 +56,15 @@ class OutboxFields(models.Model):
         return self.status in WAITING
 
 
+class OutboxRow(Protocol):
+    """What outbox_requeue sets on a row (an OutboxFields model, or one declaring the same fields)."""
+
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    dispatched_at: datetime | None
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int
@@ -75,30 +85,30 @@ def outbox_claim(model: type[models.Model], pk: int, *, now: datetime, force: bo
     """Take the row for this task: one conditional UPDATE, so two tasks never both work on it and a task
     for a row already sent, being sent or dead does nothing. `force` ignores a failed row's backoff."""
     claimable = Q(status__in=WAITING) if force else Q(status=PENDING) | Q(status=FAILED, next_attempt_at__lte=now)
-    return bool(model.objects.filter(claimable, pk=pk).update(
+    return bool(model._default_manager.filter(claimable, pk=pk).update(
         status=SENDING, attempts=F("attempts") + 1, claimed_at=now, updated_at=now))
 
 
-def outcome_sent(*, now: datetime) -> dict:
+def outcome_sent(*, now: datetime) -> dict[str, Any]:
     return {"status": SENT, "sent_at": now, "last_error": ""}
 
 
-def outcome_failed(*, attempts: int, error: str, policy: RetryPolicy, now: datetime) -> dict:
+def outcome_failed(*, attempts: int, error: str, policy: RetryPolicy, now: datetime) -> dict[str, Any]:
     """Failed with a retry due later, or dead once the attempts are used up."""
     if attempts >= policy.max_attempts:
         return {"status": DEAD, "last_error": error[:ERROR_MAX]}
     return {"status": FAILED, "last_error": error[:ERROR_MAX], "next_attempt_at": now + retry_delay(attempts, policy)}
 
 
-def outcome_dead(*, error: str) -> dict:
+def outcome_dead(*, error: str) -> dict[str, Any]:
     """Retrying cannot help (the receiving side refused for good)."""
     return {"status": DEAD, "last_error": error[:ERROR_MAX]}
 
 
-def outbox_record(model: type[models.Model], pk: int, *, claimed_at: datetime, outcome: dict) -> bool:
+def outbox_record(model: type[models.Model], pk: int, *, claimed_at: datetime, outcome: dict[str, Any]) -> bool:
     """Write the outcome if the row is still this task's claim. False: the sweeper took it back meanwhile
     (the task outlived the sending timeout), and the retry it scheduled stands."""
-    return bool(model.objects.filter(pk=pk, status=SENDING, claimed_at=claimed_at).update(
+    return bool(model._default_manager.filter(pk=pk, status=SENDING, claimed_at=claimed_at).update(
         **outcome, updated_at=timezone.now()))
 
 
@@ -109,7 +119,7 @@ def outbox_reclaim_stuck(model: type[models.Model], *, policy: RetryPolicy, erro
     died; a retry does it again (delivery is at least once)."""
     now = now or timezone.now()
     stale = now - policy.sending_timeout
-    stuck = model.objects.filter(Q(claimed_at__lt=stale) | Q(claimed_at__isnull=True, updated_at__lt=stale),
+    stuck = model._default_manager.filter(Q(claimed_at__lt=stale) | Q(claimed_at__isnull=True, updated_at__lt=stale),
                                  status=SENDING)
     dead = stuck.filter(attempts__gte=policy.max_attempts).update(status=DEAD, last_error=error, updated_at=now)
     retried = stuck.filter(attempts__lt=policy.max_attempts).update(
@@ -126,23 +136,23 @@ def outbox_take_due(model: type[models.Model], *, policy: RetryPolicy, batch_siz
     over at most once per redispatch delay, so a backlog is not multiplied in the broker.
     """
     now = now or timezone.now()
-    due = model.objects.filter(Q(status=PENDING) | Q(status=FAILED, next_attempt_at__lte=now)).filter(
+    due = model._default_manager.filter(Q(status=PENDING) | Q(status=FAILED, next_attempt_at__lte=now)).filter(
         Q(dispatched_at__isnull=True)
         | Q(dispatched_at__lt=F("next_attempt_at"))
         | Q(dispatched_at__lte=now - policy.redispatch_after)
     )
     ids = list(due.order_by("next_attempt_at", "id").values_list("pk", flat=True)[:batch_size])
     if ids:
-        model.objects.filter(pk__in=ids).update(dispatched_at=now)
+        model._default_manager.filter(pk__in=ids).update(dispatched_at=now)
     return ids
 
 
 def outbox_undispatched(model: type[models.Model], ids: Iterable[int]) -> None:
     """The broker refused these rows: leave them to the sweeper's next run."""
-    model.objects.filter(pk__in=list(ids)).update(dispatched_at=None)
+    model._default_manager.filter(pk__in=list(ids)).update(dispatched_at=None)
 
 
-def outbox_requeue(row: models.Model, *, now: datetime | None = None) -> list[str]:
+def outbox_requeue(row: OutboxRow, *, now: datetime | None = None) -> list[str]:
     """Put a locked row back to pending, due now, with a fresh set of attempts; returns the fields to save."""
     now = now or timezone.now()
     row.status = PENDING

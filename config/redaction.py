@@ -20,7 +20,7 @@ SECRET_PARAMETERS = frozenset({
 _PAIR = re.compile(r"(^|[&;#])([^&;#=]*)=([^&;#]*)")
 
 
-def _pair(match: re.Match) -> str:
+def _pair(match: re.Match[str]) -> str:
     separator, name, value = match.groups()
     if value and unquote_plus(name).strip().lower() in SECRET_PARAMETERS:
         return f"{separator}{name}={REDACTED}"

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
+from typing import Any
 from urllib.parse import unquote_plus
 
 from django.conf import settings
@@ -136,7 +137,7 @@ def _client_id(request: HttpRequest) -> str:
         client_id = request.POST.get("client_id", "")
     except (MultiPartParserError, SuspiciousOperation, UnicodeDecodeError):
         return ""
-    return client_id if isinstance(client_id, str) else ""
+    return client_id if isinstance(client_id, str) else ""  # type: ignore[redundant-expr]  # a guard, kept
 
 
 def _too_many_requests(retry_after: int) -> HttpResponse:
@@ -246,7 +247,7 @@ def with_client_auth_throttle(view: Callable[..., HttpResponse]) -> Callable[...
     """Wrap an endpoint that authenticates clients: refuse throttled requests, count failures."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if _blocked_ips or _blocked_clients:  # empty unless some limit was reached: no work at all
             refusal = _refusal(request)
             if refusal is not None:

@@ -9,11 +9,13 @@ import json
 import os
 import secrets
 import time
+from typing import Any
 
 from django.conf import settings
 from jwcrypto.common import JWException
 from jwcrypto.jws import JWS
 from oauthlib.common import UNICODE_ASCII_CHARACTER_SET
+from oauthlib.common import Request as OAuthRequest
 
 from applications.models import AuthorizationRecord
 from identity.oidc.claims import claim_groups, claim_org, claim_roles
@@ -40,12 +42,12 @@ def token_value() -> str:
     return "".join(picked[:length])
 
 
-def request_target(request) -> Target | None:
+def request_target(request: OAuthRequest) -> Target | None:
     """The API the validator resolved for this token request (identity.oidc.validator), if any."""
     return getattr(request, "gatehouse_target", None)
 
 
-def access_token_generator(request, refresh_token: bool = False) -> str:
+def access_token_generator(request: OAuthRequest, refresh_token: bool = False) -> str:
     """oauthlib's token generator (DOT's ACCESS_TOKEN_GENERATOR). Refresh tokens have their own
     (REFRESH_TOKEN_GENERATOR), so this is only ever asked for access tokens."""
     target = request_target(request)
@@ -54,7 +56,7 @@ def access_token_generator(request, refresh_token: bool = False) -> str:
     return jwt_access_token(request, target)
 
 
-def _auth_time(request) -> int | None:
+def _auth_time(request: OAuthRequest) -> int | None:
     """When the person signed in for the grant this token comes from (the code's, or the refresh
     token family's record), as the ID token says it."""
     code = getattr(request, "code", None)
@@ -69,7 +71,7 @@ def _auth_time(request) -> int | None:
     return int(record.auth_time.timestamp()) if record is not None else None
 
 
-def jwt_access_token(request, target: Target, *, active_kid: str | None = None) -> str:
+def jwt_access_token(request: OAuthRequest, target: Target, *, active_kid: str | None = None) -> str:
     now = int(time.time())
     client = request.client
     user = getattr(request, "user", None) if request.grant_type != "client_credentials" else None
@@ -92,7 +94,7 @@ def jwt_access_token(request, target: Target, *, active_kid: str | None = None) 
     return jwt_sign(claims, typ=JWT_TYPE, active_kid=active_kid)
 
 
-def verified_claims(value: str) -> dict | None:
+def verified_claims(value: str) -> dict[str, Any] | None:
     """The claims of a JWT access token Gatehouse signed (any published key, `typ` at+jwt, this issuer,
     not expired), or None for anything else: an opaque token, a forgery, another kind of JWT."""
     if value.count(".") != 2 or len(value) > MAX_JWT_LENGTH:

@@ -13,9 +13,11 @@ is active while its application is.
 
 import calendar
 import hashlib
+from datetime import datetime
+from typing import Any
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
@@ -34,7 +36,7 @@ _HASHER = ClientSecretHasher()
 _JWT_CLAIMS = ("aud", "iss", "sub", "client_id", "scope", "exp", "iat", "nbf", "jti")
 
 
-def _timestamp(moment) -> int:
+def _timestamp(moment: datetime) -> int:
     return int(calendar.timegm(moment.utctimetuple()))
 
 
@@ -45,7 +47,7 @@ def _unauthenticated() -> JsonResponse:
     return response
 
 
-def _application_caller(request) -> Application | None:
+def _application_caller(request: HttpRequest) -> Application | None:
     core = OAuthLibMixin.get_oauthlib_core()
     uri, http_method, body, headers = core._extract_params(request)
     oauth_request = OauthlibRequest(uri, http_method, body, headers)
@@ -54,12 +56,12 @@ def _application_caller(request) -> Application | None:
     return client if authenticated and client is not None and client.is_confidential else None
 
 
-def _api_caller(request) -> Api | None:
+def _api_caller(request: HttpRequest) -> Api | None:
     """A registered API authenticating with its own client id and secret (HTTP Basic or the body)."""
     pair = credentials(request, request.POST)
     if pair is None or "\x00" in pair[0]:
         return None
-    api = Api.objects.select_related("org").filter(client_id=pair[0]).first()
+    api: Api | None = Api.objects.select_related("org").filter(client_id=pair[0]).first()
     if api is None or not api.org.is_active or not _HASHER.verify(pair[1], api.client_secret):
         return None
     return api
@@ -67,7 +69,7 @@ def _api_caller(request) -> Api | None:
 
 @csrf_exempt
 @require_POST
-def introspect(request):
+def introspect(request: HttpRequest) -> JsonResponse:
     caller = _application_caller(request) or _api_caller(request)
     if caller is None:
         return _unauthenticated()
@@ -89,12 +91,12 @@ def introspect(request):
 # ------------------------------------------------------------------ shared
 
 
-def _row(value: str):
+def _row(value: str) -> Any:  # DOT's AccessToken, or None (DOT ships no type information)
     return (get_access_token_model().objects.select_related("application__org", "user")
             .filter(token_checksum=checksum(value)).first())
 
 
-def _jwt_answer(value: str, claims: dict) -> dict:
+def _jwt_answer(value: str, claims: dict[str, Any]) -> dict[str, Any]:
     """The answer about a verified JWT: active while its application is usable and, for a person's
     token, while its row lives (revoking a session or a refresh family deletes it)."""
     if claims.get("sub") == claims.get("client_id"):  # a machine's token (RFC 9068 §2.2): never stored
@@ -108,7 +110,7 @@ def _jwt_answer(value: str, claims: dict) -> dict:
     return {"active": True, **{name: claims[name] for name in _JWT_CLAIMS if name in claims}, "token_type": "Bearer"}
 
 
-def _opaque_answer(row, *, aud: str | None) -> dict:
+def _opaque_answer(row: Any, *, aud: str | None) -> dict[str, Any]:
     data = {
         "active": True,
         "iss": settings.GATEHOUSE_ISSUER,
@@ -132,7 +134,7 @@ def _opaque_answer(row, *, aud: str | None) -> dict:
 # ------------------------------------------------------------------ a registered API
 
 
-def _for_api(value: str, api: Api) -> dict:
+def _for_api(value: str, api: Api) -> dict[str, Any]:
     claims = verified_claims(value)
     if claims is not None:
         return _jwt_answer(value, claims) if claims.get("aud") == api.identifier else INACTIVE
@@ -146,7 +148,7 @@ def _for_api(value: str, api: Api) -> dict:
 # ------------------------------------------------------------------ an application of the org
 
 
-def _access(value: str, client: Application) -> dict | None:
+def _access(value: str, client: Application) -> dict[str, Any] | None:
     claims = verified_claims(value)
     if claims is not None:
         issued_to = Application.objects.filter(client_id=claims.get("client_id")).values_list("org_id", flat=True)
@@ -160,7 +162,7 @@ def _access(value: str, client: Application) -> dict | None:
     return _opaque_answer(row, aud=resource[0] if resource else None)
 
 
-def _refresh(value: str, client: Application) -> dict | None:
+def _refresh(value: str, client: Application) -> dict[str, Any] | None:
     token = (
         get_refresh_token_model().objects.select_related("application", "user", "access_token")
         .filter(token_checksum=checksum(value)).order_by("-created").first()

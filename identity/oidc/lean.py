@@ -2,12 +2,12 @@
 for Gatehouse alone (lean_token), a machine's JWT for a registered API (lean_api_token), a refresh
 (lean_refresh). None means DOT's view answers, every error included."""
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 
 from identity.oidc import lean_api_token, lean_refresh, lean_token
 
 
-def token_response(request) -> HttpResponse | None:
+def token_response(request: HttpRequest) -> HttpResponse | None:
     grant_type = request.POST.get("grant_type") if request.content_type in lean_token.FORMS else None
     if grant_type == "client_credentials":
         machine = lean_token.machine_request(request)

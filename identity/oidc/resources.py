@@ -11,7 +11,9 @@ Rules (docs/apis.md):
 - Client credentials naming a resource and no API scope get every scope of that API the client holds.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
@@ -41,18 +43,19 @@ def oidc_scopes() -> frozenset[str]:
     return frozenset(settings.OAUTH2_PROVIDER["SCOPES"])
 
 
-def granted_api_scopes(client: Application, request=None) -> dict[str, ApiScope]:
+def granted_api_scopes(client: Application, request: Any = None) -> dict[str, ApiScope]:
     """The API scopes `client` is granted, by name, with their APIs; memoised on `request`."""
     cached = getattr(request, "_gatehouse_api_scopes", None) if request is not None else None
     if cached is not None:
-        return cached
+        return cached  # type: ignore[no-any-return]  # only this function sets the attribute
     granted = {scope.name: scope for scope in ApiScope.objects.filter(applications=client).select_related("api")}
     if request is not None:
         request._gatehouse_api_scopes = granted
     return granted
 
 
-def resolve_target(*, client: Application | None, scopes, resources, request=None, grant_type: str = "",
+def resolve_target(*, client: Application | None, scopes: Iterable[str], resources: Iterable[str] | None,
+                   request: Any = None, grant_type: str = "",
                    granted: dict[str, ApiScope] | None = None) -> Target | None:
     """The API this token request is for, or None for a token for Gatehouse alone (userinfo).
 
@@ -65,7 +68,8 @@ def resolve_target(*, client: Application | None, scopes, resources, request=Non
     for value in resources:
         if problem := api_identifier_problem(value):
             raise TargetError("invalid_target", problem)
-    granted = granted if granted is not None else granted_api_scopes(client, request)
+    # client is None only where the caller passes `granted` (identity.oidc.lean_api_token).
+    granted = granted if granted is not None else granted_api_scopes(client, request)  # type: ignore[arg-type]
     asked = [scope for scope in scopes if scope not in oidc_scopes()]
     apis = {granted[scope].api_id for scope in asked if scope in granted}
     if len(apis) > 1:
@@ -88,7 +92,7 @@ def resolve_target(*, client: Application | None, scopes, resources, request=Non
     return Target(api=api, scopes=api_scopes)
 
 
-def body_resources(request) -> list[str]:
+def body_resources(request: Any) -> list[str]:
     """Every `resource` of an oauthlib request: from the form body at /token, from the query at
     /authorize (oauthlib keeps only one value of a repeated parameter)."""
     body = getattr(request, "decoded_body", None)

@@ -9,6 +9,7 @@ forget the issuer or the mode.
 from urllib.parse import parse_qsl, urlencode, urlparse
 
 from django.conf import settings
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from oauth2_provider.http import OAuth2ResponseRedirect
 
@@ -39,7 +40,7 @@ def _split(uri: str) -> tuple[str, list[tuple[str, str]]]:
     return parsed._replace(query=urlencode(kept), fragment="").geturl(), params
 
 
-def authorization_response(request, uri: str, *, mode: str, allowed_schemes: list[str]):
+def authorization_response(request: HttpRequest, uri: str, *, mode: str, allowed_schemes: list[str]) -> HttpResponse:
     """The client's answer, built from the URL oauthlib or DOT made for it: `iss` added where missing,
     then delivered as a redirect (query or fragment) or as an auto-submitting form (form_post)."""
     base, params = _split(uri)
@@ -48,7 +49,9 @@ def authorization_response(request, uri: str, *, mode: str, allowed_schemes: lis
     if mode == "form_post":
         response = render(request, "identity/oidc/form_post.html", {"action": base, "params": params})
         response["Cache-Control"] = "no-store"  # it carries a code
-        return allow_form_action(response, redirect_target_source(base))
-    if mode == "fragment":
-        return OAuth2ResponseRedirect(f"{base}#{urlencode(params)}", allowed_schemes)
-    return OAuth2ResponseRedirect(f"{base}{'&' if '?' in base else '?'}{urlencode(params)}", allowed_schemes)
+        answer: HttpResponse = allow_form_action(response, redirect_target_source(base))
+    elif mode == "fragment":
+        answer = OAuth2ResponseRedirect(f"{base}#{urlencode(params)}", allowed_schemes)
+    else:
+        answer = OAuth2ResponseRedirect(f"{base}{'&' if '?' in base else '?'}{urlencode(params)}", allowed_schemes)
+    return answer
