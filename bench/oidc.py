@@ -1,8 +1,9 @@
-"""OIDC endpoint benchmark: Gatehouse under gunicorn on PostgreSQL + Redis, loaded from a second process.
+"""OIDC endpoint benchmark: Gatehouse under gunicorn (or granian) on PostgreSQL + Redis, loaded from a second process.
 
     .venv/bin/python bench/oidc.py                  # everything: 5 scenarios x 1, 4, 16 connections
     .venv/bin/python bench/oidc.py --scenarios cc,jwks --concurrency 4 --requests 2000
     .venv/bin/python bench/oidc.py --profile-dir /tmp/prof   # also py-spy the workers (py-spy installed by hand)
+    .venv/bin/python bench/oidc.py --servers gunicorn-gthread4,granian-bt1 --rounds 3   # servers side by side
 
 What it does (see bench/README.md): (re)creates the PostgreSQL database `gatehouse_bench` on
 127.0.0.1:5432, migrates it, seeds the demo data, mints token pools (bench/mint_tokens.py), starts
