@@ -19,7 +19,7 @@ PIP_COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --all
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help run test test-all lint typecheck lock demo-rp
+.PHONY: help run test test-all lint lint-imports typecheck lock demo-rp
 
 help:
 	@echo "make run       serve the demo at http://127.0.0.1:\$${PORT:-8000} (gunicorn + Celery worker with beat)"
@@ -29,6 +29,7 @@ help:
 	@echo "make test-all  every test, markers included (needs PostgreSQL, Redis, Chromium: see .ci/run)"
 	@echo "make lint      ruff"
 	@echo "make typecheck mypy with django-stubs on the production code ([tool.mypy] in pyproject.toml)"
+	@echo "make lint-imports  import-linter: no import cycles, models and services below the views ([tool.importlinter])"
 	@echo "make lock      regenerate requirements/main.txt and requirements/dev.txt from pyproject.toml"
 
 $(BIN)/python:
@@ -84,6 +85,9 @@ lint: $(VENV)/.installed-dev
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
+
+lint-imports: $(VENV)/.installed-dev
+	$(BIN)/lint-imports --no-cache
 
 lock: $(VENV)/.installed-dev
 	$(PIP_COMPILE) --output-file=requirements/main.txt pyproject.toml

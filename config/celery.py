@@ -58,3 +58,11 @@ def _prepare_filesystem_broker(sender, **kwargs):
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if key in options:
             os.makedirs(options[key], exist_ok=True)
+
+
+def registered_task(name: str):
+    """A task by its name, for a service that hands work to the broker: the module defining the task
+    imports the service, so the service must not import it back (DESIGN.md: no cycles). Each app's
+    AppConfig.ready() imports its tasks module, so every process has them registered."""
+    return app.tasks[name]
+

@@ -7,7 +7,8 @@ from django.db import IntegrityError, transaction
 from audit.services import audit_record
 from config.exceptions import AlreadyExists, DomainError, NotAllowed
 from directory.models import User
-from directory.services import normalize_email, only_in_org_check, user_mail_org
+from directory.selectors import user_mail_org
+from directory.services import normalize_email, only_in_org_check
 from emailqueue.services import email_enqueue
 from identity.models import OneTimeToken
 from identity.tokens import EMAIL_CHANGE_LIFETIME, token_get, token_issue, token_link, token_use, token_void

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
 from audit.services import audit_record
+from config.celery import registered_task
 from config.exceptions import DomainError, NotAllowed
 from directory.csv_import import CsvFileError, OrgState, csv_parse, org_state_load, rows_validate
 from directory.member_services import membership_employee_id_update
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 Status = UserImport.Status
 # Rows applied per transaction: progress advances (and a crash resumes) batch by batch.
 BATCH_SIZE = 500
+# The task that applies a confirmed import (directory/tasks.py), handed to the broker by name.
+APPLY_USER_IMPORT = "directory.apply_user_import"
 ACTIONS = ("create", "update", "unchanged", "error")
 
 
@@ -91,9 +94,7 @@ def user_import_confirm(*, user_import: UserImport, actor, request=None) -> User
                  request=request, metadata={"filename": user_import.filename, "rows": user_import.total_rows,
                                             "counts": _counts(user_import.rows),
                                             "send_invitations": user_import.send_invitations})
-    from directory.tasks import apply_user_import
-
-    transaction.on_commit(partial(apply_user_import.delay, user_import.pk))
+    transaction.on_commit(partial(registered_task(APPLY_USER_IMPORT).delay, user_import.pk))
     return user_import
 
 

@@ -154,3 +154,15 @@ def user_belongs_to_org_alone(*, org, user: User) -> bool:
 def user_groups_in_org(*, org, user: User) -> QuerySet[Group]:
     """The groups of `org` that `user` is in; other orgs' groups never appear."""
     return Group.objects.for_org(org).filter(memberships__user=user).order_by("name")
+
+
+def user_mail_org(user: User):
+    """The org whose branding (and email queue) a message to `user` belongs to: their only org, if one.
+
+    A user in several orgs (or none, like an operator) gets platform mail, so one org's admins never
+    read mail about the user's life in another org.
+    """
+    org_ids = list(Membership.objects.filter(user=user).values_list("org_id", flat=True)[:2])
+    if len(org_ids) != 1:
+        return None
+    return Membership.objects.select_related("org").filter(user=user).first().org

@@ -10,6 +10,7 @@ from applications.tokens import tokens_revoke
 from audit.services import audit_record
 from config.exceptions import AlreadyExists, DomainError, NotAllowed
 from directory.models import Group, GroupMembership, User
+from directory.selectors import user_mail_org
 from emailqueue.models import OutboundEmail
 from emailqueue.services import email_enqueue
 from identity.backchannel.services import backchannel_logout_enqueue
@@ -24,6 +25,7 @@ from identity.tokens import (
     token_void,
 )
 from orgs.models import Membership
+from security.services import account_unlock
 
 
 def normalize_email(email: str) -> str:
@@ -172,18 +174,6 @@ def user_enable(*, user: User, actor, request=None, reason: str = "") -> User:
 # --- passwords ------------------------------------------------------------------------------------
 
 
-def user_mail_org(user: User):
-    """The org whose branding (and email queue) a message to `user` belongs to: their only org, if one.
-
-    A user in several orgs (or none, like an operator) gets platform mail, so one org's admins never
-    read mail about the user's life in another org.
-    """
-    org_ids = list(Membership.objects.filter(user=user).values_list("org_id", flat=True)[:2])
-    if len(org_ids) != 1:
-        return None
-    return Membership.objects.select_related("org").filter(user=user).first().org
-
-
 def password_validate(*, user: User, password: str, extra_org=None) -> None:
     """Raise ValidationError (every message) if `password` breaks the rules for `user`: the platform's,
     then the strictest of their orgs' policies (plus `extra_org`, an org they are joining).
@@ -310,7 +300,6 @@ def password_reset_confirm(*, raw_token: str, password: str, request=None) -> Us
     tokens_revoked = tokens_revoke(user=user, reason="password.reset")
     # Whoever was guessing now faces a password they have never seen; the owner, who proved the
     # mailbox, should not stay locked out by their guesses.
-    from security.services import account_unlock
 
     account_unlock(user=user, actor=None, request=request)
     _password_changed_notice(user=user, how="reset")

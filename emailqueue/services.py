@@ -43,6 +43,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from audit.services import audit_record
 from config import outbox
+from config.celery import registered_task
 from config.exceptions import DomainError, NotAllowed
 from emailqueue.models import OutboundEmail
 
@@ -172,6 +173,9 @@ def email_enqueue_many(*, drafts: Iterable[EmailDraft]) -> list[OutboundEmail]:
     return emails
 
 
+# The delivery tasks (emailqueue/tasks.py), handed to the broker by name.
+DELIVER_EMAIL = "emailqueue.tasks.deliver_email"
+DELIVER_EMAILS = "emailqueue.tasks.deliver_emails"
 # Rows per broker message when many are handed over at once (email_enqueue_many, the sweeper): 10,000
 # invitations are 100 messages, not 10,000, and a worker still sends each row under its own claim.
 DISPATCH_CHUNK = 100
@@ -184,8 +188,7 @@ def email_dispatch(email_ids: Iterable[int]) -> int:
     A broker that is down loses nothing: the rows stay pending, are marked not dispatched, and
     the sweeper hands them over on its next run.
     """
-    from emailqueue.tasks import deliver_email, deliver_emails
-
+    deliver_email, deliver_emails = registered_task(DELIVER_EMAIL), registered_task(DELIVER_EMAILS)
     email_ids = list(email_ids)
     # GATEHOUSE_EMAIL_QUEUE sends delivery tasks to a queue of their own (workers started with -Q).
     queue = settings.GATEHOUSE_EMAIL_QUEUE

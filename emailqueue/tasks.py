@@ -7,13 +7,13 @@ from celery import shared_task
 from emailqueue import services
 
 
-@shared_task(name="emailqueue.tasks.deliver_email")
+@shared_task(name=services.DELIVER_EMAIL)
 def deliver_email(email_id: int) -> str | None:
     """Send one outbox row if it is still waiting. Idempotent: the claim lets only one task send it."""
     return services.email_deliver(email_id=email_id)
 
 
-@shared_task(name="emailqueue.tasks.deliver_emails")
+@shared_task(name=services.DELIVER_EMAILS)
 def deliver_emails(email_ids: list[int]) -> dict[str, int]:
     """Send outbox rows one after another, each claimed on its own as by deliver_email (a chunk of a bulk
     enqueue). Returns how many ended in each status; a row this run did not claim counts as "skipped"."""

@@ -6,12 +6,18 @@ import time
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 
-from identity.signing import JWKS_PROCESS_CACHE_SECONDS, jwks_max_age_seconds, published_jwks
+from identity.signing import (
+    JWKS_PROCESS_CACHE_SECONDS,
+    jwks_max_age_seconds,
+    on_signing_key_cache_clear,
+    published_jwks,
+)
 
 # (monotonic expiry, body, Cache-Control). Replaced whole, never mutated, so threads may share it.
 _cached: tuple[float, bytes, str] | None = None
 
 
+@on_signing_key_cache_clear
 def jwks_cache_clear() -> None:
     """Make the next request rebuild the document (after a key change in this process; tests)."""
     global _cached

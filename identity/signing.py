@@ -2,6 +2,7 @@
 
 import base64
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -48,12 +49,21 @@ def token_lifetime_seconds() -> int:
     return max(int(oauth2_settings.ID_TOKEN_EXPIRE_SECONDS), int(oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS))
 
 
+# Caches other modules build from the keys (identity.jwks registers its document's), forgotten with them.
+_key_cache_listeners: list[Callable[[], None]] = []
+
+
+def on_signing_key_cache_clear(listener: Callable[[], None]) -> Callable[[], None]:
+    """Have `listener` called whenever this process forgets its keys (a rotation here; tests)."""
+    _key_cache_listeners.append(listener)
+    return listener
+
+
 def signing_key_cache_clear() -> None:
     """Forget decrypted keys and cached JWKS in this process (tests; after rotating here)."""
     _private_keys.clear()
-    from identity.jwks import jwks_cache_clear  # jwks imports this module
-
-    jwks_cache_clear()
+    for listener in _key_cache_listeners:
+        listener()
 
 
 # --- selectors ---------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from config.exceptions import DomainError, NotAllowed
-from directory.services import user_mail_org
+from directory.selectors import user_mail_org
 from emailqueue.services import email_enqueue
 from orgs.models import Membership
 from security.keys import counter_key, ip_bucket

@@ -1,0 +1,1 @@
+"""Developer tooling that runs in CI but never in Gatehouse itself."""
