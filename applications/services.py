@@ -13,11 +13,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.generators import generate_client_id
+from oauth2_provider.settings import oauth2_settings
 
 from applications.models import Application, Consent
 from applications.tokens import tokens_revoke
 from audit.services import audit_record
 from config.exceptions import AlreadyExists, DomainError
+from directory.models import Group
 
 
 @dataclass(frozen=True)
@@ -211,7 +213,6 @@ def _scopes_check(scopes, *, kind: str) -> list[str]:
 def _org_groups(*, org, groups, field: str = "allowed_groups") -> list:
     """The given groups (instances or ids), all of them `org`'s. One from elsewhere refuses the lot:
     an app of one org must never be scoped to, or grant roles through, another org's group."""
-    from directory.models import Group
 
     ids = {getattr(group, "pk", group) for group in groups}
     try:
@@ -501,7 +502,6 @@ def client_secret_rotate(*, application: Application, actor, request=None, overl
 
 
 def _secret_hasher() -> str:
-    from oauth2_provider.settings import oauth2_settings
 
     return oauth2_settings.CLIENT_SECRET_HASHER
 

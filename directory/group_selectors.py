@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Lower
 
+from applications.models import Application, AppRole
 from directory.models import Group, GroupMembership, User
 from orgs.models import Membership
 
@@ -49,7 +50,6 @@ def group_delete_impact(*, group: Group) -> GroupDeleteImpact:
 
     Only the group's own org's applications are considered (and shown).
     """
-    from applications.models import Application, AppRole
 
     apps = list(
         Application.objects.for_org(group.org_id)

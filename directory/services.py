@@ -9,6 +9,7 @@ from django.utils.text import slugify
 from applications.tokens import tokens_revoke
 from audit.services import audit_record
 from config.exceptions import AlreadyExists, DomainError, NotAllowed
+from directory.group_selectors import group_delete_impact
 from directory.models import Group, GroupMembership, User
 from directory.selectors import user_mail_org
 from emailqueue.models import OutboundEmail
@@ -124,7 +125,6 @@ def group_member_remove(*, group: Group, user: User, actor=None, request=None) -
 
 def _group_change_notify(*, group: Group, user: User, template: str) -> None:
     """Tell the person: group membership decides what they can reach (app access, roles)."""
-    from emailqueue.services import email_enqueue
 
     email_enqueue(to=user.email, template=template, kind=template, org=group.org,
                   context={"user": user, "group": group})
@@ -420,7 +420,6 @@ def group_delete(*, group: Group, actor, request=None) -> None:
     silently widen access. Locking the group row makes a concurrent "limit this app to the group"
     wait for us and then fail on the foreign key, so the check cannot be raced.
     """
-    from directory.group_selectors import group_delete_impact
 
     group = Group.objects.select_for_update().select_related("org").get(pk=group.pk)
     impact = group_delete_impact(group=group)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from audit.services import audit_record
 from directory.models import User
 from directory.selectors import user_get_by_email, user_mail_org
+from emailqueue.services import email_enqueue
 from identity.backchannel.services import backchannel_logout_enqueue
 from identity.devices import describe_device
 from identity.middleware import SESSION_SID_KEY
@@ -185,7 +186,6 @@ def _notify_if_new_device(*, user: User, user_session: UserSession) -> None:
     earlier = earlier.exclude(pk=user_session.pk)
     if not earlier.exists() or earlier.filter(device=user_session.device).exists():
         return
-    from emailqueue.services import email_enqueue
 
     email_enqueue(to=user.email, template="new_device_sign_in", kind="new_device_sign_in", org=user_mail_org(user),
                   context={"user": user, "device": user_session.device, "ip": user_session.ip,

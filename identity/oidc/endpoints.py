@@ -30,7 +30,7 @@ from identity.oidc.claims import groups_and_roles_preload
 from identity.oidc.lean_guard import lean_paths_enabled
 from identity.oidc.lean_userinfo import access_token_load
 from identity.oidc.responses import RESPONSE_MODES
-from identity.oidc.validator import checksum
+from identity.oidc.validator import GatehouseValidator, checksum
 from identity.services import session_end
 
 logger = logging.getLogger(__name__)
@@ -115,7 +115,6 @@ def bearer_elsewhere() -> JsonResponse:
 
 
 def _userinfo_lean(request) -> HttpResponse | None:
-    from identity.oidc.validator import GatehouseValidator
 
     method = request.method
     if method != "GET" and (method != "POST" or request.META.get("CONTENT_LENGTH") not in (None, "", "0")):
@@ -200,7 +199,6 @@ class LogoutView(RPInitiatedLogoutView):
 
 def _discovery_document() -> dict:
     issuer = settings.GATEHOUSE_ISSUER
-    from identity.oidc.validator import GatehouseValidator
 
     scopes = list(settings.OAUTH2_PROVIDER["SCOPES"])
     return {

@@ -12,6 +12,8 @@ from urllib.parse import unquote_plus
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from jwcrypto.common import JWException
+from jwcrypto.jws import JWS
 from oauth2_provider.models import (
     get_access_token_model,
     get_grant_model,
@@ -28,6 +30,7 @@ from audit.services import audit_record
 from identity.oidc.access import application_access
 from identity.oidc.claims import CLAIM_FUNCTIONS, CLAIM_SCOPES
 from identity.oidc.resources import TargetError, body_resources, granted_api_scopes, resolve_target
+from identity.signing import signing_key_for_kid
 
 logger = logging.getLogger(__name__)
 
@@ -89,10 +92,7 @@ class GatehouseValidator(OAuth2Validator):
     def _get_key_for_token(self, token):
         """The key named by the token's kid, among every published key (retired ones too), so an
         id_token_hint signed before a rotation still works at logout."""
-        from jwcrypto.common import JWException
-        from jwcrypto.jws import JWS
 
-        from identity.signing import signing_key_for_kid
 
         try:
             unverified = JWS()
