@@ -11,7 +11,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.urls import reverse
 
+from applications.models import Application
 from identity.password_policy import password_change_reason
+from orgs.models import Organization
 
 FLOW_SESSION_KEY = "gatehouse.login_flow"
 # A flow left half-way (password typed, MFA never answered) is forgotten after this long.
@@ -76,9 +78,6 @@ def flow_origin_note(session, next_url: str) -> LoginFlow | None:
     """Remember which active org's application sent the browser to sign in (a `next` that is our
     /oauth/authorize with a known client_id), or forget a previous one: the org's branding and
     lockout threshold follow. Saves a flow only when there is an org to remember."""
-    from applications.models import Application
-    from orgs.models import Organization
-
     parts = urlsplit(next_url or "")
     client_id = ""
     if parts.path == reverse("oidc:authorize"):
@@ -101,8 +100,6 @@ def flow_origin_note(session, next_url: str) -> LoginFlow | None:
 def flow_org(flow: LoginFlow | None):
     """The active org whose application started this sign-in, or None. Its lockout threshold holds
     for every email typed in the flow, known or not, and its audit log sees the flow's failures."""
-    from orgs.models import Organization
-
     if flow is None or flow.org_id is None:
         return None
     return (Organization.objects.filter(pk=flow.org_id, status=Organization.Status.ACTIVE)

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
+from applications.models import Application
 from audit.services import audit_record
 from config.exceptions import DomainError
 from orgs.models import Organization, OrgLogo
@@ -195,8 +196,6 @@ def hosted_brand_get(*, org_id: int | None = None, client_id: str = "") -> Hoste
 
     A suspended org, an unknown id or client: None (the hosted pages keep Gatehouse's look).
     """
-    from applications.models import Application
-
     if org_id is not None:
         row = (Organization.objects.filter(pk=org_id, status=Organization.Status.ACTIVE)
                .values(*BRAND_VALUES).first())
