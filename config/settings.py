@@ -289,6 +289,11 @@ GATEHOUSE_BACKCHANNEL_ALLOW_LOOPBACK = env.bool(
 )
 # How long an invitation link stays valid.
 GATEHOUSE_INVITATION_HOURS = env.int("GATEHOUSE_INVITATION_HOURS", default=72)
+# Password-reset requests (POST /password/reset) per address and per client IP in a window: enough for a
+# lost email or two, too few to flood a mailbox (an unknown address gets a notice too).
+GATEHOUSE_RESET_LIMIT_PER_EMAIL = env.int("GATEHOUSE_RESET_LIMIT_PER_EMAIL", default=5)
+GATEHOUSE_RESET_LIMIT_PER_IP = env.int("GATEHOUSE_RESET_LIMIT_PER_IP", default=20)
+GATEHOUSE_RESET_WINDOW_SECONDS = env.int("GATEHOUSE_RESET_WINDOW_SECONDS", default=3600)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Gatehouse <no-reply@gatehouse.local>")
 
 # Celery: the filesystem transport on the embedded default, so the same task code runs as in

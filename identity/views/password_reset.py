@@ -20,9 +20,9 @@ from identity.throttle import throttle_hit
 from identity.tokens import InvalidLink, token_get
 from identity.views.links import link_invalid_page, refused_page, throttled_page
 
-# (hits, window in seconds). Per address: enough for a lost email or two, too few to flood a mailbox.
-RESET_LIMIT_PER_EMAIL = getattr(settings, "GATEHOUSE_RESET_LIMIT_PER_EMAIL", (5, 3600))
-RESET_LIMIT_PER_IP = getattr(settings, "GATEHOUSE_RESET_LIMIT_PER_IP", (20, 3600))
+# (hits, window in seconds), from settings (docs/configuration.md).
+RESET_LIMIT_PER_EMAIL = (settings.GATEHOUSE_RESET_LIMIT_PER_EMAIL, settings.GATEHOUSE_RESET_WINDOW_SECONDS)
+RESET_LIMIT_PER_IP = (settings.GATEHOUSE_RESET_LIMIT_PER_IP, settings.GATEHOUSE_RESET_WINDOW_SECONDS)
 
 
 def _throttled(request, email: str) -> int:
