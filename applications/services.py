@@ -5,7 +5,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -58,6 +58,18 @@ REFRESH_TOKEN_LIFETIME_MAX = 365 * 24 * 3600
 SECRET_OVERLAP_MAX = timedelta(hours=24)
 
 
+def _split_uri(uri: str) -> tuple[SplitResult, str | None] | None:
+    """(the URI's parts, its host name), or None when it does not parse (a bad IPv6 host, a port that is
+    not a number)."""
+    try:
+        parts = urlsplit(uri)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 -- raises ValueError on a port that is not a number
+    except ValueError:
+        return None
+    return parts, hostname
+
+
 def _uri_problem(uri: str, *, kind: str, field: str) -> str | None:
     """Why `uri` may not be registered in `field` of a `kind` app, or None.
 
@@ -69,12 +81,10 @@ def _uri_problem(uri: str, *, kind: str, field: str) -> str | None:
         return f"{what} “{uri}”: wildcards are not allowed; register every URI exactly."
     if "#" in uri:
         return f"{what} “{uri}”: a URI must not contain a fragment (#…)."
-    try:
-        parts = urlsplit(uri)
-        hostname = parts.hostname
-        parts.port  # noqa: B018 -- raises ValueError on a port that is not a number
-    except ValueError:
+    split = _split_uri(uri)
+    if split is None:
         return f"{what} “{uri}” is not a valid URI."
+    parts, hostname = split
     scheme = parts.scheme.lower()
     if scheme in ("http", "https"):
         if not hostname:
@@ -136,12 +146,10 @@ def backchannel_logout_uri_problem(uri: str) -> str | None:
         return f"{what} must not contain spaces."
     if "#" in uri:
         return f"{what} “{uri}” must not contain a fragment (#…)."
-    try:
-        parts = urlsplit(uri)
-        hostname = parts.hostname
-        parts.port  # noqa: B018 -- raises ValueError on a port that is not a number
-    except ValueError:
+    split = _split_uri(uri)
+    if split is None:
         return f"{what} “{uri}” is not a valid URI."
+    parts, hostname = split
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not hostname:
         return f"{what} “{uri}” must be an https URL with a host."
