@@ -261,7 +261,6 @@ class GatehouseValidator(OAuth2Validator):
             request.resource = [target.api.identifier]  # stored on an opaque token for introspection
         return True
 
-
     def get_default_scopes(self, client_id, request, *args, **kwargs):
         # A request naming no scope gets the defaults the app may have, not a refusal.
         defaults = super().get_default_scopes(client_id, request, *args, **kwargs)
