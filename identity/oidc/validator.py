@@ -92,8 +92,6 @@ class GatehouseValidator(OAuth2Validator):
     def _get_key_for_token(self, token):
         """The key named by the token's kid, among every published key (retired ones too), so an
         id_token_hint signed before a rotation still works at logout."""
-
-
         try:
             unverified = JWS()
             unverified.deserialize(token)
