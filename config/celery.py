@@ -52,8 +52,6 @@ app.conf.beat_schedule = {
 @app.on_after_configure.connect
 def _prepare_filesystem_broker(sender, **kwargs):
     """kombu's filesystem transport needs its folders to exist before the first message."""
-    from django.conf import settings
-
     options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if key in options:
