@@ -244,13 +244,20 @@ def signin_attempt_succeeded(*, email: str, now: datetime | None = None) -> Lock
 
     The lockout level is kept (it fades after GATEHOUSE_LOCKOUT_RESET_SECONDS), so an attacker
     cannot shorten the next lock. If a parallel attempt locked the address meanwhile, the lock wins.
-    Writes only when there are failures to forget.
+    Writes the row only when there are failures to forget.
     """
     now = now or timezone.now()
     row = _row(email)
     if (decision := _lock_of(row.locked_until, now)).locked:
         return decision
-    if not _failures(row.key, row.generation, now):
+    counted = _failures(row.key, row.generation, now)
+    if not counted:
+        return UNLOCKED
+    if counted == 1:
+        # Only this attempt is counted (signin_attempt_begin's): taking it back forgets the same
+        # as a new generation, without a row per person who ever signed in and a locked write on
+        # every sign-in. An attempt counted after the read stays counted, so this is never looser.
+        throttle_forgive(key=_failures_key(row.key, row.generation), window_seconds=_window_seconds(), now=now)
         return UNLOCKED
     with transaction.atomic():
         lock = _lock_row(email, now)

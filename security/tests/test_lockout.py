@@ -74,6 +74,16 @@ def test_nine_failures_leave_the_account_open_and_success_forgets_them(user):
         assert not fail(user.email, T0, user).locked
 
 
+def test_a_sign_in_without_earlier_failures_leaves_nothing_counted_and_writes_no_row(user):
+    signin_attempt_begin(email=user.email, now=T0)
+    assert signin_attempt_succeeded(email=user.email, now=T0) == LockDecision(False)
+
+    assert signin_failures_count(email=user.email, now=T0) == 0
+    assert not SignInLock.objects.exists()
+    # The next ten failures lock, as for an address that never signed in.
+    assert fail_until_locked(user.email, T0, user) == LockDecision(True, 15 * 60)
+
+
 def test_the_tenth_failure_locks_and_then_every_attempt_is_refused(user):
     decision = fail_until_locked(user.email, T0, user)
 
