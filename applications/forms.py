@@ -15,10 +15,9 @@ from applications.services import (
     REFRESH_TOKEN_LIFETIME_MAX,
     REFRESH_TOKEN_LIFETIME_MIN,
     SECRET_OVERLAP_MAX,
-    backchannel_logout_uri_problem,
     supported_scopes,
-    uris_check,
 )
+from applications.uri_checks import backchannel_logout_uri_problem, uris_check
 from config.exceptions import DomainError
 from directory.models import Group
 

@@ -26,7 +26,7 @@ from urllib.parse import urlencode, urlsplit
 from django.conf import settings
 from django.utils import timezone
 
-from applications.services import backchannel_logout_uri_problem
+from applications.uri_checks import backchannel_logout_uri_problem
 from config.outbox import (
     RetryPolicy,
     outbox_claim,
