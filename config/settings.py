@@ -76,10 +76,16 @@ INSTALLED_APPS = [
     "orgs",
     "directory",
     "identity",
+    "identity.mfa",
+    "identity.passkeys",
     "applications",
     "audit",
     "emailqueue",
     "security",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 MIDDLEWARE = [

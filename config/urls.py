@@ -15,5 +15,8 @@ urlpatterns = [
     path("oauth/", include("identity.oidc.urls")),
     path("console/", include("orgs.urls")),
     path("branding/", include("orgs.branding_urls")),
+    path("api/", include("api.urls")),
+    path("account/security/", include("identity.mfa.urls")),
+    path("passkeys/", include("identity.passkeys.urls")),
     path("", include("identity.urls")),
 ]
