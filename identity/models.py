@@ -31,6 +31,10 @@ class UserSession(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sessions")
     sid = models.CharField(max_length=64, unique=True, default=new_sid)
+    # The Django session this row signs in, so ending the row can delete it (Django's session table is not
+    # indexed by user). The same value is the session table's primary key and the Redis cache key already;
+    # it is never shown or logged. Kept current by UserSessionMiddleware when the key is cycled.
+    session_key = models.CharField(max_length=40, blank=True, editable=False)
     user_agent = models.CharField(max_length=500, blank=True)
     device = models.CharField(max_length=120, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
@@ -137,6 +141,7 @@ class OneTimeToken(models.Model):
         INVITATION = "invitation", "Invitation"
         PASSWORD_RESET = "password_reset", "Password reset"
         EMAIL_CHANGE = "email_change", "Email change"
+        EMAIL_VERIFICATION = "email_verification", "Email verification"
 
     purpose = models.CharField(max_length=32, choices=Purpose.choices)
     token_hash = models.CharField(max_length=64, unique=True)
