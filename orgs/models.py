@@ -41,8 +41,15 @@ class Organization(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     # Email members when they sign in from a device they have not used recently.
     notify_new_device_sign_in = models.BooleanField(default=False)
-    # Stored now; enforced when MFA sign-in lands.
+    # Who must sign in with a second factor (identity/mfa/policy.py enforces it at sign-in).
     mfa_policy = models.CharField(max_length=16, choices=MfaPolicy.choices, default=MfaPolicy.OFF)
+    # Days a member the policy covers may still skip setting up a factor, counted from the later of
+    # mfa_required_since and their membership's start; 0: set one up at the next sign-in.
+    MFA_GRACE_DAYS_LIMITS = (0, 30)
+    mfa_grace_days = models.PositiveSmallIntegerField(
+        default=7, validators=[MinValueValidator(MFA_GRACE_DAYS_LIMITS[0]), MaxValueValidator(MFA_GRACE_DAYS_LIMITS[1])])
+    # When the policy last came to cover more people (off → on, console roles → everyone); null while off.
+    mfa_required_since = models.DateTimeField(null=True, blank=True)
     # Maximum authentication age for this org's console (and, later, its apps); null: the platform's
     # session lifetime is the only limit.
     session_max_age_minutes = models.PositiveIntegerField(

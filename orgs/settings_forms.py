@@ -9,7 +9,8 @@ from orgs.branding import LOGO_MAX_BYTES, LOGO_MAX_SIDE
 from orgs.models import Organization
 from orgs.settings_services import POLICY_LIMITS
 
-ORG_FIELDS = ("name", "notify_new_device_sign_in", "mfa_policy", "session_max_age_minutes", "lockout_threshold")
+ORG_FIELDS = ("name", "notify_new_device_sign_in", "mfa_policy", "mfa_grace_days", "session_max_age_minutes",
+              "lockout_threshold")
 POLICY_FIELDS = ("min_length", "check_common", "history_count", "max_age_days")
 
 
@@ -28,7 +29,14 @@ class OrgSettingsForm(forms.Form):
     mfa_policy = forms.ChoiceField(
         label=_lazy("Multi-factor authentication"), choices=Organization.MfaPolicy.choices,
         widget=forms.RadioSelect,
-        help_text=_lazy("Stored now; enforced at sign-in once multi-factor sign-in is available."))
+        help_text=_lazy("Who must sign in with an authenticator app or a passkey besides their password, here "
+                        "and in this organization's applications. Platform operators are covered by the "
+                        "platform's own setting."))
+    mfa_grace_days = _whole_number(
+        label=_lazy("Days to set up a second factor"), limits=Organization.MFA_GRACE_DAYS_LIMITS, required=False,
+        help_text=_lazy("Someone the policy covers who has no second factor yet may skip setting one up for this "
+                        "many days after the policy covers them (or they join); after that, they cannot sign in "
+                        "until they set one up. 0: at their next sign-in."))
     session_max_age_minutes = _whole_number(
         label=_lazy("Maximum sign-in age (minutes)"), limits=Organization.SESSION_MAX_AGE_LIMITS, required=False,
         help_text=_lazy("Someone who signed in longer ago than this is asked for their password again before "
@@ -58,6 +66,11 @@ class OrgSettingsForm(forms.Form):
         if read_only:
             for field in self.fields.values():
                 field.disabled = True
+
+    def clean_mfa_grace_days(self):
+        # Left out of a submission (older clients of this form): the stored value stays.
+        value = self.cleaned_data.get("mfa_grace_days")
+        return self.initial["mfa_grace_days"] if value is None else value
 
     @property
     def org_changes(self) -> dict:

@@ -1,6 +1,7 @@
 """Writes to an organization's settings and password policy. Each is atomic and records its audit event."""
 
 from django.db import transaction
+from django.utils import timezone
 
 from audit.services import audit_record
 from config.exceptions import DomainError
@@ -43,7 +44,8 @@ def password_policy_update(
 
 # --- organization settings ------------------------------------------------------------------------
 
-SETTINGS_FIELDS = ("name", "notify_new_device_sign_in", "mfa_policy", "session_max_age_minutes", "lockout_threshold")
+SETTINGS_FIELDS = ("name", "notify_new_device_sign_in", "mfa_policy", "mfa_grace_days", "session_max_age_minutes",
+                   "lockout_threshold")
 
 
 def _settings_clean(name: str, value):
@@ -63,6 +65,12 @@ def _settings_clean(name: str, value):
         if value not in Organization.MfaPolicy.values:
             raise DomainError(f"Unknown MFA policy “{value}”; choose one of "
                               f"{', '.join(Organization.MfaPolicy.values)}.", field=name)
+        return value
+    if name == "mfa_grace_days":
+        low, high = Organization.MFA_GRACE_DAYS_LIMITS
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise DomainError(f"The time to set up a second factor must be a whole number of days from {low} "
+                              f"to {high}.", field=name)
         return value
     if name == "lockout_threshold":
         low, high = Organization.LOCKOUT_THRESHOLD_LIMITS
@@ -88,8 +96,29 @@ def organization_settings_update(*, org: Organization, actor, request=None, **ch
     if unknown:
         raise TypeError(f"Not an organization setting: {', '.join(sorted(unknown))}.")
     cleaned = {name: _settings_clean(name, value) for name, value in changes.items()}
-    return organization_fields_update(org=org, values=cleaned, action="organization.settings_updated",
-                                      actor=actor, request=request)
+    since = _mfa_required_since(org, cleaned["mfa_policy"]) if "mfa_policy" in cleaned else {}
+    org = organization_fields_update(org=org, values=cleaned, action="organization.settings_updated",
+                                     actor=actor, request=request)
+    if since:
+        Organization.objects.filter(pk=org.pk).update(**since)
+        org.mfa_required_since = since["mfa_required_since"]
+    return org
+
+
+# Each level covers everyone the levels before it cover.
+_MFA_POLICY_REACH = {Organization.MfaPolicy.OFF: 0, Organization.MfaPolicy.CONSOLE_ROLES: 1,
+                     Organization.MfaPolicy.EVERYONE: 2}
+
+
+def _mfa_required_since(org: Organization, policy: str) -> dict:
+    """When the MFA policy comes to cover more people, their grace window starts now (those it already
+    covered get a new one too: one date per org); switched off, there is none."""
+    current = Organization.objects.filter(pk=org.pk).values_list("mfa_policy", flat=True).first()
+    if policy == Organization.MfaPolicy.OFF:
+        return {"mfa_required_since": None}
+    if _MFA_POLICY_REACH[policy] > _MFA_POLICY_REACH.get(current, 0):
+        return {"mfa_required_since": timezone.now()}
+    return {}
 
 
 def organization_fields_update(*, org: Organization, values: dict, action: str, actor, request=None) -> Organization:
