@@ -54,6 +54,12 @@ GATEHOUSE_LOCKOUT_RESET_SECONDS = env.int("GATEHOUSE_LOCKOUT_RESET_SECONDS", def
 # Failed sign-ins per client IP (an IPv6 /64 counts as one client) per window before /login answers 429.
 GATEHOUSE_THROTTLE_LOGIN_IP_LIMIT = env.int("GATEHOUSE_THROTTLE_LOGIN_IP_LIMIT", default=50)
 GATEHOUSE_THROTTLE_LOGIN_IP_WINDOW_SECONDS = env.int("GATEHOUSE_THROTTLE_LOGIN_IP_WINDOW_SECONDS", default=15 * 60)
+# Second factors (identity/mfa/): wrong authenticator or recovery codes per user per window before the
+# second-factor step refuses codes for the rest of the window (audited). Platform operators belong to no
+# org, so no org policy covers them: this makes a second factor mandatory for them too.
+GATEHOUSE_MFA_THROTTLE_LIMIT = env.int("GATEHOUSE_MFA_THROTTLE_LIMIT", default=5)
+GATEHOUSE_MFA_THROTTLE_WINDOW_SECONDS = env.int("GATEHOUSE_MFA_THROTTLE_WINDOW_SECONDS", default=15 * 60)
+GATEHOUSE_MFA_REQUIRED_FOR_OPERATORS = env.bool("GATEHOUSE_MFA_REQUIRED_FOR_OPERATORS", default=True)
 # Failed client authentications at /oauth/token, /oauth/revoke and /oauth/introspect
 # (security/client_auth_throttle.py): per client IP, every such request is then refused (429); per
 # client_id, only requests from IPs that themselves failed for that client are.
@@ -76,6 +82,7 @@ INSTALLED_APPS = [
     "orgs",
     "directory",
     "identity",
+    "django_otp",
     "identity.mfa",
     "identity.passkeys",
     "applications",
