@@ -7,7 +7,7 @@ password or accept an invitation, so it is never shown there (DESIGN.md).
 import re
 from urllib.parse import unquote
 
-ONE_TIME_LINK_PREFIXES = ("/invitation/", "/password/reset/", "/account/email/confirm/")
+ONE_TIME_LINK_PREFIXES = ("/invitation/", "/password/reset/", "/account/email/confirm/", "/account/email/verify/")
 REDACTED = "[one-time link redacted]"
 
 # A link as mail clients find one: a run of characters up to whitespace, a quote or an angle

@@ -1,4 +1,5 @@
-"""One-time links: issuing, checking and using the tokens of invitations, password resets and email changes.
+"""One-time links: issuing, checking and using the tokens of invitations, password resets, email changes and
+email verification.
 
 A token is 256 random bits shown once (in the email) and stored only as its SHA-256 hash, bound to one
 purpose, valid until it expires, is used, or is voided by a newer link for the same thing. Only the
@@ -25,9 +26,12 @@ PATH_PREFIXES: dict[str, str] = {
     Purpose.INVITATION: "/invitation/",
     Purpose.PASSWORD_RESET: "/password/reset/",
     Purpose.EMAIL_CHANGE: "/account/email/confirm/",
+    Purpose.EMAIL_VERIFICATION: "/account/email/verify/",
 }
 PASSWORD_RESET_LIFETIME = timedelta(hours=1)
 EMAIL_CHANGE_LIFETIME = timedelta(hours=24)
+# Longer than a change's: the mail arrives unasked (the account was created for the person), maybe on a Friday.
+EMAIL_VERIFICATION_LIFETIME = timedelta(hours=72)
 # secrets.token_urlsafe(32) is 43 characters; anything not shaped like a token is refused before any lookup.
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{32,64}")
 
