@@ -63,6 +63,9 @@ class Organization(models.Model):
         null=True, blank=True,
         validators=[MinValueValidator(LOCKOUT_THRESHOLD_LIMITS[0]), MaxValueValidator(LOCKOUT_THRESHOLD_LIMITS[1])],
     )
+    # Days the audit log keeps an event before the daily purge removes it (audit.services.audit_purge);
+    # null: kept for ever.
+    audit_retention_days = models.PositiveIntegerField(null=True, blank=True)
     # Branding of the hosted pages reached from this org's applications (orgs/branding.py).
     display_name = models.CharField(max_length=150, blank=True)
     accent_color = models.CharField(
