@@ -300,6 +300,17 @@ GATEHOUSE_BACKCHANNEL_ALLOW_LOOPBACK = env.bool(
     "GATEHOUSE_BACKCHANNEL_ALLOW_LOOPBACK",
     default=(urlsplit(GATEHOUSE_ISSUER).hostname or "") in ("127.0.0.1", "::1", "localhost"),
 )
+# Webhook deliveries (webhooks/delivery.py explains them), retried as mail is. Targets on private, loopback,
+# link-local or reserved addresses are refused, at save time and again at each delivery, unless allowed.
+GATEHOUSE_WEBHOOKS_MAX_ATTEMPTS = env.int("GATEHOUSE_WEBHOOKS_MAX_ATTEMPTS", default=8)
+GATEHOUSE_WEBHOOKS_RETRY_BASE_SECONDS = env.int("GATEHOUSE_WEBHOOKS_RETRY_BASE_SECONDS", default=30)
+GATEHOUSE_WEBHOOKS_RETRY_CAP_SECONDS = env.int("GATEHOUSE_WEBHOOKS_RETRY_CAP_SECONDS", default=3600)
+GATEHOUSE_WEBHOOKS_TIMEOUT_SECONDS = env.int("GATEHOUSE_WEBHOOKS_TIMEOUT_SECONDS", default=5)
+GATEHOUSE_WEBHOOKS_QUEUE = env.str("GATEHOUSE_WEBHOOKS_QUEUE", default="") or None
+GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE = env.bool("GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE", default=False)
+# Days the platform's own audit events (those of no organization) are kept; unset: for ever. Each org sets
+# its own retention in the console.
+GATEHOUSE_AUDIT_PLATFORM_RETENTION_DAYS = env.int("GATEHOUSE_AUDIT_PLATFORM_RETENTION_DAYS", default=None)
 # How long an invitation link stays valid.
 GATEHOUSE_INVITATION_HOURS = env.int("GATEHOUSE_INVITATION_HOURS", default=72)
 # Password-reset requests (POST /password/reset) per address and per client IP in a window: enough for a
