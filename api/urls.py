@@ -1,3 +1,24 @@
-from django.urls import path  # noqa: F401 (the app's views join here)
+"""The management API under /api/: v1 resources, the OpenAPI schema and its docs page; anything else is a
+problem+json 404."""
 
-urlpatterns: list = []
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from api.base import NotFoundView
+from api.views import users
+
+org = "v1/orgs/<slug:org_slug>"
+
+urlpatterns = [
+    path("v1/schema", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs", SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/swagger_ui.html"),
+         name="api-docs"),
+    path(f"{org}/users", users.MemberListView.as_view(), name="api-users"),
+    path(f"{org}/users/<int:user_id>", users.MemberDetailView.as_view(), name="api-user"),
+    path(f"{org}/users/<int:user_id>/password-reset", users.MemberPasswordResetView.as_view(),
+         name="api-user-password-reset"),
+    path(f"{org}/users/<int:user_id>/unlock", users.MemberUnlockView.as_view(), name="api-user-unlock"),
+    path(f"{org}/users/<int:user_id>/invitation", users.MemberInvitationResendView.as_view(),
+         name="api-user-invitation"),
+    re_path(r"^.*$", NotFoundView.as_view(), name="api-not-found"),
+]

@@ -1,16 +1,20 @@
-"""Reading API keys: an org's list, one key of an org, and finding the key a request presents."""
+"""Reading API keys: an org's list, one key of an org, and checking the key a request presents."""
 
 import hmac
 import ipaddress
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
 from applications.apikey_services import KEY_MARKER, api_key_hash
 from applications.models import ApiKey, Application
+from orgs.models import Membership
+from orgs.permissions import ALL_PERMISSIONS, ROLE_PERMISSIONS
 
 # "ghk_" + 16 hex (the stored prefix) + "_" + 64 hex (the secret).
 _RAW_KEY = re.compile(rf"^({re.escape(KEY_MARKER)}[0-9a-f]{{16}})_[0-9a-f]{{64}}$")
@@ -25,12 +29,15 @@ class ApiKeyStatus:
     ACTIVE = "active"
     EXPIRED = "expired"
     REVOKED = "revoked"
+    DEACTIVATED = "deactivated"
 
 
 def api_key_status(api_key: ApiKey, *, now: datetime | None = None) -> str:
-    """Revoked wins over expired: revocation is the deliberate act an admin wants to see."""
+    """Revoked wins over deactivated, which wins over expired: the deliberate act an admin wants to see."""
     if api_key.revoked_at is not None:
         return ApiKeyStatus.REVOKED
+    if api_key.deactivated_at is not None:
+        return ApiKeyStatus.DEACTIVATED
     if api_key.expires_at is not None and api_key.expires_at <= (now or timezone.now()):
         return ApiKeyStatus.EXPIRED
     return ApiKeyStatus.ACTIVE
@@ -81,40 +88,88 @@ def _ip_allowed(ip: str, networks: list[str]) -> bool:
     return False
 
 
-def api_key_authenticate(*, raw_key: str, ip: str) -> ApiKey | None:
-    """The live key `raw_key` names, if the request from `ip` may use it; otherwise None.
+class KeyProblem:
+    """Why a presented key was refused. Told apart only once the whole secret has matched: whoever sees
+    "expired" or "deactivated" holds the key already."""
 
-    Refuses a malformed key, a wrong secret (compared in constant time), a revoked or expired key, a key
-    whose org is suspended or whose application is disabled, and an address outside the allow-list.
-    Records the last use (at most once a minute per key and address). It has no HTTP caller yet: the
-    management API that accepts keys is a later issue.
+    INVALID = "invalid"  # malformed, unknown prefix or wrong secret: nothing more is said
+    REVOKED = ApiKeyStatus.REVOKED
+    EXPIRED = ApiKeyStatus.EXPIRED
+    DEACTIVATED = ApiKeyStatus.DEACTIVATED
+    ORG_SUSPENDED = "org_suspended"
+    APP_DISABLED = "app_disabled"
+    IP_REFUSED = "ip_refused"
+
+
+@dataclass(frozen=True)
+class KeyCheck:
+    key: ApiKey | None
+    problem: str | None = None
+    # What the key may do now: its scopes, narrowed to what its creator still holds (see the model).
+    permissions: frozenset[str] = frozenset()
+
+
+def _held_by_creator(key: ApiKey) -> frozenset[str]:
+    if key.created_by_system:
+        return ALL_PERMISSIONS
+    creator = key.created_by
+    if creator is None or not creator.is_active:
+        return frozenset()
+    if creator.is_superuser:
+        return ALL_PERMISSIONS
+    return ROLE_PERMISSIONS.get(key.creator_role, frozenset()) if key.creator_role else frozenset()
+
+
+def api_key_check(*, raw_key: str, ip: str, now: datetime | None = None) -> KeyCheck:
+    """The key `raw_key` names and whether a request from `ip` may use it: one query, one SHA-256.
+
+    Refuses a malformed key, a wrong secret (compared in constant time, a miss costing what a hit does),
+    a revoked, deactivated or expired key, a key whose org is suspended or whose application is
+    disabled, and an address outside the allow-list. With GATEHOUSE_API_KEYS_REQUIRE_ALLOWLIST an
+    empty allow-list refuses every address (fail closed). Records the last use, at most once a minute
+    per key and address, and only when the key is let in.
     """
     match = _RAW_KEY.match(raw_key or "")
     try:
         # Normalised as the database stores it, so the "same address" test below is exact.
         ip = str(ipaddress.ip_address(ip))
     except ValueError:
-        return None
+        return KeyCheck(None, KeyProblem.INVALID)
     if match is None:
-        return None
-    key = ApiKey.objects.select_related("org", "application").filter(prefix=match.group(1)).first()
+        return KeyCheck(None, KeyProblem.INVALID)
+    creator_role = Subquery(Membership.objects.filter(
+        org_id=OuterRef("org_id"), user_id=OuterRef("created_by_id"), status=Membership.Status.ACTIVE,
+    ).values("role")[:1])
+    key = (ApiKey.objects.select_related("org", "application", "created_by")
+           .annotate(creator_role=creator_role).filter(prefix=match.group(1)).first())
     presented = api_key_hash(raw_key)
     if not hmac.compare_digest(presented, key.key_hash if key is not None else _DUMMY_HASH) or key is None:
-        return None
-    now = timezone.now()
-    if api_key_status(key, now=now) != ApiKeyStatus.ACTIVE:
-        return None
+        return KeyCheck(None, KeyProblem.INVALID)
+    now = now or timezone.now()
+    status = api_key_status(key, now=now)
+    if status != ApiKeyStatus.ACTIVE:
+        return KeyCheck(key, status)
     if not key.org.is_active:
-        return None
+        return KeyCheck(key, KeyProblem.ORG_SUSPENDED)
     if key.application is not None and key.application.status != Application.Status.ACTIVE:
-        return None
+        return KeyCheck(key, KeyProblem.APP_DISABLED)
+    if not key.allowed_ips and settings.GATEHOUSE_API_KEYS_REQUIRE_ALLOWLIST:
+        return KeyCheck(key, KeyProblem.IP_REFUSED)
     if not _ip_allowed(ip, key.allowed_ips):
-        return None
-    # A filtered UPDATE, not save(): no read-modify-write race and no write at all within the minute.
-    updated = (ApiKey.objects.filter(pk=key.pk)
-               .filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_GRANULARITY)
-                       | ~Q(last_used_ip=ip) | Q(last_used_ip__isnull=True))
-               .update(last_used_at=now, last_used_ip=ip))
-    if updated:
-        key.last_used_at, key.last_used_ip = now, ip
-    return key
+        return KeyCheck(key, KeyProblem.IP_REFUSED)
+    if key.last_used_at is None or key.last_used_at < now - LAST_USED_GRANULARITY or key.last_used_ip != ip:
+        # A filtered UPDATE, not save(): two processes racing write once, and nothing else is touched.
+        updated = (ApiKey.objects.filter(pk=key.pk)
+                   .filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_GRANULARITY)
+                           | ~Q(last_used_ip=ip) | Q(last_used_ip__isnull=True))
+                   .update(last_used_at=now, last_used_ip=ip))
+        if updated:
+            key.last_used_at, key.last_used_ip = now, ip
+    return KeyCheck(key, None, frozenset(key.scopes) & _held_by_creator(key))
+
+
+def api_key_authenticate(*, raw_key: str, ip: str) -> ApiKey | None:
+    """The live key `raw_key` names, if the request from `ip` may use it; otherwise None (api_key_check
+    says why)."""
+    check = api_key_check(raw_key=raw_key, ip=ip)
+    return check.key if check.problem is None else None

@@ -1,4 +1,5 @@
-"""Writes to API keys: create (the raw key is returned once, only its hash is kept) and revoke."""
+"""Writes to API keys: create (the raw key is returned once, only its hash is kept), revoke, deactivate,
+reactivate and delete. Each is atomic and audited."""
 
 import hashlib
 import ipaddress
@@ -67,15 +68,16 @@ def allowed_ips_clean(values) -> list[str]:
     return cleaned
 
 
-def _scopes_check(*, scopes, org, actor) -> list[str]:
-    scopes = sorted({scope.strip() for scope in scopes if scope and scope.strip()})
+def _scopes_check(*, scopes, org, actor, held: frozenset[str] | None = None) -> list[str]:
+    scopes = sorted({scope.strip() for scope in scopes if isinstance(scope, str) and scope.strip()})
     if not scopes:
         raise DomainError("Choose at least one scope: a key without scopes can do nothing.", field="scopes")
     unknown = [scope for scope in scopes if scope not in ALL_PERMISSIONS]
     if unknown:
         raise DomainError(f"Unknown scope “{unknown[0]}”; scopes are console permission names such as "
                           f"members.view.", field="scopes")
-    held = permissions_for(user=actor, org=org) if actor is not None else frozenset()
+    if held is None:
+        held = permissions_for(user=actor, org=org) if actor is not None else frozenset()
     beyond = [scope for scope in scopes if scope not in held]
     if beyond:
         raise NotAllowed(f"You do not hold {', '.join(beyond)} in {org.name}, so a key you create cannot "
@@ -86,19 +88,23 @@ def _scopes_check(*, scopes, org, actor) -> list[str]:
 @transaction.atomic
 def api_key_create(
     *, org, actor, request, name: str, scopes, expires_at: datetime | None = None, allowed_ips=(),
-    application: Application | None = None,
+    application: Application | None = None, held: frozenset[str] | None = None, system: bool = False,
 ) -> tuple[ApiKey, str]:
     """Create a key of `org` and return it with its raw value, which is never available again.
 
-    Scopes are permission names the actor holds in `org` (never more); the expiry, if any, lies in
-    the future; the allow-list holds valid CIDRs (empty: any address); the application is `org`'s own.
+    Scopes are permission names the actor holds in `org` (never more); `held` narrows that further when
+    the actor acts through an API key (the calling key's own scopes). `system=True` (an operator's
+    manage.py, actor None) may grant any scope. The expiry, if any, lies in the future; the allow-list
+    holds valid CIDRs (empty: any address); the application is `org`'s own.
     """
     name = (name or "").strip()
     if not name:
         raise DomainError("A key needs a name that says what uses it.", field="name")
     if len(name) > API_KEY_NAME_MAX:
         raise DomainError(f"A key's name has at most {API_KEY_NAME_MAX} characters.", field="name")
-    scopes = _scopes_check(scopes=scopes, org=org, actor=actor)
+    if system:
+        held = ALL_PERMISSIONS
+    scopes = _scopes_check(scopes=scopes, org=org, actor=actor, held=held)
     if expires_at is not None and expires_at <= timezone.now():
         raise DomainError("The expiry is in the past; choose a later date or none.", field="expires_at")
     networks = allowed_ips_clean(allowed_ips)
@@ -107,13 +113,15 @@ def api_key_create(
     prefix, raw_key = api_key_generate()
     api_key = ApiKey.objects.create(
         org=org, application=application, name=name, prefix=prefix, key_hash=api_key_hash(raw_key),
-        scopes=scopes, allowed_ips=networks, expires_at=expires_at, created_by=actor,
+        scopes=scopes, allowed_ips=networks, expires_at=expires_at,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None, created_by_system=system,
     )
     audit_record(action="api_key.created", actor=actor, org=org, target=api_key, request=request,
                  metadata={"name": name, "prefix": prefix, "scopes": scopes,
                            "expires_at": expires_at.isoformat() if expires_at else None,
                            "allowed_ips": networks,
-                           "application": application.client_id if application else None})
+                           "application": application.client_id if application else None,
+                           **({"created_by_system": True} if system else {})})
     return api_key, raw_key
 
 
@@ -131,3 +139,56 @@ def api_key_revoke(*, api_key: ApiKey, actor, request) -> ApiKey:
     audit_record(action="api_key.revoked", actor=actor, org=locked.org, target=locked, request=request,
                  metadata={"name": locked.name, "prefix": locked.prefix, "scopes": locked.scopes})
     return locked
+
+
+def _lock(api_key: ApiKey) -> ApiKey:
+    locked = ApiKey.objects.select_for_update().select_related("org").filter(pk=api_key.pk).first()
+    if locked is None:
+        raise NotAllowed("This key no longer exists.")
+    return locked
+
+
+@transaction.atomic
+def api_key_deactivate(*, api_key: ApiKey, actor, request) -> ApiKey:
+    """Pause a key: it is refused until reactivated. A revoked key stays revoked; pausing a paused key
+    changes nothing and writes nothing."""
+    locked = _lock(api_key)
+    if locked.revoked_at is not None:
+        raise NotAllowed(f"The key {locked.name} is revoked; it cannot be deactivated or used again.")
+    if locked.deactivated_at is not None:
+        return locked
+    locked.deactivated_at = timezone.now()
+    locked.save(update_fields=["deactivated_at"])
+    audit_record(action="api_key.deactivated", actor=actor, org=locked.org, target=locked, request=request,
+                 metadata={"name": locked.name, "prefix": locked.prefix})
+    return locked
+
+
+@transaction.atomic
+def api_key_reactivate(*, api_key: ApiKey, actor, request) -> ApiKey:
+    """Bring a paused key back. A revoked key never comes back; an active key changes nothing."""
+    locked = _lock(api_key)
+    if locked.revoked_at is not None:
+        raise NotAllowed(f"The key {locked.name} is revoked; create a new key instead.")
+    if locked.deactivated_at is None:
+        return locked
+    before = locked.deactivated_at
+    locked.deactivated_at = None
+    locked.save(update_fields=["deactivated_at"])
+    audit_record(action="api_key.reactivated", actor=actor, org=locked.org, target=locked, request=request,
+                 metadata={"name": locked.name, "prefix": locked.prefix, "deactivated_at": before.isoformat()})
+    return locked
+
+
+@transaction.atomic
+def api_key_delete(*, api_key: ApiKey, actor, request) -> None:
+    """Delete a key and its row; the audit log keeps its name, prefix and scopes. Deleting a key that is
+    already gone changes nothing."""
+    locked = ApiKey.objects.select_for_update().select_related("org").filter(pk=api_key.pk).first()
+    if locked is None:
+        return
+    # Recorded before the delete, while the row still has the id the event points at.
+    audit_record(action="api_key.deleted", actor=actor, org=locked.org, target=locked, request=request,
+                 metadata={"name": locked.name, "prefix": locked.prefix, "scopes": locked.scopes,
+                           "revoked": locked.revoked_at is not None})
+    locked.delete()

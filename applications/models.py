@@ -17,6 +17,12 @@ class ApplicationQuerySet(OrgScopedQuerySet):
     pass
 
 
+def application_usable(*, status: str, org_status: str) -> bool:
+    """An active application of an active org: the rule behind is_usable (DOT's hook) and the lean
+    token paths, which read both statuses from a row (applications/token_policy.py)."""
+    return status == Application.Status.ACTIVE and org_status == Organization.Status.ACTIVE
+
+
 class Application(AbstractApplication):
     """An OIDC client owned by one organization. Its kind decides its client type and grant."""
 
@@ -78,7 +84,7 @@ class Application(AbstractApplication):
         return self.client_type == self.CLIENT_CONFIDENTIAL
 
     def is_usable(self, request) -> bool:
-        return self.status == self.Status.ACTIVE and self.org.is_active
+        return application_usable(status=self.status, org_status=self.org.status)
 
     @cached_property
     def jwk_key(self):
@@ -217,6 +223,12 @@ class ApiKey(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
                                    blank=True, related_name="+")
+    # Paused, not revoked: reactivating brings the same key back (revocation is for good).
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    # Made by an operator's `manage.py create_api_key`, not by a person in the console or the API: such
+    # a key holds its scopes as they are. A person's key never holds more than its creator does now, and
+    # a key whose creator is gone (created_by nulled) holds nothing.
+    created_by_system = models.BooleanField(default=False)
 
     objects = ApiKeyQuerySet.as_manager()
 

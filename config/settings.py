@@ -399,6 +399,44 @@ OAUTH2_PROVIDER = {
     "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
 }
 
+# The management API (api/, docs/api.md): Django REST framework with drf-spectacular. Every error is
+# application/problem+json (api/problems.py); callers authenticate with API keys (api/authentication.py).
+# Rate limits per key and per client IP (an IPv6 /64 counts as one), per window, on the shared counters.
+GATEHOUSE_API_RATE_LIMIT_PER_KEY = env.int("GATEHOUSE_API_RATE_LIMIT_PER_KEY", default=600)
+GATEHOUSE_API_RATE_LIMIT_PER_IP = env.int("GATEHOUSE_API_RATE_LIMIT_PER_IP", default=1200)
+GATEHOUSE_API_RATE_LIMIT_WINDOW_SECONDS = env.int("GATEHOUSE_API_RATE_LIMIT_WINDOW_SECONDS", default=60)
+# JSON bodies are small (a user, a group, an application): anything larger is refused with 413.
+GATEHOUSE_API_MAX_BODY_BYTES = env.int("GATEHOUSE_API_MAX_BODY_BYTES", default=64 * 1024)
+GATEHOUSE_API_PAGE_SIZE = env.int("GATEHOUSE_API_PAGE_SIZE", default=50)
+GATEHOUSE_API_PAGE_SIZE_MAX = env.int("GATEHOUSE_API_PAGE_SIZE_MAX", default=500)
+# Fail closed: a key with an empty IP allow-list is refused from every address (not allowed from any).
+GATEHOUSE_API_KEYS_REQUIRE_ALLOWLIST = env.bool("GATEHOUSE_API_KEYS_REQUIRE_ALLOWLIST", default=False)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": [],  # api.base.ApiView checks each view's declared permission
+    "DEFAULT_THROTTLE_CLASSES": [],  # api.base.ApiView counts per IP and per key (api/throttling.py)
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "api.renderers.ProblemJSONRenderer"],
+    "EXCEPTION_HANDLER": "api.problems.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+    "UNAUTHENTICATED_TOKEN": None,
+    "STRICT_JSON": True,
+    "COERCE_DECIMAL_TO_STRING": False,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Gatehouse management API",
+    "DESCRIPTION": "The organization's users, groups, applications, API keys, audit and email, as JSON. "
+                   "Errors are application/problem+json (RFC 9457). See docs/api.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

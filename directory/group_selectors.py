@@ -67,3 +67,14 @@ def group_delete_impact(*, group: Group) -> GroupDeleteImpact:
         sole_group_apps=[a for a in apps if a.allowed_group_count == 1],
         app_roles=roles,
     )
+
+
+def groups_of_users_in_org(*, org, user_ids) -> dict[int, list[Group]]:
+    """Each of `user_ids`' groups in `org`, by name — one query for a whole page of users. Other orgs'
+    groups never appear; a user in none maps to nothing (read it with `.get(pk, [])`)."""
+    found: dict[int, list[Group]] = {}
+    rows = (GroupMembership.objects.filter(group__org=org, user_id__in=list(user_ids)).select_related("group")
+            .order_by("group__name", "group_id"))
+    for row in rows:
+        found.setdefault(row.user_id, []).append(row.group)
+    return found

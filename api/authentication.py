@@ -1,0 +1,83 @@
+"""Who is calling: an API key (`Authorization: Bearer ghk_…` or `X-Api-Key: ghk_…`).
+
+The key is found by its prefix and checked with one SHA-256 (applications/apikey_selectors.py): no slow
+hash on this path. The result is an `ApiPrincipal` in `request.auth`: the org the caller belongs to,
+what it may do there, and the person the services record as the actor.
+"""
+
+from dataclasses import dataclass, field
+
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+
+from applications.apikey_selectors import KeyProblem, api_key_check
+from applications.models import ApiKey, Application
+from orgs.models import Organization
+
+KEY_HEADER = "HTTP_X_API_KEY"
+
+_REFUSALS = {
+    KeyProblem.INVALID: "The API key is not valid.",
+    KeyProblem.REVOKED: "The API key was revoked.",
+    KeyProblem.EXPIRED: "The API key has expired.",
+    KeyProblem.DEACTIVATED: "The API key is deactivated; an admin can reactivate it.",
+    KeyProblem.ORG_SUSPENDED: "The organization of this API key is suspended.",
+    KeyProblem.APP_DISABLED: "The application this API key belongs to is disabled.",
+}
+
+
+@dataclass(frozen=True)
+class ApiPrincipal:
+    """A caller of the management API. `actor` is who the services record (the key's creator; None for a
+    key an operator made with manage.py, recorded as the system)."""
+
+    org: Organization
+    permissions: frozenset[str]
+    actor: object | None
+    api_key: ApiKey | None = None
+    application: Application | None = None
+    label: str = field(default="")
+
+    def has(self, permission: str) -> bool:
+        return permission in self.permissions
+
+
+class InvalidCredentials(exceptions.AuthenticationFailed):
+    default_code = "invalid_credentials"
+
+
+class AddressRefused(exceptions.PermissionDenied):
+    default_detail = "This API key may not be used from your address."
+    default_code = "address_refused"
+
+
+def presented_key(request) -> str | None:
+    """The raw credential: the `X-Api-Key` header, or the Bearer value of `Authorization`."""
+    key = request.META.get(KEY_HEADER)
+    if key is not None:
+        return key.strip()
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    def authenticate(self, request):
+        raw = presented_key(request)
+        if raw is None:
+            return None
+        ip = getattr(request._request, "client_ip", None) or request.META.get("REMOTE_ADDR", "")
+        check = api_key_check(raw_key=raw, ip=ip)
+        if check.problem == KeyProblem.IP_REFUSED:
+            raise AddressRefused()
+        if check.problem is not None:
+            raise InvalidCredentials(_REFUSALS[check.problem], code=f"key_{check.problem}")
+        key = check.key
+        principal = ApiPrincipal(org=key.org, permissions=check.permissions, actor=key.created_by,
+                                 api_key=key, application=key.application, label=f"api_key:{key.prefix}")
+        return key.created_by, principal
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="gatehouse"'
