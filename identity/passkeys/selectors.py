@@ -1,11 +1,68 @@
 """Reads of passkeys that other parts of Gatehouse need (the MFA policy, the account security page)."""
 
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils.translation import gettext as _
+from django_otp import devices_for_user
+
 from directory.models import User
+from identity.passkeys.models import Passkey
+from orgs.models import Membership, Organization
+
+CONSOLE_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN, Membership.Role.AUDITOR)
 
 
 def user_passkey_count(*, user: User) -> int:
-    """How many passkeys the user has registered (a factor for the MFA policy).
+    """How many passkeys the user has registered (a factor for the MFA policy)."""
+    return Passkey.objects.filter(user=user).count()
 
-    Placeholder until the passkey model lands in this app (same session): no one has a passkey yet.
-    """
-    return 0
+
+def passkey_list(*, user: User) -> QuerySet[Passkey]:
+    """The user's own passkeys, oldest first."""
+    return Passkey.objects.filter(user=user).order_by("created_at", "pk")
+
+
+def passkey_get(*, user: User, pk) -> Passkey:
+    """One of the user's own passkeys; anyone else's, or an unknown id, is a 404."""
+    try:
+        return Passkey.objects.get(user=user, pk=int(pk))
+    except (Passkey.DoesNotExist, TypeError, ValueError):
+        raise Http404 from None
+
+
+def passkey_sign_in_refusal(*, user: User) -> str:
+    """Why `user` may not sign in with a passkey alone, or "". The same rules as a password sign-in:
+    a disabled account, or every membership suspended (people with no membership yet may sign in)."""
+    if not user.is_active:
+        return _("This account is disabled. Contact your administrator.")
+    if user.is_superuser:
+        return ""
+    memberships = list(Membership.objects.filter(user=user).select_related("org"))
+    in_force = [m for m in memberships
+                if m.status != Membership.Status.SUSPENDED and m.org.status == Organization.Status.ACTIVE]
+    if memberships and not in_force:
+        return _("Your access to %(orgs)s is suspended. Contact your administrator.") % {
+            "orgs": ", ".join(sorted(m.org.name for m in memberships))}
+    return ""
+
+
+def user_mfa_required_by(*, user: User) -> list[str]:
+    """The names of the active organizations whose MFA policy applies to `user`."""
+    memberships = Membership.objects.filter(user=user, status=Membership.Status.ACTIVE,
+                                            org__status=Organization.Status.ACTIVE).select_related("org")
+    return sorted(m.org.name for m in memberships
+                  if m.org.mfa_policy == Organization.MfaPolicy.EVERYONE
+                  or (m.org.mfa_policy == Organization.MfaPolicy.CONSOLE_ROLES and m.role in CONSOLE_ROLES))
+
+
+def passkey_removal_refusal(*, user: User, passkey: Passkey) -> str:
+    """Why `passkey` may not be removed, or "": it is the user's last second factor (no other passkey, no
+    confirmed authenticator-app or other django-otp device) and an organization's policy requires one."""
+    if Passkey.objects.filter(user=user).exclude(pk=passkey.pk).exists():
+        return ""
+    if any(True for _device in devices_for_user(user, confirmed=True)):
+        return ""
+    if orgs := user_mfa_required_by(user=user):
+        return _("This is your last second factor, and %(orgs)s requires one. Add another passkey or an "
+                 "authenticator app first, then remove this one.") % {"orgs": ", ".join(orgs)}
+    return ""

@@ -1,16 +1,59 @@
-"""Template pieces that other pages embed: the passkey section of /account/security/ and the passkey
-choice of the second-factor sign-in step."""
+"""Template pieces that other pages embed: the passkey section of /account/security/, the passkey
+choice of the second-factor sign-in step, and the passkey button and autofill of /login."""
+
+from typing import Any
 
 from django import template
+from django.forms import BoundField
+
+from directory.models import User
+from identity.flows import flow_load
+from identity.passkeys.ceremonies import NAME_MAX_LENGTH, unavailable_reason
+from identity.passkeys.selectors import passkey_list, user_passkey_count
 
 register = template.Library()
 
 
 @register.inclusion_tag("passkeys/_account_section.html", takes_context=True)
-def passkey_account_section(context):
-    return {"request": context.get("request")}
+def passkey_account_section(context: template.Context) -> dict[str, Any]:
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    signed_in = user is not None and user.is_authenticated
+    return {
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+        "passkeys": list(passkey_list(user=user)) if signed_in else [],
+        "unavailable": unavailable_reason(),
+        "name_max_length": NAME_MAX_LENGTH,
+    }
 
 
 @register.inclusion_tag("passkeys/_second_factor_choice.html", takes_context=True)
-def passkey_second_factor_choice(context):
-    return {"request": context.get("request")}
+def passkey_second_factor_choice(context: template.Context) -> dict[str, Any]:
+    """Offered only when the account signing in has a passkey and this issuer can use them."""
+    request = context.get("request")
+    flow = flow_load(request.session) if request is not None else None
+    user = User.objects.filter(pk=flow.user_id).first() if flow is not None and flow.user_id else None
+    return {
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+        "offered": user is not None and not unavailable_reason() and user_passkey_count(user=user) > 0,
+    }
+
+
+@register.inclusion_tag("passkeys/_login.html", takes_context=True)
+def passkey_login(context: template.Context, next_url: str = "") -> dict[str, Any]:
+    """The "Sign in with a passkey" button of /login (and the autofill it shares the options with)."""
+    return {"request": context.get("request"), "csrf_token": context.get("csrf_token"),
+            "next_url": next_url or "", "unavailable": unavailable_reason()}
+
+
+@register.filter
+def webauthn_autofill(field: BoundField) -> BoundField:
+    """The email field, marked so the browser offers this site's passkeys in its autofill (conditional
+    UI needs `webauthn` as the last autocomplete token)."""
+    attrs = field.field.widget.attrs
+    tokens = (attrs.get("autocomplete") or "username").split()
+    if "webauthn" not in tokens:
+        attrs["autocomplete"] = " ".join([*tokens, "webauthn"])
+    return field

@@ -1,0 +1,197 @@
+"""Passkey writes: registering, signing in with one (alone or after a password), renaming, removing.
+
+Every write is audited in its own transaction. Sign-in attempts count on the per-IP sign-in throttle
+(security/), like passwords, and a correct one takes its attempt back.
+"""
+
+from typing import Any
+
+from django.contrib.sessions.backends.base import SessionBase
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from webauthn.helpers import bytes_to_base64url
+
+from audit.services import audit_record
+from config.exceptions import DomainError
+from directory.models import User
+from identity.devices import describe_device
+from identity.passkeys.ceremonies import (
+    NAME_MAX_LENGTH,
+    PasskeyError,
+    Purpose,
+    authentication_options,
+    authentication_parse,
+    authentication_verify,
+    challenge_take,
+    counter_regressed,
+    registration_options,
+    registration_parse,
+    registration_verify,
+)
+from identity.passkeys.models import Passkey, PasskeyUser
+from identity.passkeys.selectors import passkey_removal_refusal, passkey_sign_in_refusal
+from security.services import login_ip_forgive, login_ip_hit
+from security.throttle import throttle_forgive, throttle_hit
+
+# Registrations an account may attempt per window: a person adds a few passkeys, a script adds many.
+REGISTER_LIMIT, REGISTER_WINDOW_SECONDS = 20, 15 * 60
+
+
+def _descriptors(user: User) -> list[tuple[str, list[str]]]:
+    return list(Passkey.objects.filter(user=user).values_list("credential_id", "transports"))
+
+
+def passkey_user_handle(*, user: User) -> str:
+    """The account's WebAuthn user handle, made on first use (random; never the pk or the email)."""
+    handle, _created = PasskeyUser.objects.get_or_create(user=user)
+    return handle.handle
+
+
+def passkey_registration_options(*, user: User, session: SessionBase) -> dict[str, Any]:
+    """Options to create a passkey for `user`; the account's passkeys are excluded, so the same
+    authenticator cannot be registered twice."""
+    return registration_options(session=session, user_id=user.pk, user_handle=passkey_user_handle(user=user),
+                                user_name=user.email, display_name=user.display_name, existing=_descriptors(user))
+
+
+def passkey_name_clean(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise PasskeyError(_("Give the passkey a name."), code="invalid_name")
+    if len(name) > NAME_MAX_LENGTH:
+        raise PasskeyError(_("A passkey name has at most %(max)s characters.") % {"max": NAME_MAX_LENGTH},
+                           code="invalid_name")
+    return name
+
+
+def _register_throttle_key(user: User) -> str:
+    return f"passkey-register:{user.pk}"
+
+
+def passkey_register(*, user: User, raw_credential: Any, name: str, session: SessionBase, request=None) -> Passkey:
+    """Store the passkey `user`'s browser just created, once its attestation checks out against the open
+    challenge (used up whatever the outcome). A credential id already registered, to any account, is
+    refused: excludeCredentials asks the browser not to, and this makes sure."""
+    name = passkey_name_clean(name or _("Passkey on %(device)s") % {
+        "device": describe_device(request.META.get("HTTP_USER_AGENT", "") if request else "")})
+    decision = throttle_hit(key=_register_throttle_key(user), limit=REGISTER_LIMIT,
+                            window_seconds=REGISTER_WINDOW_SECONDS)
+    if not decision.allowed:
+        raise PasskeyError(_("Too many passkey registrations. Try again in %(minutes)s minutes.")
+                           % {"minutes": max(1, decision.retry_after // 60)}, code="throttled", status=429)
+    challenge = challenge_take(session, Purpose.REGISTER)
+    if challenge.user_id != user.pk:
+        raise PasskeyError(_("This passkey request expired or was already used. Try again."),
+                           code="challenge_expired")
+    new = registration_verify(credential=registration_parse(raw_credential), challenge=challenge)
+    duplicate = PasskeyError(_("This passkey is already registered. Use it to sign in, or register another one."),
+                             code="duplicate_credential", status=409)
+    if Passkey.objects.filter(credential_id=new.credential_id).exists():
+        raise duplicate
+    try:
+        with transaction.atomic():
+            passkey = Passkey.objects.create(
+                user=user, name=name, credential_id=new.credential_id, public_key=new.public_key,
+                sign_count=new.sign_count, transports=new.transports, aaguid=new.aaguid,
+                backup_eligible=new.backup_eligible, backed_up=new.backed_up)
+            audit_record(action="passkey.registered", actor=user, target=user, request=request,
+                         metadata={"passkey": passkey.pk, "name": name, "aaguid": new.aaguid,
+                                   "synced": new.backup_eligible})
+    except IntegrityError as exc:  # the same credential registered by a parallel request
+        raise duplicate from exc
+    throttle_forgive(key=_register_throttle_key(user), window_seconds=REGISTER_WINDOW_SECONDS)
+    return passkey
+
+
+def passkey_sign_in_options(*, session: SessionBase) -> dict[str, Any]:
+    """Options for a passwordless sign-in: any discoverable passkey of this site, user verification required."""
+    return authentication_options(session=session, purpose=Purpose.PASSWORDLESS)
+
+
+def passkey_second_factor_options(*, session: SessionBase, user: User) -> dict[str, Any]:
+    """Options for a passkey as the second factor of `user`, who already gave their password."""
+    return authentication_options(session=session, purpose=Purpose.SECOND_FACTOR, user_id=user.pk,
+                                  allowed=_descriptors(user))
+
+
+def _failed(*, request, reason: str, passkey: Passkey | None, purpose: str) -> None:
+    audit_record(action="login.failed", actor=None, target=passkey.user if passkey else None, request=request,
+                 metadata={"method": "passkey", "purpose": purpose, "reason": reason,
+                           **({"passkey": passkey.pk} if passkey else {})})
+
+
+def passkey_authenticate(*, raw_credential: Any, session: SessionBase, purpose: str, request=None,
+                         user: User | None = None) -> Passkey:
+    """Check a passkey assertion for a sign-in and return the passkey it proves.
+
+    Passwordless: any account's discoverable passkey, user verification required, and the response's
+    user handle must be that account's. Second factor: one of `user`'s passkeys. The open challenge is
+    used up first, so a replayed response is refused. A correctly signed assertion whose counter did not
+    grow (a cloned authenticator?) is refused and audited as `passkey.counter_regressed`. Refusals are
+    audited as `login.failed` and count toward the per-IP sign-in throttle.
+    """
+    ip = getattr(request, "client_ip", None) if request is not None else None
+    if ip is not None and not (throttle := login_ip_hit(ip=ip)).allowed:
+        raise PasskeyError(_("Too many failed sign-in attempts from your network. Try again in %(minutes)s minutes.")
+                           % {"minutes": max(1, throttle.retry_after // 60)}, code="throttled", status=429)
+    passkey = None
+    try:
+        challenge = challenge_take(session, purpose)
+        credential = authentication_parse(raw_credential)
+        passkey = (Passkey.objects.select_related("user", "user__passkey_user")
+                   .filter(credential_id=bytes_to_base64url(credential.raw_id)).first())
+        if passkey is None or (user is not None and passkey.user_id != user.pk) or challenge.user_id != (
+                user.pk if user is not None else None):
+            raise PasskeyError(_("This passkey is not registered for this sign-in. Use another one, or your password."),
+                               code="unknown_credential")
+        if purpose == Purpose.PASSWORDLESS:
+            handle = credential.response.user_handle
+            if handle is None or handle != passkey.user.passkey_user.handle.encode():
+                raise PasskeyError(_("This passkey belongs to another account."), code="user_mismatch")
+        assertion = authentication_verify(credential=credential, challenge=challenge, public_key=passkey.public_key,
+                                          require_user_verification=purpose == Purpose.PASSWORDLESS)
+        if counter_regressed(stored=passkey.sign_count, new=assertion.new_sign_count):
+            audit_record(action="passkey.counter_regressed", actor=None, target=passkey.user, request=request,
+                         metadata={"passkey": passkey.pk, "stored": passkey.sign_count,
+                                   "received": assertion.new_sign_count})
+            raise PasskeyError(_("This passkey's signature counter went backwards, which a copied authenticator "
+                                 "would do, so it was refused. Use another passkey or your password, and tell "
+                                 "your administrator."), code="counter_regression")
+        if purpose == Purpose.PASSWORDLESS and (refusal := passkey_sign_in_refusal(user=passkey.user)):
+            raise PasskeyError(refusal, code="account_refused", status=403)
+    except DomainError as exc:
+        _failed(request=request, reason=getattr(exc, "code", "refused"), passkey=passkey, purpose=purpose)
+        raise
+    Passkey.objects.filter(pk=passkey.pk).update(sign_count=assertion.new_sign_count, backed_up=assertion.backed_up,
+                                                 last_used_at=timezone.now())
+    if ip is not None:
+        login_ip_forgive(ip=ip)
+    passkey.refresh_from_db()
+    return passkey
+
+
+@transaction.atomic
+def passkey_rename(*, user: User, passkey: Passkey, name: str, request=None) -> Passkey:
+    """Rename one of `user`'s own passkeys."""
+    name = passkey_name_clean(name)
+    before = passkey.name
+    if name == before:
+        return passkey
+    passkey.name = name
+    passkey.save(update_fields=["name"])
+    audit_record(action="passkey.renamed", actor=user, target=user, request=request,
+                 metadata={"passkey": passkey.pk, "before": {"name": before}, "after": {"name": name}})
+    return passkey
+
+
+@transaction.atomic
+def passkey_remove(*, user: User, passkey: Passkey, request=None) -> None:
+    """Remove one of `user`'s passkeys, unless it is the last factor an organization's MFA policy needs."""
+    # Lock the account's passkeys: two parallel removals must not both see "another factor is left".
+    list(Passkey.objects.select_for_update().filter(user=user).values_list("pk", flat=True))
+    if refusal := passkey_removal_refusal(user=user, passkey=passkey):
+        raise PasskeyError(refusal, code="last_factor", status=409)
+    audit_record(action="passkey.removed", actor=user, target=user, request=request,
+                 metadata={"passkey": passkey.pk, "name": passkey.name})
+    passkey.delete()

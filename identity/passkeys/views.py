@@ -1,0 +1,228 @@
+"""Passkey endpoints: JSON options/verify pairs for registering and signing in (the browser's WebAuthn
+calls sit between each pair), and plain form POSTs to rename and remove.
+
+Every JSON answer is `{"error": code, "message": text}` with a 4xx status when refused, so the page can
+say why; a verified sign-in answers `{"redirect": url}` for the next step or the landing page.
+"""
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_GET, require_POST
+
+from directory.models import User
+from identity.flows import LoginFlow, flow_clear, flow_load, flow_save, flow_step_url
+from identity.passkeys.ceremonies import MAX_RESPONSE_BYTES, PasskeyError, Purpose
+from identity.passkeys.selectors import passkey_get
+from identity.passkeys.services import (
+    passkey_authenticate,
+    passkey_register,
+    passkey_registration_options,
+    passkey_remove,
+    passkey_rename,
+    passkey_second_factor_options,
+    passkey_sign_in_options,
+)
+from identity.redirects import landing_url, safe_next_url
+from identity.services import session_start
+
+
+def _error(exc: PasskeyError) -> JsonResponse:
+    return JsonResponse({"error": exc.code, "message": exc.message}, status=exc.status)
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any]:
+    """The request's JSON object, refused before parsing when it is larger than any real response."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_RESPONSE_BYTES:
+        raise PasskeyError(_("The passkey response is too large."), code="too_large", status=413)
+    try:
+        body = json.loads(request.body[:MAX_RESPONSE_BYTES + 1] or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict) or len(request.body) > MAX_RESPONSE_BYTES:
+        raise PasskeyError(_("The passkey response could not be read. Try again."), code="malformed_response")
+    return body
+
+
+def _signed_in_required() -> JsonResponse:
+    return JsonResponse({"error": "not_signed_in", "message": _("Sign in to manage your passkeys.")}, status=401)
+
+
+def _flow_continue(request: HttpRequest, flow: LoginFlow, user: User) -> str:
+    """Where the sign-in goes next: login() once no step is left, else the next step's page.
+    Mirrors identity/views/login.py until its login_flow_continue is public."""
+    if steps := flow.remaining_steps(user):
+        flow_save(request.session, flow)
+        return flow_step_url(steps[0])
+    next_url = flow.next_url
+    flow_clear(request.session)
+    session_start(request=request, user=user, amr=list(flow.methods))
+    return next_url or landing_url(user)
+
+
+# ------------------------------------------------------------------ registration (signed in)
+
+
+@never_cache
+@csrf_protect
+@require_POST
+def register_options_view(request: HttpRequest) -> JsonResponse:
+    if not request.user.is_authenticated:
+        return _signed_in_required()
+    try:
+        return JsonResponse(passkey_registration_options(user=request.user, session=request.session))
+    except PasskeyError as exc:
+        return _error(exc)
+
+
+@never_cache
+@csrf_protect
+@require_POST
+def register_verify_view(request: HttpRequest) -> JsonResponse:
+    if not request.user.is_authenticated:
+        return _signed_in_required()
+    try:
+        body = _json_body(request)
+        name = body.get("name") if isinstance(body.get("name"), str) else ""
+        passkey = passkey_register(user=request.user, raw_credential=body.get("credential"), name=name,
+                                   session=request.session, request=request)
+    except PasskeyError as exc:
+        return _error(exc)
+    messages.success(request, _("Passkey “%(name)s” added. You can sign in with it now.") % {"name": passkey.name})
+    return JsonResponse({"passkey": {"id": passkey.pk, "name": passkey.name, "synced": passkey.synced}}, status=201)
+
+
+# ------------------------------------------------------------------ sign-in: passwordless
+
+
+@never_cache
+@csrf_protect
+@require_POST
+def login_options_view(request: HttpRequest) -> JsonResponse:
+    try:
+        return JsonResponse(passkey_sign_in_options(session=request.session))
+    except PasskeyError as exc:
+        return _error(exc)
+
+
+@never_cache
+@csrf_protect
+@require_POST
+def login_verify_view(request: HttpRequest) -> JsonResponse:
+    """A passkey alone signs in: it is something you have, unlocked by something you know or are (user
+    verification is required). The flow records `hwk`/`swk`; the flow decides what is left."""
+    try:
+        body = _json_body(request)
+        passkey = passkey_authenticate(raw_credential=body.get("credential"), session=request.session,
+                                       purpose=Purpose.PASSWORDLESS, request=request)
+    except PasskeyError as exc:
+        return _error(exc)
+    flow = flow_load(request.session) or LoginFlow()
+    flow.next_url = safe_next_url(request, body.get("next") if isinstance(body.get("next"), str) else "")
+    flow.user_id = passkey.user_id
+    flow.methods = [passkey.amr]
+    return JsonResponse({"redirect": _flow_continue(request, flow, passkey.user)})
+
+
+# ------------------------------------------------------------------ sign-in: second factor after a password
+
+
+def _flow_after_password(request: HttpRequest) -> tuple[LoginFlow, User] | None:
+    flow = flow_load(request.session)
+    if flow is None or "pwd" not in flow.methods or not flow.user_id:
+        return None
+    user = User.objects.filter(pk=flow.user_id).first()
+    return (flow, user) if user is not None and user.is_active else None
+
+
+def _sign_in_again() -> JsonResponse:
+    return JsonResponse({"error": "sign_in_expired", "message": _("Your sign-in timed out. Start again."),
+                         "redirect": reverse("identity:login")}, status=400)
+
+
+@never_cache
+@csrf_protect
+@require_POST
+def second_factor_options_view(request: HttpRequest) -> JsonResponse:
+    if (pending := _flow_after_password(request)) is None:
+        return _sign_in_again()
+    try:
+        return JsonResponse(passkey_second_factor_options(session=request.session, user=pending[1]))
+    except PasskeyError as exc:
+        return _error(exc)
+
+
+@never_cache
+@csrf_protect
+@require_POST
+def second_factor_verify_view(request: HttpRequest) -> JsonResponse:
+    if (pending := _flow_after_password(request)) is None:
+        return _sign_in_again()
+    flow, user = pending
+    try:
+        body = _json_body(request)
+        passkey = passkey_authenticate(raw_credential=body.get("credential"), session=request.session,
+                                       purpose=Purpose.SECOND_FACTOR, request=request, user=user)
+    except PasskeyError as exc:
+        return _error(exc)
+    if passkey.amr not in flow.methods:
+        flow.methods.append(passkey.amr)
+    return JsonResponse({"redirect": _flow_continue(request, flow, user)})
+
+
+# ------------------------------------------------------------------ rename and remove (forms)
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    return redirect(safe_next_url(request, request.POST.get("next")) or reverse("passkeys:manage"))
+
+
+@never_cache
+@login_required
+@require_POST
+def rename_view(request: HttpRequest, pk: int) -> HttpResponse:
+    passkey = passkey_get(user=request.user, pk=pk)
+    before = passkey.name
+    try:
+        passkey_rename(user=request.user, passkey=passkey, name=request.POST.get("name", ""), request=request)
+    except PasskeyError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Passkey “%(before)s” is now called “%(name)s”.")
+                         % {"before": before, "name": passkey.name})
+    return _back(request)
+
+
+@never_cache
+@login_required
+@require_POST
+def remove_view(request: HttpRequest, pk: int) -> HttpResponse:
+    passkey = passkey_get(user=request.user, pk=pk)
+    try:
+        passkey_remove(user=request.user, passkey=passkey, request=request)
+    except PasskeyError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Passkey “%(name)s” removed. It can no longer sign in to this account.")
+                         % {"name": passkey.name})
+    return _back(request)
+
+
+@never_cache
+@login_required
+@require_GET
+def manage_view(request: HttpRequest) -> HttpResponse:
+    """The passkey section on a page of its own (the account security page embeds the same section)."""
+    return render(request, "passkeys/manage.html")
