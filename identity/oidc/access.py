@@ -1,39 +1,18 @@
-"""Who may sign in to an application: one rule, used at /authorize and again at every refresh."""
-
-from dataclasses import dataclass
-from typing import NamedTuple
+"""What the access rule (applications.token_policy) reads: the user's membership of the app's org and
+the app's group limits, as one query (application_access) or as columns of a lean path's statement."""
 
 from django.db import connections
 from django.db.models import Exists
-from django.utils.translation import gettext as _
 
 from applications.models import Application
+from applications.token_policy import AccessDecision, MembershipRow, access_decision, status_refusal
 from directory.models import GroupMembership
 from identity.oidc import lean_sql
 from orgs.models import Membership
 
-
-@dataclass(frozen=True)
-class AccessDecision:
-    allowed: bool
-    reason: str = ""  # a closed vocabulary for audit metadata
-    message: str = ""  # what the person is told
-
-
-ALLOWED = AccessDecision(True)
-
 # Stand-ins for user, org and application ids while the membership query is compiled (no real row
 # has a negative id): building it (two EXISTS subqueries) cost the ORM several times running it.
 _STAND_INS = (-7101, -7102, -7103)
-
-
-class MembershipRow(NamedTuple):
-    """What the access rule reads of the database: the user's membership status in the app's org
-    (None: not a member), whether the app is limited to groups, and whether the user is in one."""
-
-    status: str | None
-    app_limited: bool
-    in_allowed_group: bool
 
 
 def _membership_queryset(user_id: int, org_id: int, application_id: int):
@@ -75,50 +54,12 @@ def membership_columns_sql(alias: str, *, client: str, user_id: str) -> str:
 
 
 def application_access(*, user, application: Application) -> AccessDecision:
-    """An active user with an active membership in the app's org, the app and org active, and — when
-    the app is limited to groups — a member of one of them."""
-    refused = _status_refusal(user, application)
+    """The access rule (applications.token_policy.access_decision) for a user and an application, with
+    the membership read here: one query, and none when the user, app or org already refuses."""
+    refused = status_refusal(user=user, application=application)
     if refused is not None:
-        return refused  # without reading the membership
-    # One query: the membership, whether the app is limited to groups, and whether the user is in one.
+        return refused
     org = application.org
     rows = lean_sql.fetch("access.membership", _membership_queryset, _STAND_INS, (user.pk, org.pk, application.pk))
     membership = MembershipRow(*rows[0]) if rows else MembershipRow(None, False, False)
-    return _membership_refusal(application, membership) or ALLOWED
-
-
-def _status_refusal(user, application: Application) -> AccessDecision | None:
-    org = application.org
-    if not user.is_active:
-        return AccessDecision(False, "user_disabled", _("Your account is disabled."))
-    if application.status != Application.Status.ACTIVE:
-        return AccessDecision(False, "application_disabled",
-                              _("%(app)s is disabled. Contact your administrator.") % {"app": application.name})
-    if not org.is_active:
-        return AccessDecision(False, "org_suspended",
-                              _("%(org)s is suspended. Contact your administrator.") % {"org": org.name})
-    return None
-
-
-def access_decision(*, user, application: Application, membership: MembershipRow) -> AccessDecision:
-    """application_access's rule for a membership row already read (lean_refresh reads it with the
-    refresh token)."""
-    return _status_refusal(user, application) or _membership_refusal(application, membership) or ALLOWED
-
-
-def _membership_refusal(application: Application, membership: MembershipRow) -> AccessDecision | None:
-    org = application.org
-    if membership.status is None:
-        return AccessDecision(False, "not_a_member",
-                              _("Your account is not a member of %(org)s, which owns %(app)s.")
-                              % {"org": org.name, "app": application.name})
-    if membership.status != Membership.Status.ACTIVE:
-        label = str(dict(Membership.Status.choices).get(membership.status, membership.status))  # get_status_display
-        return AccessDecision(False, f"membership_{membership.status}",
-                              _("Your membership of %(org)s is %(status)s.")
-                              % {"org": org.name, "status": label.lower()})
-    if membership.app_limited and not membership.in_allowed_group:
-        return AccessDecision(False, "not_in_allowed_groups",
-                              _("%(app)s is limited to some groups of %(org)s, and you are in none of them.")
-                              % {"app": application.name, "org": org.name})
-    return None
+    return access_decision(user=user, application=application, membership=membership)

@@ -16,14 +16,15 @@ from django.db import router
 from django.http import HttpResponse
 
 from applications.models import Api, ApiScope, Application
+from applications.token_policy import ClientFacts
 from identity.oidc import lean_sql
 from identity.oidc.access_tokens import jwt_access_token
-from identity.oidc.lean_token import stored_secret_matches, token_headers
+from identity.oidc.lean_token import machine_may_have_token, stored_secret_matches, token_headers
 from identity.oidc.resources import TargetError, resolve_target
 from identity.signing import active_kid_sql
 from orgs.models import Organization
 
-_CLIENT_COLUMNS = ("id", "client_secret", "client_type", "authorization_grant_type", "status",
+_CLIENT_COLUMNS = ("id", "client_secret", "client_type", "authorization_grant_type", "status", "allowed_scopes",
                    "previous_client_secret")
 _API_COLUMNS = ("identifier", "token_format", "access_token_lifetime")
 
@@ -82,7 +83,7 @@ def _granted(rows) -> dict[str, _Scope]:
     apis: dict[int, _Api] = {}
     granted: dict[str, _Scope] = {}
     for row in rows:
-        name, api_id, identifier, token_format, lifetime = row[8:13]
+        name, api_id, identifier, token_format, lifetime = row[9:14]
         if name is None:
             continue
         api = apis.get(api_id)
@@ -105,11 +106,9 @@ def machine_jwt(request, params: dict, client_id: str, secret: str) -> HttpRespo
         rows = cursor.fetchall()
     if not rows:
         return None
-    pk, stored, client_type, grant, status, previous_secret, org_status, kid = rows[0][:8]
-    if (kid is None or client_type != Application.CLIENT_CONFIDENTIAL
-            or grant != Application.GRANT_CLIENT_CREDENTIALS or status != Application.Status.ACTIVE
-            or org_status != Organization.Status.ACTIVE or previous_secret
-            or not stored_secret_matches(stored, secret)):
+    pk, stored, client_type, grant, status, allowed_scopes, previous_secret, org_status, kid = rows[0][:9]
+    facts = ClientFacts(client_type, grant, status, org_status, allowed_scopes, previous_secret)
+    if kid is None or not machine_may_have_token(facts) or not stored_secret_matches(stored, secret):
         return None
     granted = _granted(rows)
     if not set(scopes) <= set(granted) or len(set(scopes)) != len(scopes):

@@ -44,15 +44,15 @@ from oauth2_provider.models import (
     get_refresh_token_model,
     refresh_token_expire_timedelta,
 )
-from oauth2_provider.oauth2_validators import GRANT_TYPE_MAPPING
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request as OauthlibRequest
 from oauthlib.oauth2.rfc6749.tokens import random_token_generator
 
 from applications.models import Application, AuthorizationRecord
 from applications.oauth_policy import access_token_lifetime
+from applications.token_policy import MembershipRow, access_decision, authenticates_with_secret, grant_allowed
 from identity.oidc import lean_sql
-from identity.oidc.access import MembershipRow, access_decision, membership_columns_sql
+from identity.oidc.access import membership_columns_sql
 from identity.oidc.access_tokens import token_value
 from identity.oidc.claims import (
     groups_and_roles_arrays_sql,
@@ -113,12 +113,10 @@ def _client_credentials(request, params: dict) -> tuple[str, str | None] | None:
 def _authenticated(client: Application, secret: str | None) -> bool:
     """DOT's client authentication for this grant, success only; a client the validator would treat
     specially (rotation overlap, scope limits, not usable) is DOT's."""
-    if secret is not None:
-        authenticated = client.is_confidential and secret_matches(client, secret)
-    else:
-        authenticated = client.client_type == AbstractApplication.CLIENT_PUBLIC
+    confidential = authenticates_with_secret(client_type=client.client_type)
+    authenticated = (confidential and secret_matches(client, secret)) if secret is not None else not confidential
     return (authenticated and client_is_plain(client)
-            and client.allows_grant_type(*GRANT_TYPE_MAPPING["refresh_token"]))
+            and grant_allowed(grant=client.authorization_grant_type, grant_type="refresh_token"))
 
 
 # ------------------------------------------------------------------------------------------ the read

@@ -29,6 +29,7 @@ from oauth2_provider.settings import oauth2_settings
 from applications.hashers import ClientSecretHasher
 from applications.models import Application
 from applications.oauth_policy import access_token_lifetime
+from applications.token_policy import ClientFacts, authenticates_with_secret, client_facts, grant_allowed, lean_client
 from identity.oidc import lean_sql
 from identity.oidc.access_tokens import access_token_generator, token_value
 from identity.oidc.lean_guard import lean_paths_enabled
@@ -72,10 +73,15 @@ def _client_select_sql(alias: str) -> str:
 
 
 def client_is_plain(client: Application) -> bool:
-    """Usable (active, in an active org), without a secret in its rotation overlap or a scope
-    limit: the validator applies those two, so such a client is DOT's."""
-    return (client.status == Application.Status.ACTIVE and client.org.is_active
-            and not client.previous_client_secret and not client.allowed_scopes)
+    """The token policy's lean_client, for a client loaded as a model."""
+    return lean_client(client_facts(client))
+
+
+def machine_may_have_token(facts: ClientFacts) -> bool:
+    """The token policy for a client-credentials request the lean paths answer: a confidential client
+    registered for the grant, one of those lean_client admits."""
+    return (authenticates_with_secret(client_type=facts.client_type)
+            and grant_allowed(grant=facts.grant, grant_type="client_credentials") and lean_client(facts))
 
 
 def secret_matches(client: Application, secret: str) -> bool:
@@ -158,10 +164,8 @@ def client_credentials(request, params: dict, client_id: str, secret: str) -> Ht
     if row is None:
         return None
     pk, stored, client_type, grant, status, lifetime, allowed_scopes, previous_secret, org_status = row
-    if (client_type != Application.CLIENT_CONFIDENTIAL or grant != Application.GRANT_CLIENT_CREDENTIALS
-            or status != Application.Status.ACTIVE or org_status != Organization.Status.ACTIVE
-            # The secret-rotation overlap and per-client scope limits are the validator's to apply.
-            or previous_secret or allowed_scopes or not stored_secret_matches(stored, secret)):
+    facts = ClientFacts(client_type, grant, status, org_status, allowed_scopes, previous_secret)
+    if not machine_may_have_token(facts) or not stored_secret_matches(stored, secret):
         return None
     scopes: list[str] = []  # a machine is never given an OpenID Connect scope
     expires_in = access_token_lifetime(SimpleNamespace(client=SimpleNamespace(access_token_lifetime=lifetime)))

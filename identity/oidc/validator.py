@@ -26,6 +26,12 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from applications.models import Application, AuthorizationRecord
 from applications.oauth_policy import pkce_required, pkce_required_for
+from applications.token_policy import (
+    default_scopes_within_limit,
+    grant_allowed,
+    previous_secret_live,
+    scopes_within_limit,
+)
 from audit.services import audit_record
 from identity.oidc.access import application_access
 from identity.oidc.claims import CLAIM_FUNCTIONS, CLAIM_SCOPES
@@ -137,9 +143,9 @@ class GatehouseValidator(OAuth2Validator):
         """The secret is the client's previous one and its overlap has not ended (checked with
         DOT's _check_secret: hash comparison in constant time)."""
         client = getattr(request, "client", None)
-        if (not isinstance(client, Application) or not client_id or client.client_id != client_id
-                or not secret or not client.previous_client_secret or client.previous_secret_expires_at is None
-                or client.previous_secret_expires_at <= timezone.now()):
+        if (not isinstance(client, Application) or not client_id or client.client_id != client_id or not secret
+                or not previous_secret_live(previous_secret=client.previous_client_secret,
+                                            expires_at=client.previous_secret_expires_at, now=timezone.now())):
             return False
         return self._check_secret(secret, client.previous_client_secret)
 
@@ -233,18 +239,19 @@ class GatehouseValidator(OAuth2Validator):
         )
         return grant
 
-    # ------------------------------------------------------------------ scopes
+    # ------------------------------------------------------------------ grant and scopes (applications.token_policy)
 
-    # An app limited to some scopes (Application.allowed_scopes) asking for another is refused with
-    # invalid_scope, at /authorize and for client credentials, rather than silently narrowed: a
-    # narrowed grant looks like success to an RP that never reads the returned scope.
+    def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs):
+        if not grant_allowed(grant=request.client.authorization_grant_type, grant_type=grant_type):
+            return False
+        # DOT's own, for what it adds (the password grant's deprecation warning).
+        return super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs)
 
     def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
         if not super().validate_scopes(client_id, scopes, client, request, *args, **kwargs):
             return False
-        allowed = getattr(client, "allowed_scopes", "")
-        # allowed_scopes limits the OpenID Connect scopes; API scopes are limited by the app's grants.
-        if allowed and not set(scopes) - set(granted_api_scopes(client, request)) <= set(allowed.split()):
+        if not scopes_within_limit(scopes=scopes, allowed_scopes=getattr(client, "allowed_scopes", ""),
+                                   api_scopes=granted_api_scopes(client, request)):
             return False
         # The API the token is for (identity/oidc/resources.py), at /authorize and for client credentials.
         try:
@@ -262,8 +269,8 @@ class GatehouseValidator(OAuth2Validator):
     def get_default_scopes(self, client_id, request, *args, **kwargs):
         # A request naming no scope gets the defaults the app may have, not a refusal.
         defaults = super().get_default_scopes(client_id, request, *args, **kwargs)
-        allowed = getattr(getattr(request, "client", None), "allowed_scopes", "")
-        return [scope for scope in defaults if scope in allowed.split()] if allowed else defaults
+        return default_scopes_within_limit(
+            defaults=defaults, allowed_scopes=getattr(getattr(request, "client", None), "allowed_scopes", ""))
 
     # ------------------------------------------------------------------ token endpoint
 

@@ -17,6 +17,7 @@ from django.db.models import Exists
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
+from applications import token_policy
 from applications.models import Application, AppRole
 from directory.models import Group, GroupMembership
 from identity.oidc import access, lean_sql, lean_userinfo
@@ -119,8 +120,8 @@ def test_the_compiled_membership_query_answers_as_the_orm(org, org_member, other
         status, limited, in_group = cursor.fetchone()
     assert (status, bool(limited), bool(in_group)) == (expected or (None, case.startswith("limited"),
                                                                     case == "limited_in"))
-    assert access.access_decision(user=user, application=app,
-                                  membership=access.MembershipRow(status, limited, in_group)) == decision
+    assert token_policy.access_decision(user=user, application=app,
+                                  membership=token_policy.MembershipRow(status, limited, in_group)) == decision
 
 
 def test_the_refusal_message_names_the_membership_status(org, org_member):
