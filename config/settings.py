@@ -59,7 +59,7 @@ GATEHOUSE_THROTTLE_LOGIN_IP_WINDOW_SECONDS = env.int("GATEHOUSE_THROTTLE_LOGIN_I
 # org, so no org policy covers them: this makes a second factor mandatory for them too.
 GATEHOUSE_MFA_THROTTLE_LIMIT = env.int("GATEHOUSE_MFA_THROTTLE_LIMIT", default=5)
 GATEHOUSE_MFA_THROTTLE_WINDOW_SECONDS = env.int("GATEHOUSE_MFA_THROTTLE_WINDOW_SECONDS", default=15 * 60)
-GATEHOUSE_MFA_REQUIRED_FOR_OPERATORS = env.bool("GATEHOUSE_MFA_REQUIRED_FOR_OPERATORS", default=True)
+GATEHOUSE_MFA_REQUIRED_FOR_OPERATORS = env.bool("GATEHOUSE_MFA_REQUIRED_FOR_OPERATORS", default=False)
 # Failed client authentications at /oauth/token, /oauth/revoke and /oauth/introspect
 # (security/client_auth_throttle.py): per client IP, every such request is then refused (429); per
 # client_id, only requests from IPs that themselves failed for that client are.

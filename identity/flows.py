@@ -1,8 +1,8 @@
 """The sign-in flow: one small record in the session, advanced step by step.
 
-Each step (password now; MFA, passkeys and email codes later) verifies one factor and appends its
-method to `methods`, which becomes the OIDC `amr`. Django's login() runs only when no step is
-left, so a half-finished flow never yields a signed-in session.
+Each step (password, second factor, passkey; email codes later) verifies one factor and appends its
+method to `methods`, which becomes the OIDC `amr` (identity/mfa/assurance.py). Django's login() runs
+only when no step is left, so a half-finished flow never yields a signed-in session.
 """
 
 import time
@@ -12,6 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 from django.urls import reverse
 
 from applications.models import Application
+from identity.mfa.assurance import ACR_PWD, acr_requested, methods_are_multi_factor
+from identity.mfa.selectors import user_has_factor, user_mfa_requirement
 from identity.password_policy import password_change_reason
 from orgs.models import Organization
 
@@ -29,6 +31,12 @@ class LoginFlow:
     # Where the flow began, when an application sent the user here (set by /authorize later).
     org_id: int | None = None
     client_id: str = ""
+    # The user chose "not now" on the second-factor enrolment step while their grace window runs.
+    enrol_skipped: bool = False
+    # An application asked for this level (acr_values, identity/mfa/assurance.py) or its org's policy
+    # requires MFA: the flow steps up a session that is already signed in (step_up) or a new sign-in.
+    acr: str = ""
+    step_up: bool = False
 
     @property
     def expired(self) -> bool:
@@ -37,18 +45,32 @@ class LoginFlow:
     def remaining_steps(self, user) -> list[str]:
         """What the user must still do before login(): the single place that decides the steps.
 
-        The password first; then, when the org policy says the password is too old or an
-        administrator asked for it, choosing a new one. MFA plugs in here.
+        First a password (or a passkey on its own, which the passkey step records as `hwk`/`swk`).
+        Then a second factor: always for a user who has one, and for one who has none when a policy
+        covering them requires it or the application asked for MFA (`mfa_enrol`: setting one up; a
+        user in their grace window may skip it). A user-verified passkey alone already is MFA
+        (identity/mfa/assurance.py). Last, when the org policy says the password is too old or an
+        administrator asked for it, choosing a new one: after the second factor, so a stolen password
+        alone cannot change the password.
         """
-        if "pwd" not in self.methods:
+        if not self.methods:
             return ["password"]
-        if password_change_reason(user=user):
+        if not methods_are_multi_factor(self.methods):
+            if user_has_factor(user=user):
+                return ["mfa"]
+            if self.acr and self.acr != ACR_PWD:
+                return ["mfa_enrol"]
+            requirement = user_mfa_requirement(user=user)
+            if requirement.required and not (self.enrol_skipped and requirement.in_grace()):
+                return ["mfa_enrol"]
+        if "pwd" in self.methods and password_change_reason(user=user):
             return ["password_change"]
         return []
 
 
 # Where each step after the first is answered (the password step is the sign-in page itself).
-STEP_URL_NAMES = {"password": "identity:login", "password_change": "identity:login-password-change"}
+STEP_URL_NAMES = {"password": "identity:login", "password_change": "identity:login-password-change",
+                  "mfa": "identity:login-verify", "mfa_enrol": "identity:login-enrol"}
 
 
 def flow_step_url(step: str) -> str:
@@ -95,6 +117,14 @@ def flow_origin_note(session, next_url: str) -> LoginFlow | None:
         flow.org_id, flow.client_id = org_id, client_id
         flow_save(session, flow)
     return flow
+
+
+def flow_acr_of_next(next_url: str) -> str:
+    """The level an application asked for with acr_values, when `next` is our /oauth/authorize."""
+    parts = urlsplit(next_url or "")
+    if parts.path != reverse("oidc:authorize"):
+        return ""
+    return acr_requested((parse_qs(parts.query).get("acr_values") or [""])[0][:500]) or ""
 
 
 def flow_org(flow: LoginFlow | None):

@@ -24,6 +24,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.signals import app_authorized
 from oauth2_provider.views import RPInitiatedLogoutView
 
+from identity.mfa.assurance import ACR_VALUES
 from identity.oidc import lean
 from identity.oidc.authorize import PROMPT_VALUES
 from identity.oidc.claims import groups_and_roles_preload
@@ -222,6 +223,7 @@ def _discovery_document() -> dict:
         "subject_types_supported": ["public"],
         "claims_supported": sorted(set(GatehouseValidator().get_discovery_claims(None))),
         "prompt_values_supported": list(PROMPT_VALUES),
+        "acr_values_supported": list(ACR_VALUES),
         "authorization_response_iss_parameter_supported": True,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,

@@ -33,6 +33,7 @@ from applications.token_policy import (
     scopes_within_limit,
 )
 from audit.services import audit_record
+from identity.mfa.assurance import acr_for
 from identity.oidc.access import application_access
 from identity.oidc.claims import CLAIM_FUNCTIONS, CLAIM_SCOPES
 from identity.oidc.resources import TargetError, body_resources, granted_api_scopes, resolve_target
@@ -72,7 +73,7 @@ class GatehouseValidator(OAuth2Validator):
         return _request_agnostic(cls)
 
     def get_discovery_claims(self, request):
-        return [*super().get_discovery_claims(request), "auth_time", "amr", "sid", "nonce", "iss", "aud",
+        return [*super().get_discovery_claims(request), "auth_time", "amr", "acr", "sid", "nonce", "iss", "aud",
                 "exp", "iat"]
 
     def _authorization_record(self, request) -> AuthorizationRecord | None:
@@ -91,6 +92,8 @@ class GatehouseValidator(OAuth2Validator):
             # The sign-in that produced this code, not the user's last login anywhere.
             claims["auth_time"] = int(record.auth_time.timestamp())
             claims["amr"] = record.amr
+            # What that sign-in proved, as a level an RP can ask for with acr_values (identity/mfa/assurance.py).
+            claims["acr"] = acr_for(record.amr)
             if record.sid:
                 claims["sid"] = record.sid
         return claims, expiration

@@ -2,7 +2,9 @@
 
 import math
 
+from django.conf import settings
 from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -13,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from identity.flows import (
     LoginFlow,
+    flow_acr_of_next,
     flow_clear,
     flow_load,
     flow_org,
@@ -21,6 +24,8 @@ from identity.flows import (
     flow_step_url,
 )
 from identity.forms import PasswordStepForm
+from identity.mfa.assurance import PASSKEY_METHODS, amr_for
+from identity.mfa.services import user_session_step_up
 from identity.oidc.csp import allow_form_action, source_for_authorize_url
 from identity.redirects import landing_url, safe_next_url
 from identity.services import (
@@ -54,15 +59,38 @@ def _login_page(request, form, next_url: str):
     return allow_form_action(response, source_for_authorize_url(next_url) if next_url else None)
 
 
-def _finish_if_done(request, flow: LoginFlow, user):
-    """Run login() once no step is left; otherwise go to the next step's page."""
+# Which second factor this browser used last ("totp", "recovery" or "passkey"): the second-factor step
+# offers it first. Not a secret, and only a preference: it lives in a cookie of its own for a year.
+LAST_FACTOR_COOKIE = "gatehouse_mfa_last"
+LAST_FACTOR_VALUES = ("totp", "recovery", "passkey")
+
+
+def remember_factor(response: HttpResponse, factor: str) -> HttpResponse:
+    if factor in LAST_FACTOR_VALUES:
+        response.set_cookie(LAST_FACTOR_COOKIE, factor, max_age=365 * 24 * 3600, secure=settings.SESSION_COOKIE_SECURE,
+                            httponly=True, samesite="Lax")
+    return response
+
+
+def login_flow_continue(request, flow: LoginFlow, user) -> HttpResponse:
+    """After a step has added its method to `flow.methods`: save the flow and go to the next step's page,
+    or, when no step is left, sign in (login(), or stepping up the session already signed in as `user`)
+    and go where the flow was going. The passkey step calls this too, after appending "hwk" or "swk"."""
     if steps := flow.remaining_steps(user):
         flow_save(request.session, flow)
         return redirect(flow_step_url(steps[0]))
     next_url = flow.next_url
     flow_clear(request.session)
-    session_start(request=request, user=user, amr=list(flow.methods))
-    return redirect(next_url or landing_url(user))
+    amr = amr_for(flow.methods)
+    if flow.step_up and request.user.is_authenticated and request.user.pk == user.pk \
+            and getattr(request, "user_session", None) is not None:
+        user_session_step_up(request=request, amr=amr)
+    else:
+        session_start(request=request, user=user, amr=amr)
+    response = redirect(next_url or landing_url(user))
+    if set(flow.methods) & PASSKEY_METHODS:
+        remember_factor(response, "passkey")
+    return response
 
 
 def _refused_page(request, form, check: PasswordCheck):
@@ -121,9 +149,9 @@ def login_view(request):
     flow.next_url = safe_next_url(request, form.cleaned_data.get("next"))
     flow.user_id = check.user.pk
     flow.methods = ["pwd"]
-    response = _finish_if_done(request, flow, check.user)
-    # No further step exists yet; when MFA lands, this is where the flow moves on to it.
-    return response or redirect("identity:login")
+    flow.enrol_skipped = flow.step_up = False
+    flow.acr = flow_acr_of_next(flow.next_url)
+    return login_flow_continue(request, flow, check.user)
 
 
 @never_cache

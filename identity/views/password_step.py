@@ -13,26 +13,15 @@ from django.views.decorators.http import require_http_methods
 from config.exceptions import DomainError
 from directory.models import User
 from directory.services import password_change_at_sign_in
-from identity.flows import flow_clear, flow_load, flow_step_url
+from identity.flows import flow_clear, flow_load
 from identity.forms import SetPasswordForm, form_add_domain_error
 from identity.password_policy import password_change_reason
-from identity.redirects import landing_url
-from identity.services import session_start
+from identity.views.login import login_flow_continue
 
 REASONS = {
     "expired": gettext_lazy("Your password is older than your organization allows. Choose a new one to continue."),
     "required": gettext_lazy("Your administrator asked you to choose a new password before you continue."),
 }
-
-
-def _finish(request, flow, user):
-    """login() once no step is left, as the sign-in page does; otherwise the next step."""
-    if steps := flow.remaining_steps(user):
-        return redirect(flow_step_url(steps[0]))
-    next_url = flow.next_url
-    flow_clear(request.session)
-    session_start(request=request, user=user, amr=list(flow.methods))
-    return redirect(next_url or landing_url(user))
 
 
 @never_cache
@@ -49,7 +38,7 @@ def login_password_change_view(request):
         return redirect("identity:login")
     reason = password_change_reason(user=user)
     if not reason:
-        return _finish(request, flow, user)
+        return login_flow_continue(request, flow, user)
     form = SetPasswordForm(request.POST if request.method == "POST" else None, user=user)
     if request.method == "POST" and form.is_valid():
         try:
@@ -59,6 +48,6 @@ def login_password_change_view(request):
             form_add_domain_error(form, exc)
         else:
             messages.success(request, _("Your password has been changed."))
-            return _finish(request, flow, User.objects.get(pk=user.pk))
+            return login_flow_continue(request, flow, User.objects.get(pk=user.pk))
     return render(request, "identity/login_password_change.html",
                   {"form": form, "reason": str(REASONS[reason]), "account_email": user.email})
