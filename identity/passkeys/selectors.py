@@ -3,13 +3,10 @@
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
-from django_otp import devices_for_user
 
 from directory.models import User
 from identity.passkeys.models import Passkey
 from orgs.models import Membership, Organization
-
-CONSOLE_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN, Membership.Role.AUDITOR)
 
 
 def user_passkey_count(*, user: User) -> int:
@@ -43,26 +40,4 @@ def passkey_sign_in_refusal(*, user: User) -> str:
     if memberships and not in_force:
         return _("Your access to %(orgs)s is suspended. Contact your administrator.") % {
             "orgs": ", ".join(sorted(m.org.name for m in memberships))}
-    return ""
-
-
-def user_mfa_required_by(*, user: User) -> list[str]:
-    """The names of the active organizations whose MFA policy applies to `user`."""
-    memberships = Membership.objects.filter(user=user, status=Membership.Status.ACTIVE,
-                                            org__status=Organization.Status.ACTIVE).select_related("org")
-    return sorted(m.org.name for m in memberships
-                  if m.org.mfa_policy == Organization.MfaPolicy.EVERYONE
-                  or (m.org.mfa_policy == Organization.MfaPolicy.CONSOLE_ROLES and m.role in CONSOLE_ROLES))
-
-
-def passkey_removal_refusal(*, user: User, passkey: Passkey) -> str:
-    """Why `passkey` may not be removed, or "": it is the user's last second factor (no other passkey, no
-    confirmed authenticator-app or other django-otp device) and an organization's policy requires one."""
-    if Passkey.objects.filter(user=user).exclude(pk=passkey.pk).exists():
-        return ""
-    if any(True for _device in devices_for_user(user, confirmed=True)):
-        return ""
-    if orgs := user_mfa_required_by(user=user):
-        return _("This is your last second factor, and %(orgs)s requires one. Add another passkey or an "
-                 "authenticator app first, then remove this one.") % {"orgs": ", ".join(orgs)}
     return ""

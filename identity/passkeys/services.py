@@ -16,6 +16,7 @@ from audit.services import audit_record
 from config.exceptions import DomainError
 from directory.models import User
 from identity.devices import describe_device
+from identity.mfa.selectors import user_factor_count, user_mfa_requirement
 from identity.passkeys.ceremonies import (
     NAME_MAX_LENGTH,
     PasskeyError,
@@ -30,7 +31,7 @@ from identity.passkeys.ceremonies import (
     registration_verify,
 )
 from identity.passkeys.models import Passkey, PasskeyUser
-from identity.passkeys.selectors import passkey_removal_refusal, passkey_sign_in_refusal
+from identity.passkeys.selectors import passkey_sign_in_refusal
 from security.services import login_ip_forgive, login_ip_hit
 from security.throttle import throttle_forgive, throttle_hit
 
@@ -190,8 +191,13 @@ def passkey_remove(*, user: User, passkey: Passkey, request=None) -> None:
     """Remove one of `user`'s passkeys, unless it is the last factor an organization's MFA policy needs."""
     # Lock the account's passkeys: two parallel removals must not both see "another factor is left".
     list(Passkey.objects.select_for_update().filter(user=user).values_list("pk", flat=True))
-    if refusal := passkey_removal_refusal(user=user, passkey=passkey):
-        raise PasskeyError(refusal, code="last_factor", status=409)
+    # A factor is an authenticator app or a passkey (recovery codes only stand in for one): the MFA policy's
+    # own count, so removing a passkey and removing an app follow the same rule.
+    if user_factor_count(user=user) <= 1 and (requirement := user_mfa_requirement(user=user)).required:
+        who = ", ".join(requirement.orgs) or _("this platform")
+        raise PasskeyError(_("This is your last second factor, and %(orgs)s requires one. Add another passkey or "
+                             "an authenticator app first, then remove this one.") % {"orgs": who},
+                           code="last_factor", status=409)
     audit_record(action="passkey.removed", actor=user, target=user, request=request,
                  metadata={"passkey": passkey.pk, "name": passkey.name})
     passkey.delete()

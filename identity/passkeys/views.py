@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from directory.models import User
-from identity.flows import LoginFlow, flow_clear, flow_load, flow_save, flow_step_url
+from identity.flows import LoginFlow, flow_load
 from identity.passkeys.ceremonies import MAX_RESPONSE_BYTES, PasskeyError, Purpose
 from identity.passkeys.selectors import passkey_get
 from identity.passkeys.services import (
@@ -31,8 +31,8 @@ from identity.passkeys.services import (
     passkey_second_factor_options,
     passkey_sign_in_options,
 )
-from identity.redirects import landing_url, safe_next_url
-from identity.services import session_start
+from identity.redirects import safe_next_url
+from identity.views.login import login_flow_continue
 
 
 def _error(exc: PasskeyError) -> JsonResponse:
@@ -60,16 +60,14 @@ def _signed_in_required() -> JsonResponse:
     return JsonResponse({"error": "not_signed_in", "message": _("Sign in to manage your passkeys.")}, status=401)
 
 
-def _flow_continue(request: HttpRequest, flow: LoginFlow, user: User) -> str:
-    """Where the sign-in goes next: login() once no step is left, else the next step's page.
-    Mirrors identity/views/login.py until its login_flow_continue is public."""
-    if steps := flow.remaining_steps(user):
-        flow_save(request.session, flow)
-        return flow_step_url(steps[0])
-    next_url = flow.next_url
-    flow_clear(request.session)
-    session_start(request=request, user=user, amr=list(flow.methods))
-    return next_url or landing_url(user)
+def _flow_continue(request: HttpRequest, flow: LoginFlow, user: User) -> JsonResponse:
+    """The sign-in flow's next stop as JSON for the page's script: the flow decides (identity/views/login.py),
+    and its cookies (e.g. the remembered factor) travel with the answer."""
+    response = login_flow_continue(request, flow, user)
+    answer = JsonResponse({"redirect": response["Location"]})
+    for morsel in response.cookies.values():
+        answer.cookies[morsel.key] = morsel
+    return answer
 
 
 # ------------------------------------------------------------------ registration (signed in)
@@ -133,7 +131,7 @@ def login_verify_view(request: HttpRequest) -> JsonResponse:
     flow.next_url = safe_next_url(request, body.get("next") if isinstance(body.get("next"), str) else "")
     flow.user_id = passkey.user_id
     flow.methods = [passkey.amr]
-    return JsonResponse({"redirect": _flow_continue(request, flow, passkey.user)})
+    return _flow_continue(request, flow, passkey.user)
 
 
 # ------------------------------------------------------------------ sign-in: second factor after a password
@@ -179,14 +177,14 @@ def second_factor_verify_view(request: HttpRequest) -> JsonResponse:
         return _error(exc)
     if passkey.amr not in flow.methods:
         flow.methods.append(passkey.amr)
-    return JsonResponse({"redirect": _flow_continue(request, flow, user)})
+    return _flow_continue(request, flow, user)
 
 
 # ------------------------------------------------------------------ rename and remove (forms)
 
 
 def _back(request: HttpRequest) -> HttpResponse:
-    return redirect(safe_next_url(request, request.POST.get("next")) or reverse("passkeys:manage"))
+    return redirect(safe_next_url(request, request.POST.get("next")) or reverse("mfa:security"))
 
 
 @never_cache
@@ -220,9 +218,7 @@ def remove_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _back(request)
 
 
-@never_cache
-@login_required
 @require_GET
 def manage_view(request: HttpRequest) -> HttpResponse:
-    """The passkey section on a page of its own (the account security page embeds the same section)."""
-    return render(request, "passkeys/manage.html")
+    """Passkeys are managed with the other second factors, on the account security page."""
+    return redirect("mfa:security")

@@ -44,7 +44,7 @@ def test_registering_stores_the_passkey_and_audits_it(member_client, org_member,
     event = AuditEvent.objects.get(action="passkey.registered")
     assert event.actor == org_member
     assert event.metadata["name"] == "Work laptop"
-    page = member_client.get("/passkeys/")
+    page = member_client.get("/account/security/")
     assert "Work laptop" in page.content.decode()
     assert "Passkey “Work laptop” added" in page.content.decode()
 
@@ -55,7 +55,7 @@ def test_a_synced_passkey_is_shown_as_synced(member_client, org_member):
 
     passkey = Passkey.objects.get(user=org_member)
     assert (passkey.backup_eligible, passkey.backed_up, passkey.amr) == (True, True, "swk")
-    assert "Yes, synced across your devices" in member_client.get("/passkeys/").content.decode()
+    assert "Yes, synced across your devices" in member_client.get("/account/security/").content.decode()
 
 
 def test_several_passkeys_and_the_next_options_exclude_them(member_client, org_member, authenticator):
@@ -194,7 +194,7 @@ def test_on_an_ip_address_issuer_options_say_why_passkeys_are_unavailable(member
     assert response.status_code == 409
     assert response.json()["error"] == "passkeys_unavailable"
     assert "host name" in response.json()["message"]
-    page = member_client.get("/passkeys/").content.decode()
+    page = member_client.get("/account/security/").content.decode()
     assert "Passkeys need Gatehouse to be served on a host name" in page
     assert "data-passkey-register" not in page
     sign_in_options = post_json(member_client, "/passkeys/login/options")
