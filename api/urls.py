@@ -2,7 +2,7 @@
 problem+json 404."""
 
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from api.base import NotFoundView
 from api.views import users
@@ -10,7 +10,7 @@ from api.views import users
 org = "v1/orgs/<slug:org_slug>"
 
 urlpatterns = [
-    path("v1/schema", SpectacularAPIView.as_view(), name="api-schema"),
+    path("v1/schema", SpectacularJSONAPIView.as_view(), name="api-schema"),
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/swagger_ui.html"),
          name="api-docs"),
     path(f"{org}/users", users.MemberListView.as_view(), name="api-users"),

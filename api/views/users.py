@@ -76,7 +76,7 @@ class MemberListView(_MemberMixin, ApiView):
     query_params = frozenset({"q", "status", "role", "group", "sort", "limit", "cursor"})
 
     @extend_schema(parameters=[MemberListQuery, PageQuery], responses=MemberPageSerializer,
-                   summary="List the org's users")
+                   summary="List the org's users", operation_id="users_list")
     def get(self, request: Request, org_slug: str) -> Response:
         query = MemberListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -104,7 +104,8 @@ class MemberListView(_MemberMixin, ApiView):
         return Response(page_body([member_json(m, groups.get(m.user_id, [])) for m in page.memberships],
                                   next_cursor))
 
-    @extend_schema(request=MemberInviteSerializer, responses={201: MemberSerializer}, summary="Invite a user")
+    @extend_schema(request=MemberInviteSerializer, responses={201: MemberSerializer}, summary="Invite a user",
+                   operation_id="users_invite")
     def post(self, request: Request, org_slug: str) -> Response:
         data = MemberInviteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -129,13 +130,14 @@ class MemberListView(_MemberMixin, ApiView):
 class MemberDetailView(_MemberMixin, ApiView):
     permissions = {"GET": "members.view", "PATCH": "members.manage", "DELETE": "members.manage"}
 
-    @extend_schema(parameters=[USER_ID], responses=MemberSerializer, summary="Read a user")
+    @extend_schema(parameters=[USER_ID], responses=MemberSerializer, summary="Read a user", operation_id="users_read")
     def get(self, request: Request, org_slug: str, user_id: int) -> Response:
         body = self.member_body(self.member(user_id))
         return self.with_etag(Response(body), body)
 
     @extend_schema(parameters=[USER_ID], request=MemberUpdateSerializer, responses=MemberSerializer,
-                   summary="Change a user's role, status, employee id or name (If-Match: the ETag you read)")
+                   summary="Change a user's role, status, employee id or name (If-Match: the ETag you read)",
+                   operation_id="users_update")
     def patch(self, request: Request, org_slug: str, user_id: int) -> Response:
         data = MemberUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -164,7 +166,8 @@ class MemberDetailView(_MemberMixin, ApiView):
         body = self.member_body(self.member(user_id))
         return self.with_etag(Response(body), body)
 
-    @extend_schema(parameters=[USER_ID], responses={204: None}, summary="Remove a user from the org")
+    @extend_schema(parameters=[USER_ID], responses={204: None}, summary="Remove a user from the org",
+                   operation_id="users_remove")
     def delete(self, request: Request, org_slug: str, user_id: int) -> Response:
         membership = self.member(user_id)
         self.if_match(request, self.member_body(membership))
@@ -190,7 +193,8 @@ class _MemberActionView(_MemberMixin, ApiView):
 
 
 @extend_schema(parameters=[USER_ID], request=None, responses=ActionResultSerializer,
-               summary="Email the user a password reset link")
+               summary="Email the user a password reset link",
+               operation_id="users_password_reset")
 class MemberPasswordResetView(_MemberActionView):
     on_account = True
 
@@ -200,7 +204,7 @@ class MemberPasswordResetView(_MemberActionView):
 
 
 @extend_schema(parameters=[USER_ID], request=None, responses=ActionResultSerializer,
-               summary="Lift the user's sign-in lock")
+               summary="Lift the user's sign-in lock", operation_id="users_unlock")
 class MemberUnlockView(_MemberActionView):
     on_account = True
 
@@ -212,7 +216,8 @@ class MemberUnlockView(_MemberActionView):
 
 
 @extend_schema(parameters=[USER_ID], request=None, responses=ActionResultSerializer,
-               summary="Send a fresh invitation (the previous link stops working)")
+               summary="Send a fresh invitation (the previous link stops working)",
+               operation_id="users_invitation_resend")
 class MemberInvitationResendView(_MemberActionView):
     def perform(self, request, membership):
         invitation_resend(membership=membership, actor=self.principal.actor, request=request)
