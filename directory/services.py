@@ -3,20 +3,20 @@
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.text import slugify
 
 from applications.tokens import tokens_revoke
 from audit.services import audit_record
 from config.exceptions import AlreadyExists, DomainError, NotAllowed
+from directory.email_verification_services import email_verification_send
 from directory.group_selectors import group_delete_impact
 from directory.models import Group, GroupMembership, User
 from directory.selectors import user_mail_org
 from emailqueue.models import OutboundEmail
 from emailqueue.services import email_enqueue
-from identity.backchannel.services import backchannel_logout_enqueue
-from identity.models import OneTimeToken, PasswordChangeRequired, UserSession
+from identity.models import OneTimeToken, PasswordChangeRequired
 from identity.password_policy import password_history_record, password_policy_validate
+from identity.services import SessionEndCause, user_sessions_end_all
 from identity.tokens import (
     PASSWORD_RESET_LIFETIME,
     token_get,
@@ -43,7 +43,8 @@ def user_create(
 ) -> User:
     """Create a global identity. Emails are unique regardless of case.
 
-    A password of None leaves the account without a usable password (set later by invitation).
+    A password of None leaves the account without a usable password (set later by invitation). With a
+    password and an address not known to be verified, a verification link is emailed.
     """
     email = normalize_email(email)
     try:
@@ -67,6 +68,9 @@ def user_create(
         raise AlreadyExists(f"A user with the email {email} already exists.", field="email") from None
     audit_record(action="user.created", actor=actor, target=user, request=request,
                  metadata={"email": email, "operator": is_superuser})
+    if password is not None and not email_verified:
+        # Nobody proved this mailbox (an invitation's link would have): it is asked to, by mail.
+        email_verification_send(user=user, actor=actor, request=request)
     return user
 
 
@@ -144,10 +148,9 @@ def user_disable(*, user: User, actor, request=None, reason: str = "") -> User:
     user.status = User.Status.DISABLED
     user.save(update_fields=["status", "updated_at"])
     revoked = tokens_revoke(user=user, reason="user.disabled")
-    sessions = UserSession.objects.live().filter(user=user)
-    # Every app used in those sessions is told after commit (OIDC Back-Channel Logout).
-    backchannel_logout_enqueue(sessions=sessions, reason="user.disabled")
-    sessions_ended = sessions.update(ended_at=timezone.now(), end_reason=UserSession.EndReason.REVOKED)
+    # Every browser is signed out at once and every app used in those sessions is told after commit.
+    sessions_ended = user_sessions_end_all(user=user, actor=actor, reason=SessionEndCause.USER_DISABLED,
+                                           request=request)
     audit_record(action="user.disabled", actor=actor, target=user, request=request,
                  metadata={"email": user.email, "before": before, "after": user.status, "reason": reason,
                            "tokens_revoked": revoked, "sessions_ended": sessions_ended})
@@ -198,13 +201,12 @@ def password_apply(*, user: User, password: str, extra_org=None, update_fields=(
 
 
 def _sessions_end_others(*, user: User, request=None) -> int:
-    """End every live UserSession of `user` except the one making this request, if it is theirs."""
-    sessions = UserSession.objects.live().filter(user=user)
+    """End every live session of `user` except the one making this request, if it is theirs."""
     current = getattr(request, "user_session", None) if request is not None else None
-    if current is not None and current.user_id == user.pk:
-        sessions = sessions.exclude(pk=current.pk)
-    backchannel_logout_enqueue(sessions=sessions, reason=UserSession.EndReason.REVOKED)
-    return sessions.update(ended_at=timezone.now(), end_reason=UserSession.EndReason.REVOKED)
+    if current is not None and current.user_id != user.pk:
+        current = None
+    return user_sessions_end_all(user=user, actor=user, reason=SessionEndCause.PASSWORD_CHANGED,
+                                 except_session=current, request=request)
 
 
 def _password_changed_notice(*, user: User, how: str) -> None:

@@ -1,4 +1,9 @@
-"""Ties each authenticated request to its UserSession row, so ending that row signs the browser out."""
+"""Ties each authenticated request to its UserSession row, so ending that row signs the browser out.
+
+One indexed SELECT per signed-in request (the row by its sid): an ended, expired or unknown row signs
+the browser out on that very request. Writes happen at most once a minute (last seen), or when the
+session key changed.
+"""
 
 from datetime import timedelta
 
@@ -28,6 +33,16 @@ class UserSessionMiddleware:
             else:
                 request.user_session = user_session
                 now = timezone.now()
+                changes = {}
                 if now - user_session.last_seen_at > LAST_SEEN_RESOLUTION:
-                    UserSession.objects.filter(pk=user_session.pk).update(last_seen_at=now)
+                    changes["last_seen_at"] = now
+                session_key = request.session.session_key
+                if session_key and user_session.session_key != session_key:
+                    # Cycled since the row was written (a password change keeps the browser signed in
+                    # under a new key): the row must name the key it would delete.
+                    changes["session_key"] = session_key
+                if changes:
+                    UserSession.objects.filter(pk=user_session.pk).update(**changes)
+                    for field, value in changes.items():
+                        setattr(user_session, field, value)
         return self.get_response(request)

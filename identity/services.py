@@ -1,14 +1,19 @@
 """Sign-in and sign-out: checking a password, starting and ending a signed-in session."""
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
+from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import login, logout
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from applications.tokens import tokens_revoke_for_sessions
 from audit.services import audit_record
 from directory.models import User
 from directory.selectors import user_get_by_email, user_mail_org
@@ -135,6 +140,7 @@ def _new_user_session(*, request, user: User, amr: list[str]) -> UserSession:
     user_agent = request.META.get("HTTP_USER_AGENT", "")[:500]
     return UserSession.objects.create(
         user=user,
+        session_key=request.session.session_key or "",
         user_agent=user_agent,
         device=describe_device(user_agent),
         ip=getattr(request, "client_ip", None) or None,
@@ -194,19 +200,99 @@ def _notify_if_new_device(*, user: User, user_session: UserSession) -> None:
 
 @transaction.atomic
 def session_end(*, request, reason: str = UserSession.EndReason.LOGOUT) -> None:
-    """Sign the browser out and close its UserSession row."""
+    """Sign the browser out: close its UserSession row as every ending does (user_session_end), then log out."""
     user = request.user if request.user.is_authenticated else None
     user_session = getattr(request, "user_session", None)
+    tokens_revoked = 0
     if user_session is not None:
-        # The apps used in this session are told after commit (OIDC Back-Channel Logout).
-        backchannel_logout_enqueue(sessions=UserSession.objects.live().filter(pk=user_session.pk), reason=reason)
-        UserSession.objects.filter(pk=user_session.pk, ended_at__isnull=True).update(
-            ended_at=timezone.now(), end_reason=reason
-        )
+        _, tokens_revoked = _sessions_close(sessions=UserSession.objects.filter(pk=user_session.pk), reason=reason)
     if user is not None:
         audit_record(action="session.ended", actor=user, target=user, request=request,
-                     metadata={"reason": reason, "sid": user_session.sid if user_session else ""})
+                     metadata={"reason": reason, "sid": user_session.sid if user_session else "",
+                               "tokens_revoked": tokens_revoked})
     logout(request)
+
+
+# Why a session was ended, as audit metadata and back-channel logout reasons say it (at most 32 characters).
+class SessionEndCause:
+    BY_USER = "ended_by_user"  # from the user's account page, one or "everywhere else"
+    BY_ADMIN = "ended_by_admin"  # an org admin's "End all sessions"
+    MEMBERSHIP_SUSPENDED = "membership.suspended"
+    MEMBERSHIP_REMOVED = "membership.removed"
+    USER_DISABLED = "user.disabled"
+    PASSWORD_CHANGED = "password.changed"
+
+
+def _django_sessions_delete(session_keys: Iterable[str]) -> None:
+    """Delete Django sessions by key, through the configured engine (cached_db: the cache entry and the row)."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    for key in session_keys:
+        store().delete(key)
+
+
+def _sessions_close(*, sessions: QuerySet[UserSession], reason: str, org=None) -> tuple[list[UserSession], int]:
+    """End the live rows among `sessions`: tell the apps used in them (back-channel logout, after commit),
+    revoke the tokens issued in them, mark them ended and delete their Django sessions after commit.
+    With `org`, only that org's apps are told and lose their tokens; the browser is signed out all the same.
+
+    The rows are locked first, so two requests ending the same session end it (and count it) once.
+    Returns the rows ended and how many token rows were revoked.
+    """
+    rows = list(sessions.live().select_for_update().only("pk", "sid", "session_key", "device", "ip"))
+    if not rows:
+        return [], 0
+    ended = UserSession.objects.filter(pk__in=[row.pk for row in rows])
+    backchannel_logout_enqueue(sessions=ended, reason=reason, org=org)
+    tokens_revoked = tokens_revoke_for_sessions(sids=[row.sid for row in rows], reason=reason, org=org)
+    end_reason = UserSession.EndReason.LOGOUT if reason == UserSession.EndReason.LOGOUT \
+        else UserSession.EndReason.REVOKED
+    ended.update(ended_at=timezone.now(), end_reason=end_reason)
+    # The middleware already refuses an ended row; deleting the session too leaves the cookie worth nothing
+    # even to a request that reaches no middleware, and frees the row at once.
+    transaction.on_commit(partial(_django_sessions_delete, [row.session_key for row in rows if row.session_key]))
+    return rows, tokens_revoked
+
+
+@transaction.atomic
+def user_session_end(*, user_session: UserSession, actor, reason: str, request=None, org=None) -> bool:
+    """End one signed-in session of a user: the browser is signed out at its next request, the tokens
+    issued in it are revoked, the apps used in it are told (back-channel logout). Audited as
+    `session.ended` with the acting user and the user whose session it was. A session already ended
+    changes nothing and returns False.
+
+    `org` is the org on whose behalf it is done (its admin, or a change to the membership): the browser
+    session is one sign-in for every org, so it ends; but only that org's apps lose what they got in it
+    and are told. One org has no say over another org's apps.
+    """
+    rows, tokens_revoked = _sessions_close(sessions=UserSession.objects.filter(pk=user_session.pk), reason=reason,
+                                           org=org)
+    if not rows:
+        return False
+    ended = rows[0]
+    audit_record(action="session.ended", actor=actor, org=org, target=user_session.user, request=request,
+                 metadata={"reason": reason, "sid": ended.sid, "device": ended.device,
+                           "ip": ended.ip or "", "tokens_revoked": tokens_revoked})
+    return True
+
+
+@transaction.atomic
+def user_sessions_end_all(
+    *, user: User, actor, reason: str, except_session: UserSession | None = None, request=None, org=None,
+) -> int:
+    """End every live session of `user` (but `except_session`, the one asking "everywhere else"), as
+    user_session_end ends one. Audited once, as `sessions.ended`, when any ended. Returns how many ended.
+    """
+    sessions = UserSession.objects.filter(user=user)
+    if except_session is not None:
+        sessions = sessions.exclude(pk=except_session.pk)
+    rows, tokens_revoked = _sessions_close(sessions=sessions, reason=reason, org=org)
+    if rows:
+        metadata = {"reason": reason, "count": len(rows), "sids": [row.sid for row in rows],
+                    "tokens_revoked": tokens_revoked}
+        if except_session is not None:
+            metadata["kept_sid"] = except_session.sid
+        audit_record(action="sessions.ended", actor=actor, org=org, target=user, request=request, metadata=metadata)
+    return len(rows)
 
 
 def session_sign_in_for_tests(*, client, user: User) -> UserSession:
@@ -220,4 +306,6 @@ def session_sign_in_for_tests(*, client, user: User) -> UserSession:
     session = client.session
     session[SESSION_SID_KEY] = user_session.sid
     session.save()
+    UserSession.objects.filter(pk=user_session.pk).update(session_key=session.session_key)
+    user_session.session_key = session.session_key
     return user_session

@@ -4,8 +4,8 @@ from identity import views
 from identity.mfa import login_views as mfa_login_views
 
 app_name = "identity"
-# One-time links live under /invitation/, /password/reset/ and /account/email/confirm/: the console's
-# email queue redacts exactly these prefixes (identity.tokens.PATH_PREFIXES).
+# One-time links live under /invitation/, /password/reset/, /account/email/confirm/ and /account/email/verify/:
+# the console's email queue redacts exactly these prefixes (identity.tokens.PATH_PREFIXES).
 urlpatterns = [
     path("", views.start, name="start"),
     path("login", views.login_view, name="login"),
@@ -21,4 +21,9 @@ urlpatterns = [
     path("account/email", views.email_change_view, name="email-change"),
     path("account/email/confirm/<str:token>", views.email_change_confirm_view, name="email-change-confirm"),
     path("account/consents/<int:pk>/withdraw", views.consent_withdraw_view, name="consent-withdraw"),
+    path("account/sessions/<int:pk>/end", views.session_end_view, name="session-end"),
+    path("account/sessions/end-others", views.sessions_end_others_view, name="sessions-end-others"),
+    path("account/email/verify", views.email_verification_send_view, name="email-verification-send"),
+    path("account/email/verify/<str:token>", views.email_verification_confirm_view,
+         name="email-verification-confirm"),
 ]

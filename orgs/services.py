@@ -12,6 +12,7 @@ from directory.services import group_member_add, normalize_email, password_apply
 from emailqueue.services import EmailDraft, email_enqueue
 from identity.backchannel.services import backchannel_logout_enqueue
 from identity.models import OneTimeToken, UserSession
+from identity.services import SessionEndCause, user_sessions_end_all
 from identity.tokens import (
     InvalidLink,
     LinkProblem,
@@ -177,13 +178,15 @@ def membership_suspend(*, membership: Membership, actor, request=None, reason: s
     membership.status = Membership.Status.SUSPENDED
     membership.save(update_fields=["status", "updated_at"])
     revoked = tokens_revoke(user=membership.user, org=membership.org, reason="membership.suspended")
-    # The org's apps used in the user's sessions are told after commit (OIDC Back-Channel Logout).
-    backchannel_logout_enqueue(sessions=UserSession.objects.live().filter(user=membership.user),
-                               org=membership.org, reason="membership.suspended")
+    # A browser session is one sign-in for every org, so all of them end (the person signs in again for
+    # their other orgs); the apps used in them are told after commit (OIDC Back-Channel Logout).
+    sessions_ended = user_sessions_end_all(user=membership.user, actor=actor, org=membership.org, request=request,
+                                           reason=SessionEndCause.MEMBERSHIP_SUSPENDED)
     audit_record(action="membership.suspended", actor=actor, org=membership.org, target=membership,
                  request=request,
                  metadata={"user": membership.user.email, "role": membership.role, "before": before,
-                           "after": membership.status, "reason": reason, "tokens_revoked": revoked})
+                           "after": membership.status, "reason": reason, "tokens_revoked": revoked,
+                           "sessions_ended": sessions_ended})
     return membership
 
 
@@ -231,12 +234,19 @@ def membership_remove(*, membership: Membership, actor, request=None) -> None:
     org, user = membership.org, membership.user
     groups_left, _ = GroupMembership.objects.filter(user=user, group__org=org).delete()
     revoked = tokens_revoke(user=user, org=org, reason="membership.removed")
-    backchannel_logout_enqueue(sessions=UserSession.objects.live().filter(user=user), org=org,
-                               reason="membership.removed")
+    sessions_ended = 0
+    if membership.status == Membership.Status.ACTIVE:
+        # As for a suspension, every browser session of theirs ends (membership_suspend says why). Not for
+        # an invitation (never in force here) nor a suspension (its sessions ended then); nor the
+        # session making this request, when someone removes themselves.
+        current = getattr(request, "user_session", None)
+        sessions_ended = user_sessions_end_all(
+            user=user, actor=actor, org=org, request=request, reason=SessionEndCause.MEMBERSHIP_REMOVED,
+            except_session=current if current is not None and current.user_id == user.pk else None)
     # Recorded before the delete, while the row still has the id the event points at.
     audit_record(action="membership.removed", actor=actor, org=org, target=membership, request=request,
                  metadata={"user": user.email, "role": membership.role, "status": membership.status,
-                           "groups_left": groups_left, "tokens_revoked": revoked})
+                           "groups_left": groups_left, "tokens_revoked": revoked, "sessions_ended": sessions_ended})
     membership.delete()
 
 

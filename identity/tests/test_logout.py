@@ -105,7 +105,7 @@ def test_post_with_csrf_signs_out_and_ends_the_user_session(csrf_client, sign_in
 
     event = AuditEvent.objects.get(action="session.ended")
     assert event.actor == org_member
-    assert event.metadata == {"reason": "logout", "sid": user_session.sid}
+    assert event.metadata == {"reason": "logout", "sid": user_session.sid, "tokens_revoked": 0}
     assert event.ip == "127.0.0.1"
 
     # Someone who copied the cookie before sign-out cannot use it afterwards.

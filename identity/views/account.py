@@ -1,12 +1,13 @@
 """The account page: profile, organizations, sessions and consents of the signed-in user, and the
-forms that change their password and email address."""
+forms that change their password and email address and end their other sessions."""
 
 from django.contrib import messages
-from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -16,10 +17,12 @@ from applications.selectors import consent_get, consent_list
 from applications.services import consent_withdraw
 from config.exceptions import AlreadyExists, DomainError, NotAllowed
 from directory.email_change_services import email_change_confirm, email_change_get, email_change_request
+from directory.email_verification_services import email_verification_needed
 from directory.services import password_change
 from identity.forms import EmailChangeForm, PasswordChangeForm, form_add_domain_error
 from identity.models import OneTimeToken
-from identity.selectors import user_session_list
+from identity.selectors import user_session_get, user_session_list
+from identity.services import SessionEndCause, user_session_end, user_sessions_end_all
 from identity.throttle import throttle_hit
 from identity.tokens import InvalidLink
 from identity.views.links import link_invalid_page, refused_page, throttled_page
@@ -43,7 +46,35 @@ def account_view(request):
         "sessions": user_session_list(user=request.user),
         "consents": consent_list(user=request.user),
         "pending_email_change": _pending_email_change(request.user),
+        "email_verification_needed": email_verification_needed(request.user),
     })
+
+
+@never_cache
+@login_required
+@require_POST
+def session_end_view(request, pk: int):
+    """Sign out one of your sessions (another device, or this one); anyone else's, or an ended one, is a 404."""
+    user_session = user_session_get(user=request.user, pk=pk)
+    user_session_end(user_session=user_session, actor=request.user, reason=SessionEndCause.BY_USER, request=request)
+    if request.user_session is not None and user_session.pk == request.user_session.pk:
+        logout(request)
+        messages.info(request, _("You have been signed out."))
+        return redirect("identity:login")
+    messages.success(request, _("%(device)s has been signed out.") % {"device": user_session.device or _("The device")})
+    return redirect("identity:account")
+
+
+@never_cache
+@login_required
+@require_POST
+def sessions_end_others_view(request):
+    """Sign out every session of yours but this one."""
+    ended = user_sessions_end_all(user=request.user, actor=request.user, reason=SessionEndCause.BY_USER,
+                                  except_session=request.user_session, request=request)
+    messages.success(request, ngettext("Signed out %(count)d other session.", "Signed out %(count)d other sessions.",
+                                       ended) % {"count": ended})
+    return redirect("identity:account")
 
 
 @never_cache

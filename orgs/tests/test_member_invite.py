@@ -220,4 +220,5 @@ def test_create_user_with_a_password_and_an_org_sends_no_invitation(org):
                  stdout=io.StringIO())
 
     assert Membership.objects.get(user__email="dana@example.test").status == "active"
-    assert not OutboundEmail.objects.exists()
+    # No invitation: only the link that verifies the address (a password typed by an operator proves no mailbox).
+    assert list(OutboundEmail.objects.values_list("recipient", "kind")) == [("dana@example.test", "email_verification")]

@@ -47,7 +47,8 @@ def test_suspending_revokes_the_users_tokens_for_that_org_only(world, operator):
     assert event.org == world.acme
     assert event.target_id == str(membership.pk)
     assert event.metadata == {"user": "alice@example.test", "role": "member", "before": "active",
-                              "after": "suspended", "reason": "left the project", "tokens_revoked": 4}
+                              "after": "suspended", "reason": "left the project", "tokens_revoked": 4,
+                              "sessions_ended": 0}
 
 
 def test_suspending_a_suspended_membership_writes_nothing(world, operator):
@@ -174,7 +175,7 @@ def test_removing_takes_the_user_out_of_the_org_its_groups_and_its_apps(world, o
     assert event.org == world.acme
     assert event.target_type == "orgs.membership"
     assert event.metadata == {"user": "alice@example.test", "role": "member", "status": "active",
-                              "groups_left": 1, "tokens_revoked": 4}
+                              "groups_left": 1, "tokens_revoked": 4, "sessions_ended": 0}
 
 
 def test_removing_a_removed_membership_writes_nothing(world, operator):

@@ -61,7 +61,11 @@ def test_suspension_closes_one_orgs_console_and_apps_and_reactivation_reopens_th
 
     membership_suspend(membership=Membership.objects.get(user=person, org=org), actor=operator)
 
-    # Acme's console and app are closed, with the reason; Globex's stay open.
+    # The browser's sign-in is ended at once (it is one sign-in for every org)...
+    assert _console(browser, "globex")["Location"] == "/login?next=/console/globex/"
+    # ...and signing in again, Acme's console and app are closed, with the reason; Globex's are open.
+    browser, response = _password_sign_in(person.email)
+    assert response.status_code == 302
     console = _console(browser, "acme")
     assert console.status_code == 403
     assert "Your membership of Acme Corp is suspended" in console.content.decode()
