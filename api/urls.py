@@ -5,7 +5,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from api.base import NotFoundView
-from api.views import users
+from api.views import app_users, users
 
 org = "v1/orgs/<slug:org_slug>"
 
@@ -20,5 +20,7 @@ urlpatterns = [
     path(f"{org}/users/<int:user_id>/unlock", users.MemberUnlockView.as_view(), name="api-user-unlock"),
     path(f"{org}/users/<int:user_id>/invitation", users.MemberInvitationResendView.as_view(),
          name="api-user-invitation"),
+    path("v1/app/users", app_users.AppUsersView.as_view(), name="api-app-users"),
+    path("v1/app/users/lookup", app_users.AppUserLookupView.as_view(), name="api-app-users-lookup"),
     re_path(r"^.*$", NotFoundView.as_view(), name="api-not-found"),
 ]

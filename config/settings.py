@@ -411,6 +411,8 @@ GATEHOUSE_API_PAGE_SIZE = env.int("GATEHOUSE_API_PAGE_SIZE", default=50)
 GATEHOUSE_API_PAGE_SIZE_MAX = env.int("GATEHOUSE_API_PAGE_SIZE_MAX", default=500)
 # Fail closed: a key with an empty IP allow-list is refused from every address (not allowed from any).
 GATEHOUSE_API_KEYS_REQUIRE_ALLOWLIST = env.bool("GATEHOUSE_API_KEYS_REQUIRE_ALLOWLIST", default=False)
+# User sync (api/sync.py): an application's feed is recomputed at most this often, however often it polls.
+GATEHOUSE_API_SYNC_MIN_INTERVAL_SECONDS = env.int("GATEHOUSE_API_SYNC_MIN_INTERVAL_SECONDS", default=10)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": [],  # api.base.ApiView checks each view's declared permission
