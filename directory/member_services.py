@@ -1,4 +1,5 @@
-"""Writes to one member's org-specific data (the employee id). Each is atomic and audited."""
+"""Writes to one member's org-specific data (the employee id) and an admin's reach into their sign-ins. Each is
+atomic and audited."""
 
 import unicodedata
 
@@ -6,6 +7,7 @@ from django.db import transaction
 
 from audit.services import audit_record
 from config.exceptions import DomainError, NotAllowed
+from identity.services import SessionEndCause, user_sessions_end_all
 from orgs.models import Membership
 
 EMPLOYEE_ID_MAX = Membership._meta.get_field("employee_id").max_length
@@ -45,3 +47,20 @@ def membership_employee_id_update(*, membership: Membership, employee_id: str, a
                  metadata={"user": locked.user.email, "before": {"employee_id": before},
                            "after": {"employee_id": employee_id}})
     return locked
+
+
+@transaction.atomic
+def member_sessions_end(*, org, membership: Membership, actor, request=None) -> int:
+    """An org admin signs a member out everywhere: every browser session of theirs ends (it is one sign-in
+    for all their orgs, so there is no signing out of one org only), and this org's applications lose the
+    tokens they got in those sessions and are told (back-channel logout). Other orgs' applications keep
+    theirs. Only for an active membership: a suspended member's sessions ended at suspension, and an
+    invitation has none here. Audited as `sessions.ended` in `org`, when any ended; returns how many.
+    """
+    if membership.org_id != org.pk:
+        raise NotAllowed("This membership belongs to another organization.")
+    if membership.status != Membership.Status.ACTIVE:
+        raise NotAllowed(f"{membership.user.email} is not an active member of {org.name}, so there is no "
+                         "session to end here.")
+    return user_sessions_end_all(user=membership.user, actor=actor, reason=SessionEndCause.BY_ADMIN, org=org,
+                                 request=request)

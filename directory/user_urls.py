@@ -21,4 +21,5 @@ urlpatterns = [
     path("<int:pk>/require-password-change", views.UserPasswordChangeRequireView.as_view(),
          name="user-require-password-change"),
     path("<int:pk>/employee-id", member_views.MembershipEmployeeIdView.as_view(), name="user-employee-id"),
+    path("<int:pk>/sessions/end", member_views.MemberSessionsEndView.as_view(), name="user-sessions-end"),
 ]
