@@ -80,6 +80,15 @@ def default_scopes_within_limit(*, defaults: Iterable[str], allowed_scopes: str)
     return [scope for scope in defaults if scope in allowed_scopes.split()] if allowed_scopes else list(defaults)
 
 
+def bearer_token_usable(*, application: Application | None, user) -> bool:
+    """A live access token is honoured (userinfo, introspection) while its application is usable and its
+    person, if it has one, is not disabled. A suspended membership revokes the person's tokens instead
+    (identity's session services), which costs this check nothing."""
+    if application is None or not application.is_usable(None):
+        return False
+    return user is None or user.is_active
+
+
 def lean_client(facts: ClientFacts) -> bool:
     """Whether a lean path may answer for this client: a usable one whose requests no rule of DOT's path
     alone treats specially (a previous secret that may still be in its overlap, a scope limit)."""

@@ -24,6 +24,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.signals import app_authorized
 from oauth2_provider.views import RPInitiatedLogoutView
 
+from applications.token_policy import bearer_token_usable
 from identity.mfa.assurance import ACR_VALUES
 from identity.oidc import lean
 from identity.oidc.authorize import PROMPT_VALUES
@@ -134,9 +135,9 @@ def _userinfo_lean(request) -> HttpResponse | None:
     token = loaded.token if loaded is not None else None
     if token is None or token.user is None or not token.is_valid(["openid"]):
         return None
-    oauth_request = SimpleNamespace(client=token.application, user=token.user, access_token=token)
-    if oauth_request.client is None or not oauth_request.client.is_usable(oauth_request):
+    if not bearer_token_usable(application=token.application, user=token.user):
         return None
+    oauth_request = SimpleNamespace(client=token.application, user=token.user, access_token=token)
     oauth_request.scopes = list(token.scopes)
     if loaded.groups_and_roles is not None:
         groups_and_roles_preload(oauth_request, *loaded.groups_and_roles)

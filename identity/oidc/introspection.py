@@ -26,6 +26,7 @@ from oauthlib.common import Request as OauthlibRequest
 
 from applications.hashers import ClientSecretHasher
 from applications.models import Api, Application
+from applications.token_policy import bearer_token_usable
 from identity.oidc.access_tokens import verified_claims
 from identity.oidc.lean_token import credentials
 from identity.oidc.validator import checksum
@@ -105,7 +106,7 @@ def _jwt_answer(value: str, claims: dict[str, Any]) -> dict[str, Any]:
             return INACTIVE
     else:
         row = _row(value)
-        if row is None or not row.is_valid() or not row.application.is_usable(None):
+        if row is None or not row.is_valid() or not bearer_token_usable(application=row.application, user=row.user):
             return INACTIVE
     return {"active": True, **{name: claims[name] for name in _JWT_CLAIMS if name in claims}, "token_type": "Bearer"}
 
@@ -140,7 +141,7 @@ def _for_api(value: str, api: Api) -> dict[str, Any]:
         return _jwt_answer(value, claims) if claims.get("aud") == api.identifier else INACTIVE
     row = _row(value)
     if row is None or not row.is_valid() or api.identifier not in (row.resource or []) \
-            or row.application is None or not row.application.is_usable(None):
+            or not bearer_token_usable(application=row.application, user=row.user):
         return INACTIVE
     return _opaque_answer(row, aud=api.identifier)
 
@@ -156,7 +157,8 @@ def _access(value: str, client: Application) -> dict[str, Any] | None:
     row = _row(value)
     if row is None:
         return None
-    if row.application.org_id != client.org_id or not row.is_valid():
+    if row.application.org_id != client.org_id or not row.is_valid() \
+            or not bearer_token_usable(application=row.application, user=row.user):
         return INACTIVE
     resource = row.resource or []
     return _opaque_answer(row, aud=resource[0] if resource else None)
@@ -164,12 +166,13 @@ def _access(value: str, client: Application) -> dict[str, Any] | None:
 
 def _refresh(value: str, client: Application) -> dict[str, Any] | None:
     token = (
-        get_refresh_token_model().objects.select_related("application", "user", "access_token")
+        get_refresh_token_model().objects.select_related("application__org", "user", "access_token")
         .filter(token_checksum=checksum(value)).order_by("-created").first()
     )
     if token is None:
         return None
-    if token.application.org_id != client.org_id or token.revoked is not None:
+    if token.application.org_id != client.org_id or token.revoked is not None \
+            or not bearer_token_usable(application=token.application, user=token.user):
         return INACTIVE
     data = {"active": True, "client_id": token.application.client_id,
             "scope": token.access_token.scope if token.access_token else "", "token_type": "refresh_token",

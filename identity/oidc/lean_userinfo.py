@@ -26,7 +26,7 @@ from orgs.models import Organization
 _TOKEN = ("id", "user_id", "application_id", "expires", "scope", "resource")
 _APP = ("id", "org_id", "status")
 _ORG = ("id", "slug", "status")
-_USER = ("id", "public_id", "full_name", "email", "email_verified", "updated_at")
+_USER = ("id", "public_id", "full_name", "email", "email_verified", "updated_at", "status")
 
 
 class LoadedToken(NamedTuple):

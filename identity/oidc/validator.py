@@ -27,6 +27,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from applications.models import Application, AuthorizationRecord
 from applications.oauth_policy import pkce_required, pkce_required_for
 from applications.token_policy import (
+    bearer_token_usable,
     default_scopes_within_limit,
     grant_allowed,
     previous_secret_live,
@@ -184,8 +185,8 @@ class GatehouseValidator(OAuth2Validator):
         if access_token is None or not access_token.is_valid(scopes):
             self._set_oauth2_error_on_request(request, access_token, scopes)
             return False
-        if access_token.user is None or access_token.application is None \
-                or not access_token.application.is_usable(request):
+        if access_token.user is None \
+                or not bearer_token_usable(application=access_token.application, user=access_token.user):
             request.oauth2_error = {"error": "invalid_token", "error_description": "The access token is invalid."}
             return False
         request.client = access_token.application
