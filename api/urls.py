@@ -5,7 +5,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from api.base import NotFoundView
-from api.views import app_users, users
+from api.views import app_users, groups, users
 
 org = "v1/orgs/<slug:org_slug>"
 
@@ -20,6 +20,11 @@ urlpatterns = [
     path(f"{org}/users/<int:user_id>/unlock", users.MemberUnlockView.as_view(), name="api-user-unlock"),
     path(f"{org}/users/<int:user_id>/invitation", users.MemberInvitationResendView.as_view(),
          name="api-user-invitation"),
+    path(f"{org}/groups", groups.GroupListView.as_view(), name="api-groups"),
+    path(f"{org}/groups/<int:group_id>", groups.GroupDetailView.as_view(), name="api-group"),
+    path(f"{org}/groups/<int:group_id>/members", groups.GroupMembersView.as_view(), name="api-group-members"),
+    path(f"{org}/groups/<int:group_id>/members/<int:user_id>", groups.GroupMemberView.as_view(),
+         name="api-group-member"),
     path("v1/app/users", app_users.AppUsersView.as_view(), name="api-app-users"),
     path("v1/app/users/lookup", app_users.AppUserLookupView.as_view(), name="api-app-users-lookup"),
     re_path(r"^.*$", NotFoundView.as_view(), name="api-not-found"),

@@ -28,7 +28,7 @@ def group_get(*, org, pk) -> Group:
     """A group of `org`; another org's group is a 404."""
     try:
         return Group.objects.for_org(org).get(pk=pk)
-    except (Group.DoesNotExist, ValueError, TypeError):
+    except (Group.DoesNotExist, ValueError, TypeError, OverflowError):
         raise Http404("No such group.") from None
 
 
