@@ -175,7 +175,7 @@ def browser_sign_in(page, live_server, *, email: str, password: str, lands_on: s
     page.goto(f"{live_server.url}/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page).to_have_url(f"{live_server.url}{lands_on}")
 
 

@@ -85,7 +85,7 @@ def test_sign_in_consent_claims_refresh_and_sign_out_through_the_demo_rp(
     expect(page).to_have_url(re.compile(rf"^{re.escape(live_server.url)}/login\?next=/oauth/authorize"))
     page.get_by_label("Email").fill("alice@acme.test")
     page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
     # HR Portal is not trusted: Gatehouse asks first.
     expect(page.get_by_role("heading", name="Allow HR Portal?")).to_be_visible()
@@ -138,7 +138,7 @@ def test_denying_consent_shows_the_demo_rps_error_page(live_server, demo_rp, hr_
     page.get_by_role("button", name="Sign in with Gatehouse").click()
     page.get_by_label("Email").fill("alice@acme.test")
     page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("heading", name="Allow HR Portal?")).to_be_visible()
     page.get_by_role("button", name="Deny").click()
 
@@ -162,7 +162,7 @@ def test_the_demo_rp_calls_the_orders_api_with_the_users_token(live_server, demo
     page.get_by_role("button", name="Sign in with Gatehouse").click()
     page.get_by_label("Email").fill("alice@acme.test")
     page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     # The consent page names the API scope with the description its API gave it.
     expect(page.get_by_role("heading", name="Allow HR Portal?")).to_be_visible()
     expect(page.get_by_text("See your orders")).to_be_visible()

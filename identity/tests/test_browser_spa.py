@@ -110,13 +110,13 @@ def test_oidc_client_ts_signs_in_revokes_signs_out_and_then_gets_login_required_
 
     page.goto(f"{spa}/")
     expect(page.get_by_role("status")).to_have_text("Not signed in.")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
     # Gatehouse's hosted sign-in page, then its consent page: Photo Board is not trusted.
     expect(page).to_have_url(re.compile(rf"^{re.escape(issuer)}/login\?next=/oauth/authorize"))
     page.get_by_label("Email").fill("alice@acme.test")
     page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("heading", name="Allow Photo Board?")).to_be_visible()
     page.get_by_role("button", name="Allow").click()
 
