@@ -25,6 +25,7 @@ from identity.mfa.qr import totp_qr_svg, totp_setup_key
 from identity.mfa.selectors import user_mfa_requirement, user_recovery_codes_left, user_totp_devices
 from identity.mfa.services import CodeKind, CodeOutcome, mfa_verify_code, totp_enrol_begin, totp_enrol_confirm
 from identity.mfa.views import PENDING_TOTP_KEY, pending_totp, recovery_codes_context
+from identity.passkeys.selectors import user_passkey_count
 from identity.views.links import refused_page
 from identity.views.login import LAST_FACTOR_COOKIE, login_flow_continue, remember_factor
 
@@ -51,6 +52,7 @@ def _start_again(request) -> HttpResponse:
 def _verify_page(request, user, form: CodeForm, kind: str, status: int = 200) -> HttpResponse:
     return render(request, "mfa/login_verify.html", {
         "form": form, "kind": kind, "has_totp": user_totp_devices(user=user).exists(),
+        "has_passkey": user_passkey_count(user=user) > 0,
         "has_recovery": bool(user_recovery_codes_left(user=user)), "account_email": user.email,
     }, status=status)
 
@@ -58,11 +60,12 @@ def _verify_page(request, user, form: CodeForm, kind: str, status: int = 200) ->
 def _chosen_kind(request, user) -> str:
     """The kind of code to ask for: the one chosen on the page, else this browser's last, else the app's."""
     wanted = request.GET.get("method") or request.COOKIES.get(LAST_FACTOR_COOKIE, "")
+    has_totp = user_totp_devices(user=user).exists()
     if wanted == CodeKind.RECOVERY:
         return CodeKind.RECOVERY
-    if wanted == "passkey":
+    if wanted == "passkey" and user_passkey_count(user=user) > 0:
         return "passkey"
-    return CodeKind.TOTP if user_totp_devices(user=user).exists() else "passkey"
+    return CodeKind.TOTP if has_totp or not user_passkey_count(user=user) else "passkey"
 
 
 @never_cache
@@ -87,8 +90,12 @@ def login_verify_view(request):
     check = mfa_verify_code(user=user, code=form.cleaned_data["code"], kind=kind, request=request,
                             org=flow_org(flow))
     if check.outcome is CodeOutcome.THROTTLED:
-        minutes = max(1, math.ceil(check.retry_after / 60))
-        form.add_error(None, _("Too many wrong codes. Try again in %(minutes)s minutes.") % {"minutes": minutes})
+        if check.retry_after < 60:
+            form.add_error(None, _("Wait %(seconds)s seconds after a wrong code, then enter the code your app "
+                                   "shows.") % {"seconds": check.retry_after})
+        else:
+            minutes = max(1, math.ceil(check.retry_after / 60))
+            form.add_error(None, _("Too many wrong codes. Try again in %(minutes)s minutes.") % {"minutes": minutes})
         response = _verify_page(request, user, form, kind, status=429)
         response["Retry-After"] = str(check.retry_after)
         return response

@@ -6,6 +6,7 @@ step-up page for sensitive actions can call it the same way.
 """
 
 import enum
+import math
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -76,7 +77,13 @@ def mfa_verify_code(*, user: User, code: str, kind: CodeKind, request=None, org=
                          metadata={"kind": kind.value, "retry_after": decision.retry_after})
         return CodeCheck(CodeOutcome.THROTTLED, kind, retry_after=decision.retry_after)
     if kind is CodeKind.TOTP:
-        verified = any(device.verify_token(code) for device in user_totp_devices(user=user))
+        devices = list(user_totp_devices(user=user))
+        if devices and (wait := _totp_back_off(devices)):
+            # django-otp's own back-off (seconds, capped in models.py) after wrong codes: say so rather
+            # than call a possibly right code wrong; this attempt was not a guess, so it is not counted.
+            throttle_forgive(key=_throttle_key(user), window_seconds=window)
+            return CodeCheck(CodeOutcome.THROTTLED, kind, retry_after=wait)
+        verified = any(device.verify_token(code) for device in devices)
         left = None
     else:
         verified, left = _recovery_code_use(user=user, code=code, request=request, org=org)
@@ -86,6 +93,18 @@ def mfa_verify_code(*, user: User, code: str, kind: CodeKind, request=None, org=
         return CodeCheck(CodeOutcome.INVALID, kind)
     throttle_forgive(key=_throttle_key(user), window_seconds=window)
     return CodeCheck(CodeOutcome.OK, kind, recovery_codes_left=left)
+
+
+def _totp_back_off(devices: list[TotpDevice]) -> int:
+    """Seconds until one of the devices accepts a code again (0: one does now)."""
+    waits = []
+    for device in devices:
+        allowed, details = device.verify_is_allowed()
+        if allowed:
+            return 0
+        locked_until = (details or {}).get("locked_until")
+        waits.append(max(1, math.ceil((locked_until - timezone.now()).total_seconds())) if locked_until else 1)
+    return min(waits)
 
 
 @transaction.atomic

@@ -1,7 +1,10 @@
 """Signing in with a password and an authenticator app's code (pyotp against the enrolled secret)."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from identity.mfa.models import TotpDevice
@@ -116,6 +119,7 @@ def test_guesses_are_throttled_then_even_the_right_code_waits(client, org_member
     wrong = f"{(int(code_at(totp)) + 7) % 1_000_000:06d}"
     for _ in range(5):
         assert post_code(client, wrong).status_code == 400
+        _let_django_otp_back_off_pass(org_member)
 
     refused = post_code(client, wrong)
     right = post_code(client, code_at(totp))
@@ -150,3 +154,24 @@ def test_the_secret_is_stored_encrypted(org_member):
 
     assert device.bin_key.hex() not in stored
     assert totp.secret not in stored
+
+
+def _let_django_otp_back_off_pass(user) -> None:
+    """As if the seconds django-otp asks for after a wrong code had passed."""
+    TotpDevice.objects.filter(user=user).update(throttling_failure_timestamp=timezone.now() - timedelta(hours=1))
+
+
+def test_right_after_a_wrong_code_the_page_asks_to_wait_a_moment_and_counts_nothing(client, org_member):
+    _, totp = enrol_totp(org_member)
+    post_password(client, org_member.email)
+    wrong = f"{(int(code_at(totp)) + 3) % 1_000_000:06d}"
+    post_code(client, wrong)
+
+    response = post_code(client, code_at(totp))
+
+    assert response.status_code == 429
+    assert "Wait 1 seconds after a wrong code" in response.content.decode()
+    assert signed_in_user_id(client) is None
+    assert AuditEvent.objects.filter(action="mfa.failed").count() == 1
+    _let_django_otp_back_off_pass(org_member)
+    assert post_code(client, code_at(totp))["Location"] == "/account/"
