@@ -22,7 +22,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .PHONY: help run test test-all lint lint-imports typecheck lock demo-rp
 
 help:
-	@echo "make run       serve the demo at http://127.0.0.1:\$${PORT:-8000} (gunicorn + Celery worker with beat)"
+	@echo "make run       serve the demo at http://localhost:\$${PORT:-8000} (gunicorn + Celery worker with beat)"
 	@echo "make demo-rp   a demo app at http://127.0.0.1:\$${DEMO_RP_PORT:-4003} that signs in with \`make run\`'s Gatehouse (same PORT)"
 	@echo "              and the demo Orders API it calls, at http://127.0.0.1:\$${DEMO_API_PORT:-4005}"
 	@echo "make test      the tests that need nothing but Python (no browser, no services)"
@@ -50,7 +50,7 @@ run: $(VENV)/.installed-main
 	$(BIN)/python bin/run-embedded
 
 # The demo relying party (demo/rp.py): Authlib is a dev dependency. It finds Gatehouse at
-# GATEHOUSE_ISSUER, else http://127.0.0.1:$PORT as `make run` does; DEMO_RP_PORT moves it off 4003.
+# GATEHOUSE_ISSUER, else http://localhost:$PORT as `make run` does; DEMO_RP_PORT moves it off 4003.
 # It also serves the demo Orders API (demo/orders_api.py, gatehouse-sdk from sdk/src, PyJWT from the dev
 # lock) in a thread on 127.0.0.1:${DEMO_API_PORT:-4005}; Ctrl-C stops both.
 demo-rp: $(VENV)/.installed-dev

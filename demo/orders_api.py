@@ -10,7 +10,7 @@ with the issuer's JWKS by gatehouse-sdk's core ResourceServer; the errors (401, 
 `WWW-Authenticate` challenges are the SDK's.
 
 A plain WSGI application served by the standard library's wsgiref, so it adds no dependency.
-Environment: GATEHOUSE_ISSUER (default http://127.0.0.1:$PORT, PORT defaulting to 8000, as for
+Environment: GATEHOUSE_ISSUER (default http://localhost:$PORT, PORT defaulting to 8000, as for
 `make run`) and DEMO_API_PORT (default 4005). Tests start it in-process with make_server().
 """
 
@@ -174,7 +174,7 @@ def _interrupt(signum, frame) -> None:
 
 
 def main() -> int:
-    issuer = os.environ.get("GATEHOUSE_ISSUER") or f"http://127.0.0.1:{os.environ.get('PORT') or '8000'}"
+    issuer = os.environ.get("GATEHOUSE_ISSUER") or f"http://localhost:{os.environ.get('PORT') or '8000'}"
     port = int(os.environ.get("DEMO_API_PORT") or DEFAULT_PORT)
     try:
         server = make_server("127.0.0.1", port, issuer=issuer)

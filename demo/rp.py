@@ -4,7 +4,7 @@ Orders API with the access token, refresh, sign out.
     make demo-rp                  (or: .venv/bin/python -m demo.rp, with requirements/dev.txt installed)
 
 It knows Gatehouse only through the discovery document at GATEHOUSE_ISSUER (default
-http://127.0.0.1:$PORT, PORT defaulting to 8000 as for `make run`) and signs in as the seeded
+http://localhost:$PORT, PORT defaulting to 8000 as for `make run`) and signs in as the seeded
 `hr-portal` web client: Authorization Code with PKCE (S256), state and nonce, the ID token's signature
 checked with the published JWKS and its iss/aud/exp/iat/nonce/at_hash checked too, then userinfo;
 refresh rotates the tokens; sign-out is RP-initiated logout with id_token_hint. It also asks for the
@@ -135,7 +135,7 @@ class Provider:
                         "The discovery document names another issuer",
                         f"Expected {self.issuer!r}, got {document.get('issuer')!r}.",
                         hint="Set GATEHOUSE_ISSUER for this demo to the issuer Gatehouse serves "
-                             "(Gatehouse's own GATEHOUSE_ISSUER, or http://127.0.0.1:$PORT).",
+                             "(Gatehouse's own GATEHOUSE_ISSUER, or http://localhost:$PORT).",
                     )
                 self._metadata = document
             return self._metadata
@@ -866,7 +866,7 @@ def _interrupt(signum, frame) -> None:
 
 
 def main() -> int:
-    issuer = os.environ.get("GATEHOUSE_ISSUER") or f"http://127.0.0.1:{os.environ.get('PORT') or '8000'}"
+    issuer = os.environ.get("GATEHOUSE_ISSUER") or f"http://localhost:{os.environ.get('PORT') or '8000'}"
     port = int(os.environ.get("DEMO_RP_PORT") or DEFAULT_PORT)
     api_port = int(os.environ.get("DEMO_API_PORT") or orders_api.DEFAULT_PORT)
     client_id = os.environ.get("DEMO_RP_CLIENT_ID") or "hr-portal"
