@@ -7,7 +7,7 @@ from django.conf import settings
 
 from emailqueue.models import OutboundEmail
 
-LINK = re.compile(r"https?://\S+?/(?:invitation|password/reset|account/email/confirm)/[A-Za-z0-9_-]+")
+LINK = re.compile(r"https?://\S+?/(?:invitation|password/reset|account/email/confirm|account/email/verify)/[A-Za-z0-9_-]+")
 
 
 def outbox(**filters) -> list[OutboundEmail]:
