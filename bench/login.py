@@ -3,6 +3,7 @@ beside the Argon2id bound measured in the same run.
 
     .venv/bin/python bench/login.py                                   # gthread4 and sync, 600 sign-ins + 300 flows
     .venv/bin/python bench/login.py --servers gunicorn-gthread4 --signins 1000 --flows 500 --concurrency 4
+    .venv/bin/python bench/login.py --servers gunicorn-gthread4 --totp           # password + authenticator code
 
 Set up as bench/oidc.py sets up (its helpers, loaded by path): database `gatehouse_bench` dropped and made
 again, migrate, collectstatic, `seed_demo --force`, Redis db 2 (cache, sessions, counters) and 3 (broker).
@@ -15,6 +16,15 @@ cookie jar per iteration:
   flow     GET /oauth/authorize (hr-portal, PKCE S256, openid profile email), GET /login?next=..., POST the
            credentials, GET /oauth/authorize again, POST the consent form when it is shown, then
            POST /oauth/token with the code (HTTP Basic hr-portal:hr-portal-secret)
+
+With --totp (issue #11), --users more members (`totp-N@acme.test`) each get an authenticator app (a TOTP
+secret derived from the address, encrypted at rest like any other) and a third measured kind runs:
+
+  signin-totp  as sign-in, then the second-factor step: GET /login/verify, POST the code of the time step
+
+A code is accepted once per user and time step, so the load generator keeps each user's last step (in the
+run's work directory, across runs) and waits for the next step when a user comes round again too soon.
+Issue #11's figure: server ms each of signin-totp minus that of signin, at most 5 ms.
 
 The Argon2 bound: CPU seconds per argon2-cffi verify at the same parameters, in one process, measured just
 before each server's runs (nothing else of ours is running then). The figure is
@@ -32,6 +42,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 import argparse  # noqa: E402
 import base64  # noqa: E402
 import hashlib  # noqa: E402
+import hmac  # noqa: E402
 import http.client  # noqa: E402
 import importlib.util  # noqa: E402
 import json  # noqa: E402
@@ -129,11 +140,66 @@ def one_signin(port: int, email: str) -> dict:
         status, location, _ = browser.request("POST", "/login", {"csrfmiddlewaretoken": token, "email": email,
                                                                  "password": PASSWORD, "next": ""})
         _expect(status, 302, "POST /login")
+        location = second_factor(browser, location, email)
         status, _, _ = browser.request("GET", _local(location))
         _expect(status, 200, f"GET {_local(location)}")
         return {"consent": 0}
     finally:
         browser.close()
+
+
+TOTP_STEP = 30
+VERIFY_PATH = "/login/verify"
+
+
+def totp_key(email: str) -> bytes:
+    """The bench user's TOTP secret (20 bytes), derived from the address: the seeder stores it, this computes codes."""
+    return hashlib.sha1(f"gatehouse-bench-totp:{email}".encode()).digest()
+
+
+def totp_code(key: bytes, step: int) -> str:
+    """RFC 6238 (SHA-1, 6 digits) for time step `step`: what an authenticator app shows."""
+    digest = hmac.new(key, step.to_bytes(8, "big"), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return f"{(int.from_bytes(digest[offset:offset + 4], 'big') & 0x7FFFFFFF) % 1_000_000:06d}"
+
+
+class TotpSteps:
+    """Each user's last accepted time step: the server accepts a code once, and at most one step ahead."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.lock = threading.Lock()
+        self.last: dict[str, int] = json.loads(path.read_text()) if path.exists() else {}
+
+    def next_code(self, email: str) -> str:
+        while True:
+            now = int(time.time()) // TOTP_STEP
+            with self.lock:
+                step = max(now, self.last.get(email, -1) + 1)
+                if step <= now + 1:
+                    self.last[email] = step
+                    return totp_code(totp_key(email), step)
+            time.sleep((now + 1) * TOTP_STEP - time.time() + 0.05)
+
+    def save(self) -> None:
+        self.path.write_text(json.dumps(self.last))
+
+
+TOTP_STEPS: TotpSteps | None = None  # set by the load generator when the spec names a steps file
+
+
+def second_factor(browser: Browser, location: str, email: str) -> str:
+    """Answer the second-factor step when the sign-in was sent to it; returns where it goes next."""
+    if _local(location) != VERIFY_PATH:
+        return location
+    status, _, html = browser.request("GET", VERIFY_PATH)
+    _expect(status, 200, "GET /login/verify")
+    token = CSRF_RE.search(html).group(1)
+    status, location, _ = browser.request("POST", VERIFY_PATH, {"csrfmiddlewaretoken": token, "kind": "totp",
+                                                                "code": TOTP_STEPS.next_code(email)})
+    _expect(status, 302, "POST /login/verify")
+    return location
 
 
 def one_flow(port: int, email: str) -> dict:
@@ -155,7 +221,7 @@ def one_flow(port: int, email: str) -> dict:
         status, location, _ = browser.request("POST", login_path, {"csrfmiddlewaretoken": token, "email": email,
                                                                    "password": PASSWORD, "next": next_url})
         _expect(status, 302, "POST /login")
-        authorize_path = _local(location)
+        authorize_path = _local(second_factor(browser, location, email))
         status, location, html = browser.request("GET", authorize_path)
         consent = 0
         if status == 200:  # the consent page
@@ -181,7 +247,9 @@ def loadgen(spec_path: str) -> None:
     """The load generator process: READY, wait for a line, run, print one JSON line."""
     spec = json.loads(Path(spec_path).read_text())
     port, kind, count, users = spec["port"], spec["kind"], spec["count"], spec["users"]
-    action = one_signin if kind == "signin" else one_flow
+    action = one_flow if kind == "flow" else one_signin
+    global TOTP_STEPS
+    TOTP_STEPS = TotpSteps(Path(spec["totp_steps"])) if spec.get("totp_steps") else None
     lock = threading.Lock()
     state = {"next": 0, "done": 0, "consent": 0, "errors": {}, "latency": []}
     print("READY", flush=True)
@@ -213,6 +281,8 @@ def loadgen(spec_path: str) -> None:
         thread.start()
     for thread in threads:
         thread.join()
+    if TOTP_STEPS is not None:
+        TOTP_STEPS.save()
     latency = sorted(state["latency"]) or [0.0]
     print(json.dumps({"done": state["done"], "consent": state["consent"], "errors": state["errors"],
                       "wall_s": time.monotonic() - started,
@@ -235,6 +305,18 @@ for i in range(count):
     user.password = make_password(password)  # a fresh salt each: the first PASSWORD_HASHERS entry
     user.save(update_fields=["password"])
     Membership.objects.get_or_create(user=user, org=acme, defaults={"role": Membership.Role.MEMBER})
+if len(sys.argv) > 3 and sys.argv[3] == "totp":
+    import hashlib
+    from config.encryption import encrypt
+    from identity.mfa.models import TotpDevice
+    for i in range(count):
+        user, _ = User.objects.get_or_create(email=f"totp-{i}@acme.test", defaults={"full_name": f"TOTP User {i}"})
+        user.password = make_password(password)
+        user.save(update_fields=["password"])
+        Membership.objects.get_or_create(user=user, org=acme, defaults={"role": Membership.Role.MEMBER})
+        key = hashlib.sha1(f"gatehouse-bench-totp:{user.email}".encode()).hexdigest()  # bench/login.py totp_key
+        TotpDevice.objects.filter(user=user).delete()
+        TotpDevice.objects.create(user=user, name="Bench", confirmed=True, encrypted_key=encrypt(key))
 hasher = get_hasher("default")
 print(hasher.algorithm, hasher.time_cost, hasher.memory_cost, hasher.parallelism, user.password.split("$")[3])
 """
@@ -258,7 +340,8 @@ def run_load(bench, port: int, kind: str, count: int, concurrency: int, seconds:
              offset: int, work: Path, meters=()) -> dict:
     spec_file = work / f"spec-{kind}-{port}-{offset}.json"
     spec_file.write_text(json.dumps({"port": port, "kind": kind, "count": count, "concurrency": concurrency,
-                                     "seconds": seconds, "users": users, "offset": offset}))
+                                     "seconds": seconds, "users": users, "offset": offset,
+                                     "totp_steps": str(work / "totp-steps.json")}))
     loader = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--loadgen", str(spec_file)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
@@ -290,6 +373,8 @@ def main() -> int:
     parser.add_argument("--argon2-seconds", type=float, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json")
+    parser.add_argument("--totp", action="store_true",
+                        help="also measure sign-ins with password + authenticator code (users with an app)")
     args = parser.parse_args()
     args.access_log = True  # production logs every request
     args.worker_class, args.threads, args.blocking_threads = "sync", 1, 1
@@ -311,11 +396,12 @@ def main() -> int:
     bench.manage(env, "seed_demo", "--force")
     bench.log(f"{args.users} users with Argon2id hashes")
     seeded = subprocess.run([sys.executable, "-c", "import django; django.setup()\n" + SEED_USERS,
-                             str(args.users), PASSWORD], cwd=ROOT, env=env, check=True, capture_output=True,
-                            text=True).stdout.split()
+                             str(args.users), PASSWORD, "totp" if args.totp else ""], cwd=ROOT, env=env,
+                            check=True, capture_output=True, text=True).stdout.split()
     algorithm, time_cost, memory_cost, parallelism, params = seeded[0], *map(int, seeded[1:4]), seeded[4]
     bench.log(f"hasher {algorithm} t={time_cost} m={memory_cost} p={parallelism}; stored {params}")
     users = [f"load-{i}@acme.test" for i in range(args.users)]
+    totp_users = [f"totp-{i}@acme.test" for i in range(args.users)] if args.totp else []
     postmaster = bench.postmaster_pid(database)
 
     rows = []
@@ -331,10 +417,18 @@ def main() -> int:
             warm = run_load(bench, port, "flow", len(users), args.concurrency, args.seconds, users, 0, work)
             if warm["errors"]:
                 raise SystemExit(f"warm-up errors: {warm['errors']}")
-            for kind, count in (("signin", args.signins), ("flow", args.flows)):
+            kinds = [("signin", args.signins, users), ("flow", args.flows, users)]
+            if totp_users:
+                warm = run_load(bench, port, "signin-totp", len(totp_users), args.concurrency, args.seconds,
+                                totp_users, 0, work)
+                if warm["errors"]:
+                    raise SystemExit(f"warm-up errors (totp): {warm['errors']}")
+                kinds.insert(1, ("signin-totp", args.signins, totp_users))
+            for kind, count, kind_users in kinds:
                 meters = (bench.ProcessGroupCPU(bench.server_pids(process.pid)),
                           bench.ProcessGroupCPU(bench.postgres_pids(postmaster, database)))
-                result = run_load(bench, port, kind, count, args.concurrency, args.seconds, users, 0, work, meters)
+                result = run_load(bench, port, kind, count, args.concurrency, args.seconds, kind_users, 0, work,
+                                  meters)
                 server_s, pg_s = result.pop("cpu")
                 done = result["done"]
                 row = {"server": shape, "kind": kind, **result, "server_cpu_s": server_s, "pg_cpu_s": pg_s,
