@@ -53,6 +53,7 @@ class Purpose:
     REGISTER = "register"
     PASSWORDLESS = "passwordless"
     SECOND_FACTOR = "second_factor"
+    STEP_UP = "step_up"  # a signed-in person confirming it is them before a sensitive action (identity/step_up.py)
 
 
 class PasskeyError(DomainError):

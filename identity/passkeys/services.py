@@ -116,6 +116,12 @@ def passkey_second_factor_options(*, session: SessionBase, user: User) -> dict[s
                                   allowed=_descriptors(user))
 
 
+def passkey_step_up_options(*, session: SessionBase, user: User) -> dict[str, Any]:
+    """Options for the signed-in `user` to confirm it is them with one of their passkeys (identity/step_up.py)."""
+    return authentication_options(session=session, purpose=Purpose.STEP_UP, user_id=user.pk,
+                                  allowed=_descriptors(user))
+
+
 def _failed(*, request, reason: str, passkey: Passkey | None, purpose: str) -> None:
     audit_record(action="login.failed", actor=None, target=passkey.user if passkey else None, request=request,
                  metadata={"method": "passkey", "purpose": purpose, "reason": reason,
