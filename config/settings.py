@@ -60,6 +60,12 @@ GATEHOUSE_THROTTLE_LOGIN_IP_WINDOW_SECONDS = env.int("GATEHOUSE_THROTTLE_LOGIN_I
 GATEHOUSE_MFA_THROTTLE_LIMIT = env.int("GATEHOUSE_MFA_THROTTLE_LIMIT", default=5)
 GATEHOUSE_MFA_THROTTLE_WINDOW_SECONDS = env.int("GATEHOUSE_MFA_THROTTLE_WINDOW_SECONDS", default=15 * 60)
 GATEHOUSE_MFA_REQUIRED_FOR_OPERATORS = env.bool("GATEHOUSE_MFA_REQUIRED_FOR_OPERATORS", default=False)
+# Sensitive console actions (rotating a secret, deleting, changing roles or security settings) need an
+# authentication within this many seconds, else a step-up (identity/step_up.py, docs/step-up.md).
+GATEHOUSE_STEP_UP_SECONDS = env.int("GATEHOUSE_STEP_UP_SECONDS", default=10 * 60)
+if GATEHOUSE_STEP_UP_SECONDS < 60:
+    # Shorter would send people back to the step-up page before they could submit the form again.
+    raise ImproperlyConfigured("GATEHOUSE_STEP_UP_SECONDS must be at least 60.")
 # Failed client authentications at /oauth/token, /oauth/revoke and /oauth/introspect
 # (security/client_auth_throttle.py): per client IP, every such request is then refused (429); per
 # client_id, only requests from IPs that themselves failed for that client are.
