@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from audit.selectors import PLATFORM_ONLY, Cursor
+from audit.services import RETENTION_DAYS_LIMITS
 from orgs.models import Organization
 
 _ACTION = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*\.?$")
@@ -92,3 +93,12 @@ class PlatformAuditFilterForm(AuditFilterForm):
         if org is None:
             raise forms.ValidationError(_("There is no organization with this slug."))
         return org
+
+
+class AuditRetentionForm(forms.Form):
+    days = forms.IntegerField(
+        label=_("Keep audit events for (days)"), required=False,
+        min_value=RETENTION_DAYS_LIMITS[0], max_value=RETENTION_DAYS_LIMITS[1],
+        help_text=_("Events older than this are purged every night; a purge event records what went, so the "
+                    "log can still be verified. Leave empty to keep every event for ever."),
+    )

@@ -7,4 +7,5 @@ from audit import views
 urlpatterns = [
     path("", views.PlatformAuditListView.as_view(), name="platform-audit-list"),
     path("<int:pk>/", views.PlatformAuditDetailView.as_view(), name="platform-audit-detail"),
+    path("export", views.PlatformAuditExportView.as_view(), name="platform-audit-export"),
 ]

@@ -7,4 +7,6 @@ from audit import views
 urlpatterns = [
     path("", views.AuditListView.as_view(), name="audit-list"),
     path("<int:pk>/", views.AuditDetailView.as_view(), name="audit-detail"),
+    path("export", views.AuditExportView.as_view(), name="audit-export"),
+    path("retention", views.AuditRetentionView.as_view(), name="audit-retention"),
 ]

@@ -1,13 +1,20 @@
-"""The audit log pages: an org's (/console/<org>/audit/) and the operator's (/console/platform/audit/)."""
+"""The audit log pages: an org's (/console/<org>/audit/) and the operator's (/console/platform/audit/),
+their streaming exports (CSV, JSON Lines) with the list's filters, and an org's retention."""
 
 import json
 from urllib.parse import urlencode
 
+from django.contrib import messages
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
-from django.views.generic import TemplateView
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.generic import FormView, TemplateView, View
 
 from audit.display import metadata_tree
-from audit.forms import AuditFilterForm, PlatformAuditFilterForm
+from audit.export import FORMATS, audit_export
+from audit.forms import AuditFilterForm, AuditRetentionForm, PlatformAuditFilterForm
 from audit.models import AuditEvent
 from audit.selectors import (
     audit_event_get,
@@ -16,6 +23,8 @@ from audit.selectors import (
     audit_event_list_platform,
     audit_page,
 )
+from audit.services import audit_export_record, audit_retention_update
+from config.exceptions import DomainError
 from orgs.mixins import OrgPermissionMixin, PlatformOperatorMixin
 from orgs.models import Organization
 
@@ -35,6 +44,15 @@ class _OrgScope:
     def list_url(self) -> str:
         return reverse("console:audit-list", kwargs={"org_slug": self.org.slug})
 
+    def export_url(self) -> str:
+        return reverse("console:audit-export", kwargs={"org_slug": self.org.slug})
+
+    def export_name(self) -> str:
+        return f"audit-{self.org.slug}"
+
+    def export_org(self) -> Organization | None:
+        return self.org
+
     def detail_url(self, event: AuditEvent) -> str:
         return reverse("console:audit-detail", kwargs={"org_slug": self.org.slug, "pk": event.pk})
 
@@ -53,6 +71,15 @@ class _PlatformScope:
 
     def list_url(self) -> str:
         return reverse("console:platform-audit-list")
+
+    def export_url(self) -> str:
+        return reverse("console:platform-audit-export")
+
+    def export_name(self) -> str:
+        return "audit-platform"
+
+    def export_org(self) -> Organization | None:
+        return None
 
     def detail_url(self, event: AuditEvent) -> str:
         return reverse("console:platform-audit-detail", kwargs={"pk": event.pk})
@@ -86,8 +113,44 @@ class _AuditListBase(TemplateView):
             first_page_query=urlencode(kept),
             next_page_query=urlencode({**kept, "before": page.next_before}) if page.next_before else "",
             is_first_page=before is None,
+            export_url=self.export_url(),
+            export_query=urlencode(kept),
         )
+        if not self.is_platform:
+            context.update(retention_days=self.org.audit_retention_days,
+                           can_change_retention="settings.manage" in self.org_permissions)
         return context
+
+
+class _AuditExportBase(View):
+    """GET ?format=csv|jsonl plus the list's filters: the matching events, streamed, newest first.
+
+    Invalid filters send the reader back to the list, which shows what is wrong; the export itself is
+    recorded (audit.exported) with its format and filters.
+    """
+
+    def get(self, request, *args, **kwargs):
+        fmt = request.GET.get("format", "csv")
+        if fmt not in FORMATS:
+            return HttpResponse(_("Export as format=csv or format=jsonl."), status=400,
+                                content_type="text/plain; charset=utf-8")
+        query = request.GET.copy()
+        query.pop("format", None)
+        query.pop("before", None)
+        form = self.filter_form_class(query or None)
+        if query and not form.is_valid():
+            return redirect(f"{self.list_url()}?{query.urlencode()}")
+        filters = form.filters()
+        filters.pop("before", None)
+        audit_export_record(org=self.export_org(), actor=request.user, request=request, fmt=fmt,
+                            filters={name: _query_value(value) for name, value in filters.items()})
+        content_type, extension = FORMATS[fmt]
+        response = StreamingHttpResponse(audit_export(events=self.events(filters), fmt=fmt),
+                                         content_type=content_type)
+        filename = f"{self.export_name()}-{timezone.now():%Y%m%d-%H%M%S}.{extension}"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
 
 
 class _AuditDetailBase(TemplateView):
@@ -120,3 +183,37 @@ class PlatformAuditListView(PlatformOperatorMixin, _PlatformScope, _AuditListBas
 
 class PlatformAuditDetailView(PlatformOperatorMixin, _PlatformScope, _AuditDetailBase):
     pass
+
+
+class AuditExportView(OrgPermissionMixin, _OrgScope, _AuditExportBase):
+    permission = "audit.view"
+
+
+class PlatformAuditExportView(PlatformOperatorMixin, _PlatformScope, _AuditExportBase):
+    pass
+
+
+class AuditRetentionView(OrgPermissionMixin, FormView):
+    """How long this org keeps its audit events; the daily purge removes older ones."""
+
+    permission = "settings.manage"
+    template_name = "audit/retention.html"
+    form_class = AuditRetentionForm
+
+    def get_initial(self):
+        return {"days": self.org.audit_retention_days}
+
+    def form_valid(self, form):
+        try:
+            audit_retention_update(org=self.org, days=form.cleaned_data["days"], actor=self.request.user,
+                                   request=self.request)
+        except DomainError as exc:
+            form.add_error("days" if exc.field == "days" else None, exc.message)
+            return self.form_invalid(form)
+        days = form.cleaned_data["days"]
+        if days is None:
+            messages.success(self.request, _("Audit events are now kept for ever."))
+        else:
+            messages.success(self.request, _("Audit events older than %(days)s days will be purged tonight, "
+                                             "leaving a purge event that anchors the chain.") % {"days": days})
+        return redirect("console:audit-list", org_slug=self.org.slug)

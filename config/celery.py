@@ -42,6 +42,11 @@ app.conf.beat_schedule = {
         "task": "identity.tasks.tokens_prune",
         "schedule": float(settings.GATEHOUSE_TOKENS_PRUNE_INTERVAL_SECONDS),
     },
+    # Each org's audit retention (and the platform's): old events go, an anchoring purge event stays.
+    "audit.retention_purge": {
+        "task": "audit.tasks.audit_retention_purge",
+        "schedule": crontab(minute=53, hour=2),
+    },
     "security.counters_prune": {
         "task": "security.tasks.security_counters_prune",
         "schedule": crontab(minute="*/15"),
