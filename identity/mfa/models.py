@@ -6,9 +6,12 @@ these are Gatehouse's own models on django-otp's `Device` (user, name, confirmed
 (config/encryption.py) and each recovery code is stored as a salted SHA-256.
 """
 
+from __future__ import annotations
+
 import hashlib
 import secrets
 import time
+from datetime import datetime
 
 from django.db import models
 from django.utils import timezone
@@ -28,21 +31,21 @@ TOTP_MAX_FAILURE_COUNT = 6
 class TotpDevice(TimestampMixin, ThrottlingMixin, Device):
     """An authenticator app. Unconfirmed while enrolment waits for its first code (one per user)."""
 
-    encrypted_key = models.TextField()
-    step = models.PositiveSmallIntegerField(default=30)
-    digits = models.PositiveSmallIntegerField(default=6)
+    encrypted_key: models.TextField[str, str] = models.TextField()
+    step: models.PositiveSmallIntegerField[int, int] = models.PositiveSmallIntegerField(default=30)
+    digits: models.PositiveSmallIntegerField[int, int] = models.PositiveSmallIntegerField(default=6)
     # Steps of clock difference accepted either way: django-otp's default of one (the code before and after).
-    tolerance = models.PositiveSmallIntegerField(default=1)
-    drift = models.SmallIntegerField(default=0)
+    tolerance: models.PositiveSmallIntegerField[int, int] = models.PositiveSmallIntegerField(default=1)
+    drift: models.SmallIntegerField[int, int] = models.SmallIntegerField(default=0)
     # The time step of the last accepted code: only a later step is accepted (no replay).
-    last_t = models.BigIntegerField(default=-1)
-    created_at = models.DateTimeField(default=timezone.now)
+    last_t: models.BigIntegerField[int, int] = models.BigIntegerField(default=-1)
+    created_at: models.DateTimeField[datetime, datetime] = models.DateTimeField(default=timezone.now)
 
     class Meta(Device.Meta):
         verbose_name = "authenticator app"
 
     @classmethod
-    def with_new_key(cls, *, user, name: str) -> "TotpDevice":
+    def with_new_key(cls, *, user, name: str) -> TotpDevice:
         return cls(user=user, name=name, confirmed=False, encrypted_key=encrypt(secrets.token_hex(TOTP_KEY_BYTES)))
 
     @property
@@ -101,8 +104,8 @@ def recovery_code_new() -> str:
 class RecoveryCodeSet(TimestampMixin, Device):
     """A user's current set of recovery codes (one set per user; regenerating replaces it)."""
 
-    salt = models.CharField(max_length=32, default=secrets.token_hex)
-    created_at = models.DateTimeField(default=timezone.now)
+    salt: models.CharField[str, str] = models.CharField(max_length=32, default=secrets.token_hex)
+    created_at: models.DateTimeField[datetime, datetime] = models.DateTimeField(default=timezone.now)
 
     class Meta(Device.Meta):
         verbose_name = "recovery code set"

@@ -207,7 +207,8 @@ class AuthorizeView(AuthorizationView):
                 return None
         flow = LoginFlow(next_url=self.request.get_full_path(), user_id=user.pk,
                          methods=[method for method in amr if method != "mfa"] or ["pwd"], step_up=True,
-                         acr=wanted if app_asks else "", org_id=application.org_id, client_id=application.client_id)
+                         acr=wanted if wanted is not None and app_asks else "", org_id=application.org_id,
+                         client_id=application.client_id)
         steps = flow.remaining_steps(user)
         return (flow, steps[0]) if steps else None
 
