@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "audit",
     "emailqueue",
     "security",
+    "webhooks",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
