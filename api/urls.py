@@ -27,5 +27,6 @@ urlpatterns = [
          name="api-group-member"),
     path("v1/app/users", app_users.AppUsersView.as_view(), name="api-app-users"),
     path("v1/app/users/lookup", app_users.AppUserLookupView.as_view(), name="api-app-users-lookup"),
-    re_path(r"^.*$", NotFoundView.as_view(), name="api-not-found"),
+    # [\s\S], not ".": a path with a newline in it must reach this too.
+    re_path(r"^[\s\S]*$", NotFoundView.as_view(), name="api-not-found"),
 ]

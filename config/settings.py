@@ -439,11 +439,18 @@ SPECTACULAR_SETTINGS = {
                    "Errors are application/problem+json (RFC 9457). See docs/api.md.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SCHEMA_PATH_PREFIX": r"/api/v1(?:/orgs/\{org_slug\})?",
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.add_problem_responses"],
+    "ENUM_NAME_OVERRIDES": {
+        "MembershipStatusEnum": "orgs.models.Membership.Status",
+        "MembershipStatusChangeEnum": "api.serializers.users.STATUS_CHANGES",
+        "AccountStatusEnum": "directory.models.User.Status",
+        "SyncStatusEnum": "api.serializers.app_users.SYNC_STATUSES",
+    },
 }
 
 LOGGING = {

@@ -6,6 +6,9 @@ from api.fields import StrictEmailField
 from api.serializers import StrictSerializer
 
 
+SYNC_STATUSES = [("active", "Active"), ("suspended", "Suspended membership"), ("disabled", "Disabled account")]
+
+
 class SyncUserSerializer(serializers.Serializer):
     sub = serializers.UUIDField(help_text="The OIDC subject: the key to match users on.")
     deleted = serializers.BooleanField(help_text="True: a tombstone — the user is no longer assigned to the app "
@@ -13,7 +16,7 @@ class SyncUserSerializer(serializers.Serializer):
     email = serializers.EmailField(required=False)
     name = serializers.CharField(required=False)
     employee_id = serializers.CharField(required=False)
-    status = serializers.ChoiceField(choices=["active", "suspended", "disabled"], required=False)
+    status = serializers.ChoiceField(choices=SYNC_STATUSES, required=False)
     groups = serializers.ListField(child=serializers.CharField(), required=False)
     roles = serializers.ListField(child=serializers.CharField(), required=False)
     updated_at = serializers.DateTimeField(help_text="When a mapped field last changed.")

@@ -76,9 +76,13 @@ class MemberInviteSerializer(StrictSerializer):
                                    default=list, max_length=100, help_text="Ids of this org's groups.")
 
 
+# The statuses a PATCH may set (an invitation is accepted only by its invitee).
+STATUS_CHANGES = [(Membership.Status.ACTIVE.value, "Active"), (Membership.Status.SUSPENDED.value, "Suspended")]
+
+
 class MemberUpdateSerializer(StrictSerializer):
     role = StrictChoiceField(choices=Membership.Role.choices, required=False)
-    status = StrictChoiceField(choices=[Membership.Status.ACTIVE, Membership.Status.SUSPENDED], required=False,
+    status = StrictChoiceField(choices=STATUS_CHANGES, required=False,
                                help_text="suspended suspends the membership; active reactivates it.")
     employee_id = StrictCharField(required=False, allow_blank=True, max_length=64)
     full_name = StrictCharField(required=False, allow_blank=True, max_length=200,

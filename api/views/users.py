@@ -7,7 +7,7 @@ unlock) only while the membership is active, and only for users of this org alon
 
 from django.db import transaction
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -192,9 +192,9 @@ class _MemberActionView(_MemberMixin, ApiView):
         return Response({"detail": detail, "changed": changed})
 
 
-@extend_schema(parameters=[USER_ID], request=None, responses=ActionResultSerializer,
+@extend_schema_view(post=extend_schema(parameters=[USER_ID], request=None, responses=ActionResultSerializer,
                summary="Email the user a password reset link",
-               operation_id="users_password_reset")
+               operation_id="users_password_reset"))
 class MemberPasswordResetView(_MemberActionView):
     on_account = True
 
@@ -203,8 +203,8 @@ class MemberPasswordResetView(_MemberActionView):
         return f"Sent a password reset email to {membership.user.email}.", True
 
 
-@extend_schema(parameters=[USER_ID], request=None, responses=ActionResultSerializer,
-               summary="Lift the user's sign-in lock", operation_id="users_unlock")
+@extend_schema_view(post=extend_schema(parameters=[USER_ID], request=None, responses=ActionResultSerializer,
+               summary="Lift the user's sign-in lock", operation_id="users_unlock"))
 class MemberUnlockView(_MemberActionView):
     on_account = True
 
@@ -215,9 +215,9 @@ class MemberUnlockView(_MemberActionView):
         return f"{membership.user.email} was not locked; nothing changed.", False
 
 
-@extend_schema(parameters=[USER_ID], request=None, responses=ActionResultSerializer,
+@extend_schema_view(post=extend_schema(parameters=[USER_ID], request=None, responses=ActionResultSerializer,
                summary="Send a fresh invitation (the previous link stops working)",
-               operation_id="users_invitation_resend")
+               operation_id="users_invitation_resend"))
 class MemberInvitationResendView(_MemberActionView):
     def perform(self, request, membership):
         invitation_resend(membership=membership, actor=self.principal.actor, request=request)
