@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -25,8 +26,9 @@ from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.common import Request as OauthlibRequest
 
 from applications.hashers import ClientSecretHasher
-from applications.models import Api, Application
+from applications.models import Api, Application, AuthorizationRecord
 from applications.token_policy import bearer_token_usable
+from identity.mfa.assurance import acr_for
 from identity.oidc.access_tokens import verified_claims
 from identity.oidc.lean_token import credentials
 from identity.oidc.validator import checksum
@@ -108,7 +110,23 @@ def _jwt_answer(value: str, claims: dict[str, Any]) -> dict[str, Any]:
         row = _row(value)
         if row is None or not row.is_valid() or not bearer_token_usable(application=row.application, user=row.user):
             return INACTIVE
+        return {"active": True, **{name: claims[name] for name in _JWT_CLAIMS if name in claims},
+                **_sign_in_of(row), "token_type": "Bearer"}
     return {"active": True, **{name: claims[name] for name in _JWT_CLAIMS if name in claims}, "token_type": "Bearer"}
+
+
+def _sign_in_of(row: Any) -> dict[str, Any]:
+    """How the person behind a token signed in (RFC 9470 §6.2: acr and auth_time; amr beside them), from
+    the authorization record of its refresh family: one query; {} when there is none (no refresh token)."""
+    if row.user_id is None:
+        return {}
+    refresh = get_refresh_token_model().objects.filter(Q(access_token_id=row.pk) | Q(pk=row.source_refresh_token_id))
+    record = (AuthorizationRecord.objects.filter(token_family__in=refresh.values("token_family"))
+              .values_list("amr", "auth_time").first())
+    if record is None:
+        return {}
+    amr, auth_time = record
+    return {"acr": acr_for(amr), "amr": amr, "auth_time": _timestamp(auth_time)}
 
 
 def _opaque_answer(row: Any, *, aud: str | None) -> dict[str, Any]:
@@ -129,6 +147,7 @@ def _opaque_answer(row: Any, *, aud: str | None) -> dict[str, Any]:
         data["aud"] = aud
     if row.user is not None:
         data["username"] = row.user.email
+        data.update(_sign_in_of(row))
     return data
 
 

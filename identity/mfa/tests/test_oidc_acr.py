@@ -127,3 +127,22 @@ def test_a_policy_covering_the_user_steps_up_a_password_session_at_the_orgs_app(
     response = sign_in(org_admin).get(rp.path_of(rp.authorization_url()))
 
     assert response["Location"] == "/login/verify"
+
+
+def test_introspection_says_how_the_person_signed_in(oidc, client, org, org_member):
+    _, totp = enrol_totp(org_member)
+    app = make_web_app(org)
+    rp = RelyingParty(oidc, app)
+    token = rp.fetch_token(_sign_in_through_app(client, rp, org_member, totp))
+
+    answer = requests.post(rp.metadata["introspection_endpoint"], data={"token": token["access_token"]},
+                           auth=(app.client_id, app.client_secret), timeout=10).json()
+    refreshed = rp.session.refresh_token(rp.metadata["token_endpoint"], refresh_token=token["refresh_token"])
+    again = requests.post(rp.metadata["introspection_endpoint"], data={"token": refreshed["access_token"]},
+                          auth=(app.client_id, app.client_secret), timeout=10).json()
+
+    assert answer["active"] is True
+    assert answer["acr"] == MFA
+    assert answer["amr"] == ["pwd", "otp", "mfa"]
+    assert abs(answer["auth_time"] - answer["iat"]) < 60
+    assert (again["acr"], again["amr"], again["auth_time"]) == (MFA, ["pwd", "otp", "mfa"], answer["auth_time"])
