@@ -5,9 +5,11 @@ webhook endpoints subscribe to (docs/webhooks.md): a delivery's `type` is the ac
 audit log and the webhooks speak one vocabulary. A new action goes here in the same change that
 records it (audit/tests/test_events.py checks the code against this list).
 
-Listeners: a module above audit (webhooks) registers a function in its AppConfig.ready(); every new
-event is handed to each listener inside the transaction that wrote it, so what a listener writes
-(an outbox row) commits or rolls back with the event. audit never imports its listeners.
+Listeners: a module above audit (webhooks) registers a function in its AppConfig.ready(); new events
+are handed to each listener inside the transaction that wrote them, so what a listener writes (an
+outbox row) commits or rolls back with the event. audit never imports its listeners. Only events of
+chains whose head says someone listens (AuditChain.listeners, set with audit_chain_listeners_set) are
+handed over: an org without webhooks pays nothing for them.
 """
 
 from collections.abc import Callable, Sequence
@@ -161,7 +163,7 @@ def is_webhook_event(action: str) -> bool:
 # ------------------------------------------------------------------------------------------ listeners
 
 # Listeners get AuditEvent rows; typed loosely, as audit.models imports this module (no cycle, even for types).
-AuditListener = Callable[[Sequence[Any]], None]
+AuditListener = Callable[[Sequence[Any]], object]
 _listeners: list[AuditListener] = []
 
 

@@ -27,6 +27,10 @@ class AuditChain(models.Model):
     chain = models.BigIntegerField(primary_key=True)
     seq = models.PositiveBigIntegerField(default=0)
     hash = models.CharField(max_length=64, blank=True, default=GENESIS)
+    # How many listeners want this chain's new events (an org's active webhook endpoints, kept by the
+    # webhooks app): read in the same statement that reserves a seq, so an org without webhooks pays
+    # nothing more for them on any write.
+    listeners = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"chain {self.chain} at {self.seq}"
@@ -37,8 +41,9 @@ class AuditChain(models.Model):
 HEAD_TRIGGER_VENDORS = frozenset({"postgresql", "sqlite"})
 
 
-def _chain_advance(using: str, counts: dict[int, int]) -> dict[int, tuple[int, str]]:
-    """Reserve counts[chain] seqs at the end of each chain: chain → (the first of them, the hash they follow).
+def _chain_advance(using: str, counts: dict[int, int]) -> dict[int, tuple[int, str, int]]:
+    """Reserve counts[chain] seqs at the end of each chain: chain → (the first of them, the hash they
+    follow, how many listeners the chain has).
 
     One UPDATE both locks the head rows (PostgreSQL: those rows; SQLite: the whole database, as every
     write does) and moves them on, so two writers of one chain queue here instead of forking it. This
@@ -46,7 +51,7 @@ def _chain_advance(using: str, counts: dict[int, int]) -> dict[int, tuple[int, s
     """
     connection = connections[using]
     table = connection.ops.quote_name(AuditChain._meta.db_table)
-    reserved: dict[int, tuple[int, str]] = {}
+    reserved: dict[int, tuple[int, str, int]] = {}
     for attempt in range(2):
         wanted = {chain: count for chain, count in counts.items() if chain not in reserved}
         if not wanted:
@@ -55,12 +60,12 @@ def _chain_advance(using: str, counts: dict[int, int]) -> dict[int, tuple[int, s
         cases = " ".join("WHEN %s THEN %s" for _ in chains)
         holes = ", ".join("%s" for _ in chains)
         sql = (f"UPDATE {table} SET seq = seq + CASE chain {cases} END "  # noqa: S608 (placeholders only)
-               f"WHERE chain IN ({holes}) RETURNING chain, seq, hash")
+               f"WHERE chain IN ({holes}) RETURNING chain, seq, hash, listeners")
         params = [value for chain in chains for value in (chain, wanted[chain])] + chains
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            for chain, last_seq, prev_hash in cursor.fetchall():
-                reserved[chain] = (last_seq - wanted[chain] + 1, prev_hash)
+            for chain, last_seq, prev_hash, listeners in cursor.fetchall():
+                reserved[chain] = (last_seq - wanted[chain] + 1, prev_hash, listeners)
         missing = [chain for chain in chains if chain not in reserved]
         if missing and attempt == 0:
             # A chain's first event: make its head (a concurrent first writer's insert wins, harmlessly).
@@ -69,8 +74,9 @@ def _chain_advance(using: str, counts: dict[int, int]) -> dict[int, tuple[int, s
     return reserved
 
 
-def _link(events: list["AuditEvent"], using: str) -> dict[int, str]:
-    """Give each new event its chain, seq, prev_hash and hash; returns each chain's new head hash."""
+def _link(events: list["AuditEvent"], using: str) -> tuple[dict[int, str], list["AuditEvent"]]:
+    """Give each new event its chain, seq, prev_hash and hash. Returns each chain's new head hash, and
+    the events whose chain has listeners (the ones to hand to them once inserted)."""
     by_chain: dict[int, list[AuditEvent]] = defaultdict(list)
     for event in events:
         if event.pk is not None:
@@ -79,13 +85,16 @@ def _link(events: list["AuditEvent"], using: str) -> dict[int, str]:
         by_chain[event.chain].append(event)
     reserved = _chain_advance(using, {chain: len(group) for chain, group in by_chain.items()})
     heads = {}
+    heard = []
     for chain, group in by_chain.items():
-        seq, prev_hash = reserved[chain]
+        seq, prev_hash, listeners = reserved[chain]
         for offset, event in enumerate(group):
             event.seq, event.prev_hash = seq + offset, prev_hash
             event.hash = prev_hash = event_hash(event)
         heads[chain] = prev_hash
-    return heads
+        if listeners:
+            heard.extend(group)
+    return heads, heard
 
 
 def _close(heads: dict[int, str], using: str) -> None:
@@ -108,10 +117,11 @@ class AuditEventQuerySet(OrgScopedQuerySet):
         if not events:
             return events
         with transaction.atomic(using=self.db, savepoint=False):
-            heads = _link(events, self.db)
+            heads, heard = _link(events, self.db)
             created = super().bulk_create(events, *args, **kwargs)
             _close(heads, self.db)
-            audit_listeners_notify(created)
+            if heard:
+                audit_listeners_notify(heard)
         return created
 
     def purge_delete(self) -> int:
@@ -176,10 +186,11 @@ class AuditEvent(models.Model):
             raise TypeError(APPEND_ONLY)
         using = kwargs.get("using") or router.db_for_write(AuditEvent, instance=self)
         with transaction.atomic(using=using, savepoint=False):
-            heads = _link([self], using)
+            heads, heard = _link([self], using)
             super().save(*args, **kwargs)
             _close(heads, using)
-            audit_listeners_notify([self])
+            if heard:
+                audit_listeners_notify(heard)
 
     def delete(self, *args, **kwargs):
         raise TypeError(APPEND_ONLY)

@@ -178,3 +178,12 @@ def audit_export_record(*, org: Organization | None, actor, request=None, fmt: s
     """Record that `actor` exported `org`'s log (None: the platform's whole log) with these filters."""
     return audit_record(action="audit.exported", actor=actor, org=org, request=request,
                         metadata={"format": fmt, "filters": filters})
+
+
+def audit_chain_listeners_set(*, org: Organization, count: int) -> None:
+    """Say how many listeners want `org`'s new events (webhooks: its active endpoints). Call it inside the
+    transaction that changes them: it locks the chain's head, so no event is written between the change
+    and the count, and every later event of the org reads the new count in the statement that links it."""
+    chain = chain_for(org.pk)
+    AuditChain.objects.bulk_create([AuditChain(chain=chain)], ignore_conflicts=True)
+    AuditChain.objects.filter(chain=chain).update(listeners=max(0, count))

@@ -47,6 +47,11 @@ app.conf.beat_schedule = {
         "task": "audit.tasks.audit_retention_purge",
         "schedule": crontab(minute=53, hour=2),
     },
+    # Webhooks' one retrier, the same shape as the email outbox's.
+    "webhooks.sweep": {
+        "task": "webhooks.tasks.webhook_sweep",
+        "schedule": 60.0,
+    },
     "security.counters_prune": {
         "task": "security.tasks.security_counters_prune",
         "schedule": crontab(minute="*/15"),
