@@ -5,7 +5,6 @@ from rest_framework import serializers
 from api.fields import StrictEmailField
 from api.serializers import StrictSerializer
 
-
 SYNC_STATUSES = [("active", "Active"), ("suspended", "Suspended membership"), ("disabled", "Disabled account")]
 
 
