@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -56,6 +56,13 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
     return body
 
 
+def _account(request: HttpRequest) -> User:
+    """The signed-in account (the views check that first; anyone else finds nothing here)."""
+    if not isinstance(request.user, User):
+        raise Http404
+    return request.user
+
+
 def _signed_in_required() -> JsonResponse:
     return JsonResponse({"error": "not_signed_in", "message": _("Sign in to manage your passkeys.")}, status=401)
 
@@ -80,7 +87,7 @@ def register_options_view(request: HttpRequest) -> JsonResponse:
     if not request.user.is_authenticated:
         return _signed_in_required()
     try:
-        return JsonResponse(passkey_registration_options(user=request.user, session=request.session))
+        return JsonResponse(passkey_registration_options(user=_account(request), session=request.session))
     except PasskeyError as exc:
         return _error(exc)
 
@@ -93,8 +100,9 @@ def register_verify_view(request: HttpRequest) -> JsonResponse:
         return _signed_in_required()
     try:
         body = _json_body(request)
-        name = body.get("name") if isinstance(body.get("name"), str) else ""
-        passkey = passkey_register(user=request.user, raw_credential=body.get("credential"), name=name,
+        name = body.get("name")
+        passkey = passkey_register(user=_account(request), raw_credential=body.get("credential"),
+                                   name=name if isinstance(name, str) else "",
                                    session=request.session, request=request)
     except PasskeyError as exc:
         return _error(exc)
@@ -191,10 +199,10 @@ def _back(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def rename_view(request: HttpRequest, pk: int) -> HttpResponse:
-    passkey = passkey_get(user=request.user, pk=pk)
+    passkey = passkey_get(user=_account(request), pk=pk)
     before = passkey.name
     try:
-        passkey_rename(user=request.user, passkey=passkey, name=request.POST.get("name", ""), request=request)
+        passkey_rename(user=_account(request), passkey=passkey, name=request.POST.get("name", ""), request=request)
     except PasskeyError as exc:
         messages.error(request, exc.message)
     else:
@@ -207,9 +215,9 @@ def rename_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def remove_view(request: HttpRequest, pk: int) -> HttpResponse:
-    passkey = passkey_get(user=request.user, pk=pk)
+    passkey = passkey_get(user=_account(request), pk=pk)
     try:
-        passkey_remove(user=request.user, passkey=passkey, request=request)
+        passkey_remove(user=_account(request), passkey=passkey, request=request)
     except PasskeyError as exc:
         messages.error(request, exc.message)
     else:

@@ -18,11 +18,10 @@ register = template.Library()
 def passkey_account_section(context: template.Context) -> dict[str, Any]:
     request = context.get("request")
     user = getattr(request, "user", None)
-    signed_in = user is not None and user.is_authenticated
     return {
         "request": request,
         "csrf_token": context.get("csrf_token"),
-        "passkeys": list(passkey_list(user=user)) if signed_in else [],
+        "passkeys": list(passkey_list(user=user)) if isinstance(user, User) else [],
         "unavailable": unavailable_reason(),
         "name_max_length": NAME_MAX_LENGTH,
     }

@@ -33,7 +33,8 @@ def test_the_security_page_lists_each_passkey_with_its_times_and_sync_state(memb
     assert laptop.created_at.strftime("%Y-%m-%d") in page
     assert "Never" in page  # not used to sign in yet
     assert "No, this device only" in page
-    assert "Rename Laptop" in page and "Remove Laptop" in page
+    assert "Rename Laptop" in page
+    assert "Remove Laptop" in page
 
 
 def test_rename(member_client, org_member, laptop):
@@ -45,7 +46,8 @@ def test_rename(member_client, org_member, laptop):
     assert laptop.name == "Old laptop"
     event = AuditEvent.objects.get(action="passkey.renamed")
     assert event.actor == org_member
-    assert event.metadata["before"] == {"name": "Laptop"} and event.metadata["after"] == {"name": "Old laptop"}
+    assert event.metadata["before"] == {"name": "Laptop"}
+    assert event.metadata["after"] == {"name": "Old laptop"}
     assert "is now called “Old laptop”" in _page(member_client)
 
 
@@ -68,7 +70,8 @@ def test_remove(member_client, org_member, laptop):
     assert not Passkey.objects.filter(pk=laptop.pk).exists()
     assert "Passkey “Laptop” removed" in response.content.decode()
     event = AuditEvent.objects.get(action="passkey.removed")
-    assert event.actor == org_member and event.metadata == {"passkey": laptop.pk, "name": "Laptop"}
+    assert event.actor == org_member
+    assert event.metadata == {"passkey": laptop.pk, "name": "Laptop"}
 
 
 def test_another_accounts_passkey_is_a_404(client, sign_in, laptop, other_org_admin):
