@@ -18,12 +18,13 @@ ACCOUNT_URL = "/account/"
 
 
 def _session_rows(response) -> list[list[str]]:
+    """Each signed-in session listed: [device line, address, "signed in …", "last seen …"], as text."""
     html = response.content.decode()
-    section = html.split("<h2>Signed-in sessions</h2>", 1)[1]
-    tbody = section.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-    return [[re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", cell)).strip()
-             for cell in re.findall(r"<td>(.*?)</td>", row, re.S)]
-            for row in re.findall(r"<tr>(.*?)</tr>", tbody, re.S)]
+    rows = []
+    for item in re.findall(r'<li data-session="\d+">\s*<p>(.*?)</p>', html, re.S):
+        device, details = (re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", part)).strip() for part in item.split("<br>"))
+        rows.append([device, *details.split(" · ")])
+    return rows
 
 
 def _signed_in(client) -> bool:
@@ -64,9 +65,9 @@ def test_account_lists_each_session_with_device_address_times_and_this_one(devic
         ["Chrome on Android", "203.0.113.99"],
         ["Safari on iOS", "198.51.100.7"],
     ]
-    assert table[1][2] == f"{tablet.created_at:%Y-%m-%d %H:%M} UTC"
-    assert table[1][3] == f"{tablet.last_seen_at:%Y-%m-%d %H:%M} UTC"
-    assert table[2][2] == f"{phone.created_at:%Y-%m-%d %H:%M} UTC"
+    assert table[1][2:] == [f"signed in {tablet.created_at:%Y-%m-%d %H:%M} UTC",
+                            f"last seen {tablet.last_seen_at:%Y-%m-%d %H:%M} UTC"]
+    assert table[2][2] == f"signed in {phone.created_at:%Y-%m-%d %H:%M} UTC"
     html = response.content.decode()
     # This session signs out through /logout; each other one through its own form.
     assert f'action="/account/sessions/{phone.pk}/end"' in html
