@@ -15,8 +15,12 @@ from webauthn.helpers import bytes_to_base64url
 from audit.services import audit_record
 from config.exceptions import DomainError
 from directory.models import User
+from directory.selectors import user_mail_org
+from emailqueue.services import email_enqueue
 from identity.devices import describe_device
-from identity.mfa.selectors import user_factor_count, user_mfa_requirement
+from identity.mfa.models import RecoveryCodeSet
+from identity.mfa.selectors import user_factor_count
+from identity.mfa.services import mfa_factor_removal_refusal
 from identity.passkeys.ceremonies import (
     NAME_MAX_LENGTH,
     PasskeyError,
@@ -99,6 +103,9 @@ def passkey_register(*, user: User, raw_credential: Any, name: str, session: Ses
             audit_record(action="passkey.registered", actor=user, target=user, request=request,
                          metadata={"passkey": passkey.pk, "name": name, "aaguid": new.aaguid,
                                    "synced": new.backup_eligible})
+            # The owner hears of it: a passkey added from a borrowed session would sign in for good.
+            email_enqueue(to=user.email, template="passkey_added", kind="passkey_added", org=user_mail_org(user),
+                          context={"user": user, "name": name, "when": passkey.created_at})
     except IntegrityError as exc:  # the same credential registered by a parallel request
         raise duplicate from exc
     throttle_forgive(key=_register_throttle_key(user), window_seconds=REGISTER_WINDOW_SECONDS)
@@ -194,16 +201,16 @@ def passkey_rename(*, user: User, passkey: Passkey, name: str, request=None) -> 
 
 @transaction.atomic
 def passkey_remove(*, user: User, passkey: Passkey, request=None) -> None:
-    """Remove one of `user`'s passkeys, unless it is the last factor an organization's MFA policy needs."""
-    # Lock the account's passkeys: two parallel removals must not both see "another factor is left".
-    list(Passkey.objects.select_for_update().filter(user=user).values_list("pk", flat=True))
-    # A factor is an authenticator app or a passkey (recovery codes only stand in for one): the MFA policy's
-    # own count, so removing a passkey and removing an app follow the same rule.
-    if user_factor_count(user=user) <= 1 and (requirement := user_mfa_requirement(user=user)).required:
-        who = ", ".join(requirement.orgs) or _("this platform")
-        raise PasskeyError(_("This is your last second factor, and %(orgs)s requires one. Add another passkey or "
-                             "an authenticator app first, then remove this one.") % {"orgs": who},
-                           code="last_factor", status=409)
+    """Remove one of `user`'s passkeys (the caller has re-checked their password), as an authenticator app is
+    removed (identity/mfa): refused, nothing changed, when it is the last factor a policy requires; when no
+    factor is left, the recovery codes go too, since alone they would be a password-strength secret."""
+    User.objects.select_for_update().filter(pk=user.pk).first()  # one removal at a time per user
+    if not Passkey.objects.filter(pk=passkey.pk, user=user).exists():
+        raise PasskeyError(_("This passkey is already removed."), code="not_found", status=404)
+    if refusal := mfa_factor_removal_refusal(user=user):
+        raise PasskeyError(refusal, code="last_factor", status=409)
     audit_record(action="passkey.removed", actor=user, target=user, request=request,
                  metadata={"passkey": passkey.pk, "name": passkey.name})
-    passkey.delete()
+    Passkey.objects.filter(pk=passkey.pk).delete()
+    if user_factor_count(user=user) == 0:
+        RecoveryCodeSet.objects.filter(user=user).delete()

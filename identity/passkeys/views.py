@@ -16,10 +16,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from directory.models import User
 from identity.flows import LoginFlow, flow_load
+from identity.mfa.selectors import user_recovery_codes_left
 from identity.passkeys.ceremonies import MAX_RESPONSE_BYTES, PasskeyError, Purpose
 from identity.passkeys.selectors import passkey_get
 from identity.passkeys.services import (
@@ -32,7 +34,10 @@ from identity.passkeys.services import (
     passkey_sign_in_options,
 )
 from identity.redirects import safe_next_url
+from identity.views.account import CURRENT_PASSWORD_LIMIT
+from identity.views.links import throttled_page
 from identity.views.login import login_flow_continue
+from security.throttle import throttle_forgive, throttle_hit
 
 
 def _error(exc: PasskeyError) -> JsonResponse:
@@ -106,7 +111,10 @@ def register_verify_view(request: HttpRequest) -> JsonResponse:
                                    session=request.session, request=request)
     except PasskeyError as exc:
         return _error(exc)
-    messages.success(request, _("Passkey “%(name)s” added. You can sign in with it now.") % {"name": passkey.name})
+    added = _("Passkey “%(name)s” added. You can sign in with it now.") % {"name": passkey.name}
+    if user_recovery_codes_left(user=passkey.user) is None:
+        added += " " + _("Make recovery codes below, so you can still sign in if you lose it.")
+    messages.success(request, added)
     return JsonResponse({"passkey": {"id": passkey.pk, "name": passkey.name, "synced": passkey.synced}}, status=201)
 
 
@@ -213,11 +221,24 @@ def rename_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @never_cache
 @login_required
+@sensitive_post_parameters("password")
 @require_POST
 def remove_view(request: HttpRequest, pk: int) -> HttpResponse:
-    passkey = passkey_get(user=_account(request), pk=pk)
+    """Remove one of your passkeys after typing your password, as an authenticator app is removed: a borrowed
+    session must not be able to strip a factor. The password checks share the account's budget."""
+    user = _account(request)
+    passkey = passkey_get(user=user, pk=pk)
+    limit, window = CURRENT_PASSWORD_LIMIT
+    key = f"account_current_password:{user.pk}"
+    if not (decision := throttle_hit(key=key, limit=limit, window_seconds=window)).allowed:
+        return throttled_page(request, decision.retry_after)
+    if not user.check_password(request.POST.get("password", "")):
+        messages.error(request, _("That is not your password, so the passkey “%(name)s” was not removed.")
+                       % {"name": passkey.name})
+        return _back(request)
+    throttle_forgive(key=key, window_seconds=window)
     try:
-        passkey_remove(user=_account(request), passkey=passkey, request=request)
+        passkey_remove(user=user, passkey=passkey, request=request)
     except PasskeyError as exc:
         messages.error(request, exc.message)
     else:

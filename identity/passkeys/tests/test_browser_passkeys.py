@@ -97,6 +97,7 @@ def test_register_sign_in_without_password_and_remove(live_server, live_issuer, 
     expect(passkey_item(page, "Laptop")).to_contain_text("Last used")
     expect(passkey_item(page, "Laptop")).not_to_contain_text("Never")
     page.get_by_text("Remove Laptop").click()
+    passkey_item(page, "Laptop").get_by_label("Your password").fill(DEFAULT_PASSWORD)
     page.get_by_role("button", name="Remove passkey Laptop").click()
     expect(page.get_by_text("Passkey “Laptop” removed")).to_be_visible()
     expect(page.get_by_role("heading", name="Laptop", exact=True)).to_have_count(0)

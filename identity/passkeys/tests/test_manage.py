@@ -4,6 +4,10 @@ factor an organization's MFA policy needs."""
 import pytest
 
 from audit.models import AuditEvent
+from directory.tests.factories import DEFAULT_PASSWORD
+from emailqueue.models import OutboundEmail
+from identity.mfa.models import RecoveryCodeSet
+from identity.mfa.services import recovery_codes_generate
 from identity.passkeys.models import Passkey
 from identity.passkeys.tests.authenticator import SoftAuthenticator
 from identity.passkeys.tests.support import ISSUER, register
@@ -63,8 +67,9 @@ def test_a_bad_name_changes_nothing(member_client, laptop, name):
     assert "Give the passkey a name." in body or "at most 100 characters" in body
 
 
-def test_remove(member_client, org_member, laptop):
-    response = member_client.post(f"/passkeys/{laptop.pk}/remove", {"next": "/account/security/"}, follow=True)
+def test_remove_with_the_password(member_client, org_member, laptop):
+    response = member_client.post(f"/passkeys/{laptop.pk}/remove",
+                                  {"password": DEFAULT_PASSWORD, "next": "/account/security/"}, follow=True)
 
     assert response.status_code == 200
     assert not Passkey.objects.filter(pk=laptop.pk).exists()
@@ -74,18 +79,56 @@ def test_remove(member_client, org_member, laptop):
     assert event.metadata == {"passkey": laptop.pk, "name": "Laptop"}
 
 
+@pytest.mark.parametrize("password", ["", "not-my-password"])
+def test_remove_without_the_right_password_changes_nothing(member_client, laptop, password):
+    response = member_client.post(f"/passkeys/{laptop.pk}/remove", {"password": password}, follow=True)
+
+    assert Passkey.objects.filter(pk=laptop.pk).exists()
+    assert "That is not your password, so the passkey “Laptop” was not removed." in response.content.decode()
+    assert not AuditEvent.objects.filter(action="passkey.removed").exists()
+
+
+def test_password_guesses_on_remove_are_throttled_with_the_accounts_other_forms(member_client, laptop, monkeypatch):
+    monkeypatch.setattr("identity.passkeys.views.CURRENT_PASSWORD_LIMIT", (2, 3600))
+    for _attempt in range(2):
+        member_client.post(f"/passkeys/{laptop.pk}/remove", {"password": "guess"})
+
+    response = member_client.post(f"/passkeys/{laptop.pk}/remove", {"password": DEFAULT_PASSWORD})
+
+    assert response.status_code == 429
+    assert response["Retry-After"]
+    assert Passkey.objects.filter(pk=laptop.pk).exists()
+
+
+def test_removing_the_last_factor_takes_the_recovery_codes_with_it(member_client, org_member, laptop):
+    recovery_codes_generate(user=org_member)
+
+    member_client.post(f"/passkeys/{laptop.pk}/remove", {"password": DEFAULT_PASSWORD})
+
+    assert not Passkey.objects.filter(pk=laptop.pk).exists()
+    assert not RecoveryCodeSet.objects.filter(user=org_member).exists()
+
+
+def test_the_owner_is_told_by_email_when_a_passkey_is_added(org_member, laptop):
+    mail = OutboundEmail.objects.get(kind="passkey_added")
+    assert mail.recipient == org_member.email
+    assert "a passkey was added to your account" in mail.subject
+    assert "The passkey “Laptop” was added to the account member@acme.test" in mail.body_text
+    assert "/account/security/" in mail.body_text
+
+
 def test_another_accounts_passkey_is_a_404(client, sign_in, laptop, other_org_admin):
     intruder = sign_in(other_org_admin)
 
     assert intruder.post(f"/passkeys/{laptop.pk}/rename", {"name": "Mine"}).status_code == 404
-    assert intruder.post(f"/passkeys/{laptop.pk}/remove").status_code == 404
+    assert intruder.post(f"/passkeys/{laptop.pk}/remove", {"password": DEFAULT_PASSWORD}).status_code == 404
     laptop.refresh_from_db()
     assert laptop.name == "Laptop"
     assert not AuditEvent.objects.filter(action__in=["passkey.renamed", "passkey.removed"]).exists()
 
 
 def test_an_unknown_id_is_a_404(member_client):
-    assert member_client.post("/passkeys/999999/remove").status_code == 404
+    assert member_client.post("/passkeys/999999/remove", {"password": DEFAULT_PASSWORD}).status_code == 404
     assert member_client.post("/passkeys/999999/rename", {"name": "x"}).status_code == 404
 
 
@@ -106,10 +149,11 @@ def test_the_last_factor_is_kept_when_the_org_requires_mfa(member_client, org, l
     org.mfa_policy = "everyone"
     org.save()
 
-    response = member_client.post(f"/passkeys/{laptop.pk}/remove", {"next": "/account/security/"}, follow=True)
+    response = member_client.post(f"/passkeys/{laptop.pk}/remove",
+                                  {"password": DEFAULT_PASSWORD, "next": "/account/security/"}, follow=True)
 
     assert Passkey.objects.filter(pk=laptop.pk).exists()
-    assert "This is your last second factor, and Acme Corp requires one" in response.content.decode()
+    assert "Acme Corp requires a second factor, and this is your last one." in response.content.decode()
     assert not AuditEvent.objects.filter(action="passkey.removed").exists()
 
 
@@ -118,7 +162,7 @@ def test_with_another_passkey_left_the_org_policy_allows_removing_one(member_cli
     org.save()
     assert register(member_client, SoftAuthenticator(origin=ISSUER, rp_id="localhost"), name="Key").status_code == 201
 
-    member_client.post(f"/passkeys/{laptop.pk}/remove")
+    member_client.post(f"/passkeys/{laptop.pk}/remove", {"password": DEFAULT_PASSWORD})
 
     assert list(Passkey.objects.values_list("name", flat=True)) == ["Key"]
 

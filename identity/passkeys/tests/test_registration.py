@@ -47,6 +47,8 @@ def test_registering_stores_the_passkey_and_audits_it(member_client, org_member,
     page = member_client.get("/account/security/")
     assert "Work laptop" in page.content.decode()
     assert "Passkey “Work laptop” added" in page.content.decode()
+    # The first factor: recovery codes are offered next (they stand in for a lost passkey).
+    assert "Make recovery codes below" in page.content.decode()
 
 
 def test_a_synced_passkey_is_shown_as_synced(member_client, org_member):
