@@ -14,6 +14,7 @@ VIEW_PERMISSIONS = frozenset(
         "apikeys.view",
         "audit.view",
         "email.view",
+        "webhooks.view",
     }
 )
 MANAGE_PERMISSIONS = frozenset(
@@ -24,6 +25,7 @@ MANAGE_PERMISSIONS = frozenset(
         "apikeys.manage",
         "settings.manage",
         "email.manage",
+        "webhooks.manage",
     }
 )
 OWNER_ONLY_PERMISSIONS = frozenset({"owners.manage", "org.delete"})

@@ -24,4 +24,5 @@ urlpatterns = [
     path("<slug:org_slug>/api-keys/", include("applications.apikey_urls")),
     path("<slug:org_slug>/apis/", include("applications.api_urls")),
     path("<slug:org_slug>/imports/", include("directory.import_urls")),
+    path("<slug:org_slug>/webhooks/", include("webhooks.urls")),
 ]
