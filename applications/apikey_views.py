@@ -1,4 +1,5 @@
-"""Console pages for an org's API keys (/console/<org>/api-keys/): list, create, revoke.
+"""Console pages for an org's API keys (/console/<org>/api-keys/): list, create, revoke, deactivate,
+reactivate and delete.
 
 Every view inherits OrgPermissionMixin and reads one key through api_key_get(org=…), so another org's
 key is a 404. A raw key appears only in the response to the POST that created it, sent with
@@ -10,13 +11,20 @@ from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
-from django.views.generic import FormView, TemplateView
+from django.views.generic import FormView, TemplateView, View
 
 from applications.apikey_forms import ApiKeyCreateForm
 from applications.apikey_selectors import api_key_application_choices, api_key_get, api_key_list
-from applications.apikey_services import api_key_create, api_key_revoke
+from applications.apikey_services import (
+    api_key_create,
+    api_key_deactivate,
+    api_key_delete,
+    api_key_reactivate,
+    api_key_revoke,
+)
 from applications.models import ApiKey
 from config.exceptions import DomainError
+from identity.step_up import step_up_required
 from orgs.mixins import OrgPermissionMixin
 
 
@@ -30,6 +38,7 @@ class ApiKeyListView(OrgPermissionMixin, TemplateView):
         return context
 
 
+@step_up_required("api_key.create")
 class ApiKeyCreateView(OrgPermissionMixin, FormView):
     """GET: the form. POST: create, and answer with the one page that shows the raw key."""
 
@@ -55,6 +64,7 @@ class ApiKeyCreateView(OrgPermissionMixin, FormView):
         return response
 
 
+@step_up_required("api_key.revoke")
 class ApiKeyRevokeView(OrgPermissionMixin, TemplateView):
     """GET: a confirmation naming the key and what revoking does. POST: revoke."""
 
@@ -78,4 +88,56 @@ class ApiKeyRevokeView(OrgPermissionMixin, TemplateView):
         else:
             messages.success(request, _("Revoked the key %(name)s; it stops working now.")
                              % {"name": self.api_key.name})
+        return redirect("console:apikey-list", org_slug=self.org.slug)
+
+
+class _ApiKeyActionView(OrgPermissionMixin, View):
+    """POST only: one service call on one key, a message, and back to the list."""
+
+    http_method_names = ["post"]
+    permission = "apikeys.manage"
+
+    def perform(self, api_key: ApiKey) -> str:
+        raise NotImplementedError
+
+    def post(self, request, *args, **kwargs):
+        api_key = api_key_get(org=self.org, pk=self.kwargs["pk"])
+        try:
+            messages.success(request, self.perform(api_key))
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        return redirect("console:apikey-list", org_slug=self.org.slug)
+
+
+class ApiKeyDeactivateView(_ApiKeyActionView):
+    def perform(self, api_key):
+        api_key_deactivate(api_key=api_key, actor=self.request.user, request=self.request)
+        return _("Deactivated the key %(name)s; it is refused until you reactivate it.") % {"name": api_key.name}
+
+
+class ApiKeyReactivateView(_ApiKeyActionView):
+    def perform(self, api_key):
+        api_key_reactivate(api_key=api_key, actor=self.request.user, request=self.request)
+        return _("Reactivated the key %(name)s; it works again.") % {"name": api_key.name}
+
+
+class ApiKeyDeleteView(OrgPermissionMixin, TemplateView):
+    """GET: a confirmation naming the key and what deleting does. POST: delete."""
+
+    permission = "apikeys.manage"
+    template_name = "applications/apikeys/delete.html"
+
+    @cached_property
+    def api_key(self) -> ApiKey:
+        return api_key_get(org=self.org, pk=self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["api_key"] = self.api_key
+        return context
+
+    def post(self, request, *args, **kwargs):
+        api_key_delete(api_key=self.api_key, actor=request.user, request=request)
+        messages.success(request, _("Deleted the key %(name)s; the audit log keeps its record.")
+                         % {"name": self.api_key.name})
         return redirect("console:apikey-list", org_slug=self.org.slug)
