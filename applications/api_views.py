@@ -23,6 +23,7 @@ from applications.api_services import api_create, api_delete, api_secret_rotate,
 from applications.models import Api
 from applications.views import _SubmitOnceMixin
 from config.exceptions import DomainError
+from identity.step_up import step_up_required
 from orgs.mixins import OrgPermissionMixin
 
 
@@ -132,6 +133,7 @@ class ApiUpdateView(OrgPermissionMixin, _ApiMixin, FormView):
         return redirect(_api_url("api-detail", self.org, self.api))
 
 
+@step_up_required("api.delete")
 class ApiDeleteView(OrgPermissionMixin, _ApiMixin, TemplateView):
     """GET: a confirmation naming what changes. POST: delete."""
 
@@ -157,6 +159,7 @@ class _Rotate(TemplateView):
         return _secret_response(self, self.api, secret, rotated=True)
 
 
+@step_up_required("api.secret_rotate")
 class ApiSecretRotateView(OrgPermissionMixin, _ApiMixin, _SubmitOnceMixin, _Rotate):
     """GET: what rotating does. POST (after _SubmitOnceMixin's resend check): rotate and show the new
     secret, once."""

@@ -121,6 +121,7 @@ class ApiKeyReactivateView(_ApiKeyActionView):
         return _("Reactivated the key %(name)s; it works again.") % {"name": api_key.name}
 
 
+@step_up_required("api_key.delete")
 class ApiKeyDeleteView(OrgPermissionMixin, TemplateView):
     """GET: a confirmation naming the key and what deleting does. POST: delete."""
 

@@ -47,6 +47,7 @@ from applications.services import (
 from config.exceptions import DomainError
 from identity.backchannel.models import BackchannelLogout
 from identity.backchannel.selectors import backchannel_logout_counts
+from identity.step_up import step_up_required
 from orgs.mixins import OrgPermissionMixin
 
 KIND_SUMMARIES = {
@@ -326,6 +327,7 @@ class ApplicationStatusView(OrgPermissionMixin, _AppMixin, View):
         return redirect(_app_url("app-detail", self.application))
 
 
+@step_up_required("application.secret_rotate")
 class ApplicationSecretRotateView(OrgPermissionMixin, _AppMixin, _SubmitOnceMixin, FormView):
     """GET: what rotating does, and the overlap to choose. POST: rotate and show the new secret, once."""
 
@@ -379,6 +381,7 @@ class ApplicationSecretOverlapEndView(OrgPermissionMixin, _AppMixin, View):
         return redirect(_app_url("app-detail", self.application))
 
 
+@step_up_required("application.delete")
 class ApplicationDeleteView(OrgPermissionMixin, _AppMixin, TemplateView):
     """GET: a confirmation naming the impact. POST: delete."""
 
@@ -451,6 +454,7 @@ class AppRoleUpdateView(OrgPermissionMixin, _RoleMixin, FormView):
         return redirect(_app_url("app-detail", self.application))
 
 
+@step_up_required("app_role.delete")
 class AppRoleDeleteView(OrgPermissionMixin, _RoleMixin, View):
     """POST only: delete one role of this app; any other role is a 404."""
 

@@ -19,6 +19,7 @@ from directory.group_selectors import group_delete_impact, group_list_with_count
 from directory.models import Group, GroupMembership
 from directory.selectors import group_get
 from directory.services import group_create, group_delete, group_member_remove, group_members_add, group_update
+from identity.step_up import step_up_required
 from orgs.mixins import OrgPermissionMixin
 
 MEMBERS_PER_PAGE = 100
@@ -115,6 +116,7 @@ class GroupUpdateView(OrgPermissionMixin, _GroupMixin, FormView):
         return redirect(_group_url("group-detail", self.group))
 
 
+@step_up_required("group.delete")
 class GroupDeleteView(OrgPermissionMixin, _GroupMixin, TemplateView):
     """GET: a confirmation page naming the impact. POST: delete, unless an app would be opened up."""
 

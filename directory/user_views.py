@@ -47,6 +47,7 @@ from directory.user_forms import (
     UserInviteForm,
     UserProfileForm,
 )
+from identity.step_up import step_up_required
 from orgs.mixins import OrgPermissionMixin
 from orgs.models import Membership
 from orgs.services import (
@@ -255,6 +256,7 @@ class UserEmailChangeView(_IdentityFormView):
         return redirect(_detail_url(self.org, self.membership.user_id))
 
 
+@step_up_required("membership.remove")
 class UserRemoveView(OrgPermissionMixin, _MemberMixin, TemplateView):
     """GET: a confirmation page naming what removal does. POST: remove the membership."""
 
@@ -352,6 +354,7 @@ class UserPasswordChangeRequireView(_UserActionView):
             "email": membership.user.email}
 
 
+@step_up_required("membership.role_change")
 class UserRoleChangeView(_UserActionView):
     """Only owners (and operators) grant or take away the owner role; the last owner stays (service)."""
 

@@ -2,6 +2,7 @@ from django.urls import path
 
 from identity import views
 from identity.mfa import login_views as mfa_login_views
+from identity.views import step_up as step_up_views
 
 app_name = "identity"
 # One-time links live under /invitation/, /password/reset/, /account/email/confirm/ and /account/email/verify/:
@@ -17,6 +18,9 @@ urlpatterns = [
     path("password/reset", views.password_reset_request_view, name="password-reset"),
     path("password/reset/<str:token>", views.password_reset_confirm_view, name="password-reset-confirm"),
     path("account/", views.account_view, name="account"),
+    path("account/confirm", step_up_views.step_up_view, name="step-up"),
+    path("account/confirm/passkey/options", step_up_views.step_up_passkey_options_view, name="step-up-passkey-options"),
+    path("account/confirm/passkey/verify", step_up_views.step_up_passkey_verify_view, name="step-up-passkey-verify"),
     path("account/password", views.password_change_view, name="password-change"),
     path("account/email", views.email_change_view, name="email-change"),
     path("account/email/confirm/<str:token>", views.email_change_confirm_view, name="email-change-confirm"),

@@ -14,6 +14,7 @@ from django.views.generic import FormView
 
 from config.exceptions import DomainError
 from identity.models import PasswordPolicy
+from identity.step_up import step_up_required
 from orgs.branding import (
     hosted_brand_get,
     organization_branding_update,
@@ -27,6 +28,7 @@ from orgs.settings_services import organization_settings_update, password_policy
 MANAGE = "settings.manage"
 
 
+@step_up_required("organization.settings_change")
 class OrgSettingsView(OrgPermissionMixin, FormView):
     permission = "org.view"
     template_name = "orgs/settings.html"

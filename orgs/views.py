@@ -12,6 +12,7 @@ from applications.models import Application
 from audit.selectors import audit_event_list
 from config.exceptions import DomainError
 from directory.models import Group
+from identity.step_up import step_up_required
 from orgs.charts import BarsChart, DailyChart, bars_chart, daily_chart
 from orgs.dashboard import SignInActivity, StatusCount, org_dashboard, platform_dashboard
 from orgs.forms import OrganizationCreateForm, ReasonForm
@@ -58,6 +59,7 @@ class PlatformOrgCreateView(PlatformOperatorMixin, FormView):
         return redirect("console:org-overview", org_slug=org.slug)
 
 
+@step_up_required("organization.status_change")
 class PlatformOrgStatusView(PlatformOperatorMixin, View):
     """POST-only: suspend or reactivate an organization."""
 
