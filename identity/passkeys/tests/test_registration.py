@@ -3,6 +3,7 @@
 import pytest
 
 from audit.models import AuditEvent
+from identity.passkeys import ceremonies
 from identity.passkeys.models import Passkey, PasskeyUser
 from identity.passkeys.tests.authenticator import SoftAuthenticator
 from identity.passkeys.tests.support import ISSUER, post_json, register
@@ -131,8 +132,6 @@ def test_a_response_is_checked_once(member_client, authenticator):
 
 
 def test_an_expired_challenge_is_refused(member_client, authenticator, monkeypatch):
-    import identity.passkeys.ceremonies as ceremonies
-
     options = post_json(member_client, "/passkeys/register/options").json()
     later = ceremonies.time.time() + ceremonies.CHALLENGE_SECONDS + 1
     monkeypatch.setattr(ceremonies.time, "time", lambda: later)

@@ -7,6 +7,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from directory.tests.factories import DEFAULT_PASSWORD, MembershipFactory, UserFactory
 from identity.models import UserSession
+from identity.passkeys import ceremonies
 from identity.passkeys.models import Passkey
 from identity.passkeys.tests.authenticator import SoftAuthenticator
 from identity.passkeys.tests.support import ISSUER, post_json, register, sign_in, sign_in_options
@@ -301,3 +302,13 @@ def test_a_passwordless_challenge_does_not_answer_the_second_factor(client, memb
 
     assert response.status_code == 400
     assert response.json()["error"] == "challenge_expired"
+
+
+def test_an_expired_sign_in_challenge_is_refused(client, member, registered, authenticator, monkeypatch):
+    options = sign_in_options(client)
+    later = ceremonies.time.time() + ceremonies.CHALLENGE_SECONDS + 1
+    monkeypatch.setattr(ceremonies.time, "time", lambda: later)
+
+    response = post_json(client, "/passkeys/login/verify", {"credential": authenticator.get(options)})
+
+    _refused(response, "challenge_expired", member, registered)
