@@ -7,6 +7,7 @@ connections). Every request is kept: `received` (verified payloads with their he
 """
 
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -25,6 +26,7 @@ class Delivery:
 class Receiver:
     secret: str | None = None  # set once the endpoint exists (the secret is shown at creation)
     status: int = 204
+    delay: float = 0.0  # seconds to wait before answering (a slow receiver)
     received: list[Delivery] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     port: int = 0
@@ -43,6 +45,8 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 (http.server's name)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 headers = {key.lower(): value for key, value in self.headers.items()}
                 status = receiver.status
                 if status < 300:
