@@ -104,7 +104,7 @@ def recovery_code_new() -> str:
 class RecoveryCodeSet(TimestampMixin, Device):
     """A user's current set of recovery codes (one set per user; regenerating replaces it)."""
 
-    salt: models.CharField[str, str] = models.CharField(max_length=32, default=secrets.token_hex)
+    salt: models.CharField[str, str] = models.CharField(max_length=64, default=secrets.token_hex)  # 32 bytes, hex
     created_at: models.DateTimeField[datetime, datetime] = models.DateTimeField(default=timezone.now)
 
     class Meta(Device.Meta):

@@ -113,7 +113,7 @@ def test_an_unknown_kind_of_code_is_a_form_error(client, org_member):
 
 
 @override_settings(GATEHOUSE_MFA_THROTTLE_LIMIT=5)
-def test_guesses_are_throttled_then_even_the_right_code_waits(client, org_member):
+def test_guesses_are_throttled_then_even_the_right_code_waits(client, org_member, counter_backend):
     _, totp = enrol_totp(org_member)
     post_password(client, org_member.email)
     wrong = f"{(int(code_at(totp)) + 7) % 1_000_000:06d}"
