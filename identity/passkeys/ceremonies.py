@@ -53,6 +53,7 @@ class Purpose:
     REGISTER = "register"
     PASSWORDLESS = "passwordless"
     SECOND_FACTOR = "second_factor"
+    ENROL = "enrol"  # a passkey set up during sign-in, when a policy requires a second factor and there is none
     STEP_UP = "step_up"  # a signed-in person confirming it is them before a sensitive action (identity/step_up.py)
 
 
@@ -144,7 +145,8 @@ def _descriptors(credentials: list[tuple[str, list[str]]]) -> list[PublicKeyCred
 
 
 def registration_options(*, session: SessionBase, user_id: int, user_handle: str, user_name: str,
-                         display_name: str, existing: list[tuple[str, list[str]]]) -> dict[str, Any]:
+                         display_name: str, existing: list[tuple[str, list[str]]],
+                         purpose: str = Purpose.REGISTER) -> dict[str, Any]:
     """Options for navigator.credentials.create(): a discoverable credential (a passkey) with user
     verification, so it can later sign in alone; `existing` (id, transports) go to excludeCredentials
     so an authenticator that already holds one of this account's passkeys says so instead of adding another."""
@@ -156,7 +158,7 @@ def registration_options(*, session: SessionBase, user_id: int, user_handle: str
             resident_key=ResidentKeyRequirement.REQUIRED, user_verification=UserVerificationRequirement.REQUIRED),
         exclude_credentials=_descriptors(existing),
     )
-    _challenge_issue(session, Purpose.REGISTER, options.challenge, user_id)
+    _challenge_issue(session, purpose, options.challenge, user_id)
     return json.loads(options_to_json(options))
 
 

@@ -53,11 +53,13 @@ def passkey_user_handle(*, user: User) -> str:
     return handle.handle
 
 
-def passkey_registration_options(*, user: User, session: SessionBase) -> dict[str, Any]:
+def passkey_registration_options(*, user: User, session: SessionBase,
+                                  purpose: str = Purpose.REGISTER) -> dict[str, Any]:
     """Options to create a passkey for `user`; the account's passkeys are excluded, so the same
-    authenticator cannot be registered twice."""
+    authenticator cannot be registered twice. `purpose` ENROL: set up during sign-in (its own challenge)."""
     return registration_options(session=session, user_id=user.pk, user_handle=passkey_user_handle(user=user),
-                                user_name=user.email, display_name=user.display_name, existing=_descriptors(user))
+                                user_name=user.email, display_name=user.display_name, existing=_descriptors(user),
+                                purpose=purpose)
 
 
 def passkey_name_clean(name: str) -> str:
@@ -74,7 +76,8 @@ def _register_throttle_key(user: User) -> str:
     return f"passkey-register:{user.pk}"
 
 
-def passkey_register(*, user: User, raw_credential: Any, name: str, session: SessionBase, request=None) -> Passkey:
+def passkey_register(*, user: User, raw_credential: Any, name: str, session: SessionBase, request=None,
+                     purpose: str = Purpose.REGISTER) -> Passkey:
     """Store the passkey `user`'s browser just created, once its attestation checks out against the open
     challenge (used up whatever the outcome). A credential id already registered, to any account, is
     refused: excludeCredentials asks the browser not to, and this makes sure."""
@@ -85,7 +88,7 @@ def passkey_register(*, user: User, raw_credential: Any, name: str, session: Ses
     if not decision.allowed:
         raise PasskeyError(_("Too many passkey registrations. Try again in %(minutes)s minutes.")
                            % {"minutes": max(1, decision.retry_after // 60)}, code="throttled", status=429)
-    challenge = challenge_take(session, Purpose.REGISTER)
+    challenge = challenge_take(session, purpose)
     if challenge.user_id != user.pk:
         raise PasskeyError(_("This passkey request expired or was already used. Try again."),
                            code="challenge_expired")

@@ -196,6 +196,56 @@ def second_factor_verify_view(request: HttpRequest) -> JsonResponse:
     return _flow_continue(request, flow, user)
 
 
+# ------------------------------------------------------------------ sign-in: setting up a passkey as the missing factor
+
+
+def _flow_enrolling(request: HttpRequest) -> tuple[LoginFlow, User] | None:
+    """A sign-in whose next step is setting up a second factor: the password was right, the account has
+    none, and a policy or the application asks for one. Only then may a passkey be added before signing in;
+    an account that has a factor must use it, never add another with the password alone."""
+    pending = _flow_after_password(request)
+    if pending is None or pending[0].remaining_steps(pending[1])[:1] != ["mfa_enrol"]:
+        return None
+    return pending
+
+
+@never_cache
+@csrf_protect
+@require_POST
+def enrol_options_view(request: HttpRequest) -> JsonResponse:
+    if (pending := _flow_enrolling(request)) is None:
+        return _sign_in_again()
+    try:
+        return JsonResponse(passkey_registration_options(user=pending[1], session=request.session,
+                                                         purpose=Purpose.ENROL))
+    except PasskeyError as exc:
+        return _error(exc)
+
+
+@never_cache
+@csrf_protect
+@require_POST
+def enrol_verify_view(request: HttpRequest) -> JsonResponse:
+    """The new passkey, created with user verification right after the password, is the second factor of
+    this sign-in (as a confirmed authenticator app's first code is)."""
+    if (pending := _flow_enrolling(request)) is None:
+        return _sign_in_again()
+    flow, user = pending
+    try:
+        body = _json_body(request)
+        name = body.get("name")
+        passkey = passkey_register(user=user, raw_credential=body.get("credential"),
+                                   name=name if isinstance(name, str) else "", session=request.session,
+                                   request=request, purpose=Purpose.ENROL)
+    except PasskeyError as exc:
+        return _error(exc)
+    if passkey.amr not in flow.methods:
+        flow.methods.append(passkey.amr)
+    messages.success(request, _("Passkey “%(name)s” added. Make recovery codes on the security page, so you can "
+                                "still sign in if you lose it.") % {"name": passkey.name})
+    return _flow_continue(request, flow, user)
+
+
 # ------------------------------------------------------------------ rename and remove (forms)
 
 

@@ -134,9 +134,12 @@
       }).then(function (credential) {
         const name = form.querySelector("input[name=name]");
         return post(form, form.dataset.verifyUrl, { credential: credentialJSON(credential), name: name ? name.value : "" });
-      }).then(function () {
-        window.location.reload();
+      }).then(function (data) {
+        // Added from the account page: show it there. Set up during sign-in: the sign-in goes on.
+        if (data && data.redirect) window.location.assign(data.redirect);
+        else window.location.reload();
       }).catch(function (error) {
+        if (error && error.server && error.server.redirect) { window.location.assign(error.server.redirect); return; }
         say(form, browserError(error, true));
         button.disabled = false;
       });

@@ -40,6 +40,13 @@ def passkey_second_factor_choice(context: template.Context) -> dict[str, Any]:
     }
 
 
+@register.inclusion_tag("passkeys/_enrol_choice.html", takes_context=True)
+def passkey_enrol_choice(context: template.Context) -> dict[str, Any]:
+    """On the sign-in step that sets up a missing second factor: set up a passkey instead of an app."""
+    return {"request": context.get("request"), "csrf_token": context.get("csrf_token"),
+            "unavailable": unavailable_reason(), "name_max_length": NAME_MAX_LENGTH}
+
+
 @register.inclusion_tag("passkeys/_login.html", takes_context=True)
 def passkey_login(context: template.Context, next_url: str = "") -> dict[str, Any]:
     """The "Sign in with a passkey" button of /login (and the autofill it shares the options with)."""
