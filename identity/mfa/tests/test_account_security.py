@@ -5,6 +5,7 @@ import re
 
 import pyotp
 import pytest
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from directory.tests.factories import DEFAULT_PASSWORD
@@ -186,3 +187,14 @@ def test_recovery_codes_without_a_factor_are_refused(client, sign_in, org_member
 
     assert "Set up an authenticator app or a passkey first" in response.content.decode()
     assert not RecoveryCodeSet.objects.filter(user=org_member).exists()
+
+
+def test_a_member_the_policy_covers_without_a_factor_is_told_by_when(client, sign_in, org, org_member):
+    Organization.objects.filter(pk=org.pk).update(mfa_policy="everyone", mfa_grace_days=7,
+                                                  mfa_required_since=timezone.now())
+    sign_in(org_member)
+
+    page = client.get("/account/security/").content.decode()
+
+    assert "Acme Corp requires two-step verification." in page
+    assert "Set it up by" in page

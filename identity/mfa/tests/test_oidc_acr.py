@@ -4,6 +4,7 @@ for an application that asks for MFA with acr_values."""
 import pytest
 import requests
 
+from audit.models import AuditEvent
 from identity.mfa.tests.support import code_at, enrol_totp, post_code, post_password
 from identity.models import UserSession
 from identity.tests.oidc_support import RelyingParty, issuer_settings, make_web_app, query_of
@@ -84,6 +85,8 @@ def test_an_app_asking_for_mfa_steps_up_a_password_session(oidc, client, sign_in
     # The same session, stepped up: the apps it signed in to are not signed out.
     assert claims["sid"] == sid
     assert UserSession.objects.get(sid=sid).ended_at is None
+    event = AuditEvent.objects.get(action="session.stepped_up")
+    assert (event.actor, event.metadata) == (org_member, {"amr": ["pwd", "otp", "mfa"], "sid": sid})
 
 
 def test_prompt_none_with_an_unmet_acr_answers_interaction_required(oidc, client, sign_in, org, org_member):
