@@ -6,6 +6,7 @@ import time
 
 import pyotp
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from conftest import browser_sign_in
@@ -85,8 +86,6 @@ def test_enrol_sign_out_and_sign_in_with_password_and_code(live_server, browser_
 
 
 def test_a_member_an_org_policy_covers_sets_up_at_sign_in(live_server, browser_page, console_messages):
-    from django.utils import timezone
-
     org = OrganizationFactory(slug="acme", name="Acme Corp", mfa_policy="everyone", mfa_grace_days=7,
                               mfa_required_since=timezone.now())
     MembershipFactory(org=org, role="member", user=UserFactory(email="carol@acme.test"))
