@@ -25,6 +25,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
@@ -173,10 +174,13 @@ def webhook_deliver(*, delivery_id: int, force: bool = False) -> str | None:
     else:
         error = ""
         outcome = outcome_sent(now=timezone.now())
-    WebhookAttempt.objects.create(delivery_id=delivery_id, attempted_at=claimed_at, status_code=status_code,
-                                  error=error[:500], duration_ms=int((time.monotonic() - started) * 1000))
-    if not outbox_record(WebhookDelivery, delivery_id, claimed_at=claimed_at,
-                         outcome={**outcome, "last_status_code": status_code}):
+    # The attempt and the outcome in one commit: a commit's flush, not the POST, is what a delivery waits on most.
+    with transaction.atomic():
+        WebhookAttempt.objects.create(delivery_id=delivery_id, attempted_at=claimed_at, status_code=status_code,
+                                      error=error[:500], duration_ms=int((time.monotonic() - started) * 1000))
+        recorded = outbox_record(WebhookDelivery, delivery_id, claimed_at=claimed_at,
+                                 outcome={**outcome, "last_status_code": status_code})
+    if not recorded:
         logger.warning("Webhook delivery %s: outcome %s not recorded, the row was taken back meanwhile",
                        delivery_id, outcome["status"])
         return None
