@@ -17,6 +17,8 @@ from applications.services import application_create
 from audit.models import AuditEvent
 from directory.models import Group
 from directory.tests.factories import DEFAULT_PASSWORD, GroupFactory, MembershipFactory, UserFactory
+from identity.mfa.models import TotpDevice
+from identity.mfa.tests.support import enrol_totp
 from identity.models import UserSession
 from identity.step_up import ACTIONS, PENDING_SESSION_KEY
 from identity.tests.step_up_support import sign_in_age, step_up_mark
@@ -127,6 +129,13 @@ def remove_member(org, actor):
     return Case(page, {}, lambda: not Membership.objects.filter(pk=membership.pk).exists(), page)
 
 
+def reset_mfa(org, actor):
+    membership = _member(org)
+    enrol_totp(membership.user)
+    page = url("user-mfa-reset", org, membership.user_id)
+    return Case(page, {}, lambda: not TotpDevice.objects.filter(user_id=membership.user_id).exists(), page)
+
+
 def change_settings(org, actor):
     page = url("org-settings", org)
     data = {"name": "Acme Corporation", "mfa_policy": "off", "min_length": "12", "history_count": "0"}
@@ -151,8 +160,13 @@ ORG_CASES = {
     "group.delete": delete_group,
     "membership.role_change": change_role,
     "membership.remove": remove_member,
+    "mfa.reset": reset_mfa,
     "organization.settings_change": change_settings,
 }
+
+
+def test_every_sensitive_action_is_tested_here():
+    assert set(ACTIONS) == set(ORG_CASES) | {"organization.status_change"}
 
 
 def _confirm_with_password(client):
