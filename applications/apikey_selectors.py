@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from applications.apikey_lookup import key_lookup
 from applications.apikey_services import KEY_MARKER, api_key_hash
 from applications.models import ApiKey, Application
-from orgs.models import Membership
 from orgs.permissions import ALL_PERMISSIONS, ROLE_PERMISSIONS
 
 # "ghk_" + 16 hex (the stored prefix) + "_" + 64 hex (the secret).
@@ -137,11 +137,7 @@ def api_key_check(*, raw_key: str, ip: str, now: datetime | None = None) -> KeyC
         return KeyCheck(None, KeyProblem.INVALID)
     if match is None:
         return KeyCheck(None, KeyProblem.INVALID)
-    creator_role = Subquery(Membership.objects.filter(
-        org_id=OuterRef("org_id"), user_id=OuterRef("created_by_id"), status=Membership.Status.ACTIVE,
-    ).values("role")[:1])
-    key = (ApiKey.objects.select_related("org", "application", "created_by")
-           .annotate(creator_role=creator_role).filter(prefix=match.group(1)).first())
+    key = key_lookup(match.group(1))
     presented = api_key_hash(raw_key)
     if not hmac.compare_digest(presented, key.key_hash if key is not None else _DUMMY_HASH) or key is None:
         return KeyCheck(None, KeyProblem.INVALID)
