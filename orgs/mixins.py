@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from identity.mfa.enforcement import org_console_step_up
 from orgs.models import Membership, Organization
 from orgs.permissions import permissions_for
 
@@ -39,6 +40,9 @@ class OrgPermissionMixin(LoginRequiredMixin):
         if self._sign_in_too_old(request, org):
             # The org's maximum authentication age (DESIGN.md): ask for the password again, then come back.
             return redirect_to_login(request.get_full_path(), login_url=reverse("identity:login") + "?prompt=login")
+        if (step_up := org_console_step_up(request, org)) is not None:
+            # The org's MFA policy covers this member and the session predates it (docs/mfa.md).
+            return step_up
         self.org = org
         self.org_permissions = granted
         return super().dispatch(request, *args, **kwargs)

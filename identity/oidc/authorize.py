@@ -18,8 +18,8 @@ from oauth2_provider.views.mixins import OAuthLibMixin
 from applications.models import Application, Consent
 from audit.services import audit_record
 from identity.flows import LoginFlow, flow_save, flow_step_url
-from identity.mfa.assurance import ACR_PWD, acr_requested, methods_are_multi_factor
-from identity.mfa.selectors import org_requires_mfa, user_has_factor, user_mfa_requirement
+from identity.mfa.assurance import acr_requested
+from identity.mfa.enforcement import session_step_up_flow
 from identity.oidc.access import application_access
 from identity.oidc.csp import allow_form_action, redirect_target_source
 from identity.oidc.resources import granted_api_scopes
@@ -191,26 +191,9 @@ class AuthorizeView(AuthorizationView):
     def _step_up(self, application) -> tuple[LoginFlow, str] | None:
         """A session signed in with one factor, when the app asks for more (acr_values naming
         urn:gatehouse:acr:mfa or phr) or its org's policy covers the user, goes through the sign-in
-        flow's second-factor step (or enrolment), then comes back here. A user the policy covers who
-        has no factor yet and is still in their grace window is let through, as at sign-in."""
-        user = self.request.user
-        user_session = getattr(self.request, "user_session", None)
-        amr = list(user_session.amr) if user_session is not None else []
-        if methods_are_multi_factor(amr):
-            return None
-        wanted = acr_requested(self.request.GET.get("acr_values", ""))
-        app_asks = wanted is not None and wanted != ACR_PWD
-        if not app_asks:
-            if not org_requires_mfa(org=application.org, user=user):
-                return None
-            if not user_has_factor(user=user) and user_mfa_requirement(user=user).in_grace():
-                return None
-        flow = LoginFlow(next_url=self.request.get_full_path(), user_id=user.pk,
-                         methods=[method for method in amr if method != "mfa"] or ["pwd"], step_up=True,
-                         acr=wanted if wanted is not None and app_asks else "", org_id=application.org_id,
-                         client_id=application.client_id)
-        steps = flow.remaining_steps(user)
-        return (flow, steps[0]) if steps else None
+        flow's second-factor step (or enrolment), then comes back here (identity/mfa/enforcement.py)."""
+        return session_step_up_flow(self.request, org=application.org, client_id=application.client_id,
+                                    acr=acr_requested(self.request.GET.get("acr_values", "")))
 
     def _refuse_if_not_allowed(self, application, credentials, *, interactive: bool):
         decision = application_access(user=self.request.user, application=application)

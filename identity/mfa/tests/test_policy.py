@@ -201,3 +201,42 @@ def test_operators_must_set_up_a_factor_when_the_platform_says_so(client, operat
 
 def test_operators_are_not_covered_by_default(client, operator):
     assert post_password(client, operator.email)["Location"] == "/console/"
+
+
+# ---------------------------------------------------------------- the console, for a session older than the policy
+
+
+def test_a_password_session_of_a_covered_admin_with_a_factor_is_stepped_up_at_the_console(client, sign_in):
+    user = _member(_org("console_roles", grace_days=7), "admin")
+    _, totp = enrol_totp(user)
+    sign_in(user)
+
+    response = client.get("/console/acme/")
+    back = post_code(client, code_at(totp))
+
+    assert response["Location"] == "/login/verify"
+    assert back["Location"] == "/console/acme/"
+    assert client.get("/console/acme/").status_code == 200
+    assert UserSession.objects.get(user=user).amr == ["pwd", "otp", "mfa"]
+
+
+def test_a_covered_admin_without_a_factor_uses_the_console_in_grace_and_must_enrol_after(client, sign_in):
+    org = _org("console_roles", grace_days=7, since_days_ago=1)
+    user = _member(org, "admin")
+    sign_in(user)
+    assert client.get("/console/acme/").status_code == 200
+
+    Organization.objects.filter(pk=org.pk).update(mfa_required_since=timezone.now() - timedelta(days=8))
+
+    assert client.get("/console/acme/")["Location"] == "/login/enrol"
+
+
+def test_only_the_orgs_own_policy_gates_its_console(client, sign_in):
+    user = _member(_org("off"), "admin")
+    strict = OrganizationFactory(slug="strict", mfa_policy="console_roles", mfa_grace_days=0,
+                                 mfa_required_since=timezone.now())
+    MembershipFactory(org=strict, user=user, role="auditor")
+    sign_in(user)
+
+    assert client.get("/console/acme/").status_code == 200
+    assert client.get("/console/strict/")["Location"] == "/login/enrol"
