@@ -85,14 +85,18 @@ def test_with_one_session_there_is_nothing_else_to_sign_out(client, sign_in, org
     assert "Sign out everywhere else" not in html
 
 
-def test_signing_out_another_session_signs_that_browser_out_and_keeps_this_one(devices, org_member):
+def test_signing_out_another_session_signs_that_browser_out_and_keeps_this_one(devices, org_member,
+                                                                               django_capture_on_commit_callbacks):
     clients, rows = devices
     phone_key = clients["phone"].session.session_key
 
-    response = clients["laptop"].post(f"/account/sessions/{rows['phone'].pk}/end")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = clients["laptop"].post(f"/account/sessions/{rows['phone'].pk}/end")
 
     assert response.status_code == 302
     assert response["Location"] == ACCOUNT_URL
+    # The Django session is gone at once, before the phone's next request finds its row ended.
+    assert not _django_session_exists(phone_key)
     assert "Safari on iOS has been signed out." in clients["laptop"].get(ACCOUNT_URL).content.decode()
     assert not _signed_in(clients["phone"])
     assert _signed_in(clients["laptop"])
@@ -100,8 +104,6 @@ def test_signing_out_another_session_signs_that_browser_out_and_keeps_this_one(d
     phone = UserSession.objects.get(pk=rows["phone"].pk)
     assert phone.ended_at is not None
     assert phone.end_reason == UserSession.EndReason.REVOKED
-    # The Django session is gone too, not only refused by the middleware.
-    assert not _django_session_exists(phone_key)
     event = AuditEvent.objects.get(action="session.ended")
     assert (event.actor, event.target_id, event.org) == (org_member, str(org_member.pk), None)
     assert event.metadata == {"reason": "ended_by_user", "sid": phone.sid, "device": "Safari on iOS",
@@ -216,3 +218,27 @@ def test_the_account_page_costs_no_more_queries_with_session_control(client, sig
 
     with django_assert_num_queries(6 + session_reads):
         assert client.get(ACCOUNT_URL).status_code == 200
+
+
+def test_a_real_sign_in_remembers_its_session_key_and_follows_it_when_it_changes(
+        client, sign_in, org_member, password, django_capture_on_commit_callbacks):
+    response = client.post("/login", {"email": org_member.email, "password": password})
+    assert response.status_code == 302
+    row = UserSession.objects.get(user=org_member)
+    assert row.session_key == client.session.session_key
+    # A password change keeps this browser signed in under a new session key...
+    response = client.post("/account/password", {"current_password": password, "new_password1": "another-passphrase-9",
+                                                  "new_password2": "another-passphrase-9"})
+    assert response.status_code == 302
+    new_key = client.session.session_key
+    assert new_key != row.session_key
+    # ...which the row follows on the browser's next request,
+    assert _signed_in(client)
+    assert UserSession.objects.get(pk=row.pk).session_key == new_key
+    # so signing it out from elsewhere deletes the session the browser really holds.
+    org_member.refresh_from_db()  # signed in elsewhere with the new password
+    elsewhere = sign_in(org_member, Client())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert elsewhere.post(f"/account/sessions/{row.pk}/end")["Location"] == ACCOUNT_URL
+    assert not _django_session_exists(new_key)
+    assert not _signed_in(client)
