@@ -5,7 +5,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from api.base import NotFoundView
-from api.views import app_users, groups, users
+from api.views import api_keys, app_users, groups, users
 
 org = "v1/orgs/<slug:org_slug>"
 
@@ -25,6 +25,13 @@ urlpatterns = [
     path(f"{org}/groups/<int:group_id>/members", groups.GroupMembersView.as_view(), name="api-group-members"),
     path(f"{org}/groups/<int:group_id>/members/<int:user_id>", groups.GroupMemberView.as_view(),
          name="api-group-member"),
+    path(f"{org}/api-keys", api_keys.ApiKeyListView.as_view(), name="api-api-keys"),
+    path(f"{org}/api-keys/<int:key_id>", api_keys.ApiKeyDetailView.as_view(), name="api-api-key"),
+    path(f"{org}/api-keys/<int:key_id>/revoke", api_keys.ApiKeyRevokeView.as_view(), name="api-api-key-revoke"),
+    path(f"{org}/api-keys/<int:key_id>/deactivate", api_keys.ApiKeyDeactivateView.as_view(),
+         name="api-api-key-deactivate"),
+    path(f"{org}/api-keys/<int:key_id>/reactivate", api_keys.ApiKeyReactivateView.as_view(),
+         name="api-api-key-reactivate"),
     path("v1/app/users", app_users.AppUsersView.as_view(), name="api-app-users"),
     path("v1/app/users/lookup", app_users.AppUserLookupView.as_view(), name="api-app-users-lookup"),
     # [\s\S], not ".": a path with a newline in it must reach this too.

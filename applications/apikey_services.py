@@ -102,7 +102,7 @@ def api_key_create(
         raise DomainError("A key needs a name that says what uses it.", field="name")
     if len(name) > API_KEY_NAME_MAX:
         raise DomainError(f"A key's name has at most {API_KEY_NAME_MAX} characters.", field="name")
-    if system:
+    if system and held is None:
         held = ALL_PERMISSIONS
     scopes = _scopes_check(scopes=scopes, org=org, actor=actor, held=held)
     if expires_at is not None and expires_at <= timezone.now():

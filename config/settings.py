@@ -450,6 +450,7 @@ SPECTACULAR_SETTINGS = {
         "MembershipStatusChangeEnum": "api.serializers.users.STATUS_CHANGES",
         "AccountStatusEnum": "directory.models.User.Status",
         "SyncStatusEnum": "api.serializers.app_users.SYNC_STATUSES",
+        "ApiKeyStatusEnum": "api.serializers.api_keys.KEY_STATUSES",
     },
 }
 
