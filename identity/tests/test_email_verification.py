@@ -56,6 +56,14 @@ def test_an_account_created_with_a_password_gets_a_verification_link(dana):
     assert (event.target_id, event.metadata) == (str(dana.pk), {"email": "dana@example.test"})
 
 
+def test_create_user_says_a_verification_link_was_sent(org):
+    out = io.StringIO()
+    call_command("create_user", "eve@example.test", "--password", PASSWORD, stdout=out)
+
+    assert "A link to verify the address was emailed to eve@example.test" in out.getvalue()
+    assert len(outbox(kind="email_verification", recipient="eve@example.test")) == 1
+
+
 def test_the_email_queue_never_shows_the_link(dana):
     [email] = outbox(kind="email_verification")
 

@@ -88,6 +88,9 @@ class Command(BaseCommand):
         if password is None:
             self.stdout.write("No password was set: the account cannot sign in with a password until one is "
                               "set through an invitation or a password reset.")
+        elif not user.email_verified:
+            self.stdout.write(f"A link to verify the address was emailed to {user.email}; until it is used, "
+                              "applications are told the address is not verified.")
 
     def _create(self, options: dict, password: str | None) -> tuple[User, Membership | None]:
         org = None
