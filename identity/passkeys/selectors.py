@@ -5,7 +5,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from directory.models import User
-from identity.passkeys.models import Passkey
+from identity.passkeys.models import Passkey, PasskeyUser
 from orgs.models import Membership, Organization
 
 
@@ -17,6 +17,11 @@ def user_passkey_count(*, user: User) -> int:
 def passkey_list(*, user: User) -> QuerySet[Passkey]:
     """The user's own passkeys, oldest first."""
     return Passkey.objects.filter(user=user).order_by("created_at", "pk")
+
+
+def passkey_user_handle_get(*, user: User) -> str | None:
+    """The account's WebAuthn user handle, or None before its first passkey options."""
+    return PasskeyUser.objects.filter(user=user).values_list("handle", flat=True).first()
 
 
 def passkey_get(*, user: User, pk) -> Passkey:

@@ -149,15 +149,18 @@
   // ---------------------------------------------------------------- sign in with a passkey
 
   function signIn(root, mediation, signal) {
-    return post(root, root.dataset.optionsUrl).then(function (options) {
-      const request = { publicKey: requestOptions(options) };
+    let options = null;
+    return post(root, root.dataset.optionsUrl).then(function (json) {
+      options = json;
+      const request = { publicKey: requestOptions(json) };
       if (mediation) request.mediation = mediation;
       if (signal) request.signal = signal;
       return navigator.credentials.get(request);
     }).then(function (credential) {
       if (!credential) throw new Error("No passkey was chosen.");
       say(root, "Checking the passkey…");
-      return post(root, root.dataset.verifyUrl, { credential: credentialJSON(credential), next: root.dataset.next || "" });
+      return post(root, root.dataset.verifyUrl, { credential: credentialJSON(credential), next: root.dataset.next || "" })
+        .catch(function (error) { signalUnknown(options, credential, error); throw error; });
     }).then(function (data) {
       window.location.assign(data.redirect);
     });
@@ -195,9 +198,31 @@
     startAutofill();
   }
 
+  // ---------------------------------------------------------------- Signal API: keep devices in step
+
+  // The account page lists the passkeys this account still accepts: a browser with the Signal API lets the
+  // device or password manager drop one removed here, so it stops offering it.
+  function signalAccepted() {
+    const data = document.getElementById("passkey-signal");
+    if (!data || typeof PublicKeyCredential.signalAllAcceptedCredentials !== "function") return;
+    const accepted = JSON.parse(data.textContent);
+    PublicKeyCredential.signalAllAcceptedCredentials({
+      rpId: accepted.rpId, userId: accepted.userId, allAcceptedCredentialIds: accepted.credentialIds,
+    }).catch(function () { /* advisory only: a browser may refuse it */ });
+  }
+
+  // A passkey the server no longer knows (removed here, or on another device): tell the authenticator.
+  function signalUnknown(options, credential, error) {
+    if (!error || !error.server || error.server.error !== "unknown_credential") return;
+    if (typeof PublicKeyCredential.signalUnknownCredential !== "function") return;
+    PublicKeyCredential.signalUnknownCredential({ rpId: options.rpId, credentialId: credential.id })
+      .catch(function () { /* advisory only */ });
+  }
+
   function start() {
     document.querySelectorAll("form[data-passkey-register]").forEach(setUpRegister);
     document.querySelectorAll("[data-passkey-login], [data-passkey-second-factor]").forEach(setUpSignIn);
+    if (supported()) signalAccepted();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

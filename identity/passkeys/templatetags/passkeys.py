@@ -5,11 +5,12 @@ from typing import Any
 
 from django import template
 from django.forms import BoundField
+from webauthn.helpers import bytes_to_base64url
 
 from directory.models import User
 from identity.flows import flow_load
-from identity.passkeys.ceremonies import NAME_MAX_LENGTH, unavailable_reason
-from identity.passkeys.selectors import passkey_list, user_passkey_count
+from identity.passkeys.ceremonies import NAME_MAX_LENGTH, rp_id, unavailable_reason
+from identity.passkeys.selectors import passkey_list, passkey_user_handle_get, user_passkey_count
 
 register = template.Library()
 
@@ -18,12 +19,18 @@ register = template.Library()
 def passkey_account_section(context: template.Context) -> dict[str, Any]:
     request = context.get("request")
     user = getattr(request, "user", None)
+    passkeys = list(passkey_list(user=user)) if isinstance(user, User) else []
+    handle = passkey_user_handle_get(user=user) if isinstance(user, User) else None
     return {
         "request": request,
         "csrf_token": context.get("csrf_token"),
-        "passkeys": list(passkey_list(user=user)) if isinstance(user, User) else [],
+        "passkeys": passkeys,
         "unavailable": unavailable_reason(),
         "name_max_length": NAME_MAX_LENGTH,
+        # For the browser's Signal API: the passkeys this account still accepts, so a device or password
+        # manager can drop one removed here (WebAuthn user.id is the handle's text, base64url-encoded).
+        "signal": {"rpId": rp_id(), "userId": bytes_to_base64url(handle.encode()),
+                   "credentialIds": [p.credential_id for p in passkeys]} if handle else None,
     }
 
 

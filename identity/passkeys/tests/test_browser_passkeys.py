@@ -64,6 +64,16 @@ def sign_out(page, base: str) -> None:
     expect(page).to_have_url(re.compile(rf"^{re.escape(base)}/login"))
 
 
+def _credentials_left(page, cdp, authenticator, wait_ms: int = 5000) -> list:
+    """The virtual authenticator's credentials once the page's (asynchronous) Signal API call had time to land."""
+    for _attempt in range(wait_ms // 250):
+        credentials = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
+        if not credentials:
+            return []
+        page.wait_for_timeout(250)
+    return credentials
+
+
 def _no_errors(console_messages: list[str]) -> None:
     assert not [m for m in console_messages if "Content Security Policy" in m or m.startswith("pageerror")]
 
@@ -102,6 +112,8 @@ def test_register_sign_in_without_password_and_remove(live_server, live_issuer, 
     expect(page.get_by_text("Passkey “Laptop” removed")).to_be_visible()
     expect(page.get_by_role("heading", name="Laptop", exact=True)).to_have_count(0)
     assert not Passkey.objects.filter(user=bob).exists()
+    # The page told the browser which passkeys the account still accepts (none): the authenticator drops it.
+    assert _credentials_left(page, cdp, authenticator) == []
     _no_errors(console_messages)
     assert failed_responses == []
 
@@ -125,6 +137,26 @@ def test_a_passkey_as_the_second_factor_after_the_password(live_server, live_iss
     session = UserSession.objects.filter(user=bob, ended_at__isnull=True).get()
     assert session.amr == ["pwd", "swk", "mfa"]
     _no_errors(console_messages)
+
+
+def test_a_passkey_removed_elsewhere_is_refused_and_dropped_from_the_device(live_server, live_issuer, bob,
+                                                                            browser_page, console_messages):
+    page = browser_page
+    page.add_init_script(NO_AUTOFILL)
+    cdp, authenticator = add_virtual_authenticator(page)
+    browser_sign_in(page, live_server, email="bob@acme.test", password=DEFAULT_PASSWORD, lands_on="/account/")
+    register_in_browser(page, live_issuer, "Laptop")
+    sign_out(page, live_issuer)
+    Passkey.objects.filter(user=bob).delete()  # removed from another browser meanwhile
+
+    page.get_by_role("button", name="Sign in with a passkey").click()
+
+    expect(page.get_by_text("This passkey is not registered for this sign-in")).to_be_visible()
+    expect(page).to_have_url(re.compile(rf"^{re.escape(live_issuer)}/login"))
+    assert not UserSession.objects.filter(user=bob, ended_at__isnull=True).exists()
+    # The browser was told (Signal API), so the device stops offering a passkey that cannot sign in.
+    assert _credentials_left(page, cdp, authenticator) == []
+    assert not [m for m in console_messages if "Content Security Policy" in m or m.startswith("pageerror")]
 
 
 def test_the_email_fields_autofill_signs_in_with_a_passkey(live_server, live_issuer, bob, browser_page,
