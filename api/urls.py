@@ -5,7 +5,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from api.base import NotFoundView
-from api.views import api_keys, app_users, groups, users
+from api.views import api_keys, app_users, groups, records, users
 
 org = "v1/orgs/<slug:org_slug>"
 
@@ -32,6 +32,12 @@ urlpatterns = [
          name="api-api-key-deactivate"),
     path(f"{org}/api-keys/<int:key_id>/reactivate", api_keys.ApiKeyReactivateView.as_view(),
          name="api-api-key-reactivate"),
+    path(f"{org}/audit-events", records.AuditEventListView.as_view(), name="api-audit-events"),
+    path(f"{org}/audit-events/<int:event_id>", records.AuditEventDetailView.as_view(), name="api-audit-event"),
+    path(f"{org}/email", records.EmailListView.as_view(), name="api-emails"),
+    path(f"{org}/email/<int:email_id>", records.EmailDetailView.as_view(), name="api-email"),
+    path(f"{org}/email/<int:email_id>/requeue", records.EmailRequeueView.as_view(), name="api-email-requeue"),
+    path(f"{org}/email/<int:email_id>/cancel", records.EmailCancelView.as_view(), name="api-email-cancel"),
     path("v1/app/users", app_users.AppUsersView.as_view(), name="api-app-users"),
     path("v1/app/users/lookup", app_users.AppUserLookupView.as_view(), name="api-app-users-lookup"),
     # [\s\S], not ".": a path with a newline in it must reach this too.

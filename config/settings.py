@@ -451,6 +451,7 @@ SPECTACULAR_SETTINGS = {
         "AccountStatusEnum": "directory.models.User.Status",
         "SyncStatusEnum": "api.serializers.app_users.SYNC_STATUSES",
         "ApiKeyStatusEnum": "api.serializers.api_keys.KEY_STATUSES",
+        "EmailStatusEnum": "emailqueue.models.OutboundEmail.Status",
     },
 }
 
