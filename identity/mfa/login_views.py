@@ -22,7 +22,7 @@ from identity.forms import form_add_domain_error
 from identity.mfa.assurance import ACR_PWD
 from identity.mfa.forms import CodeForm, TotpEnrolForm
 from identity.mfa.qr import totp_qr_svg, totp_setup_key
-from identity.mfa.selectors import user_mfa_requirement, user_recovery_codes_left, user_totp_devices
+from identity.mfa.selectors import user_has_recovery_codes, user_mfa_requirement, user_totp_devices
 from identity.mfa.services import CodeKind, CodeOutcome, mfa_verify_code, totp_enrol_begin, totp_enrol_confirm
 from identity.mfa.views import PENDING_TOTP_KEY, pending_totp, recovery_codes_context
 from identity.passkeys.selectors import user_passkey_count
@@ -49,23 +49,23 @@ def _start_again(request) -> HttpResponse:
 # ---------------------------------------------------------------------- /login/verify
 
 
-def _verify_page(request, user, form: CodeForm, kind: str, status: int = 200) -> HttpResponse:
-    return render(request, "mfa/login_verify.html", {
-        "form": form, "kind": kind, "has_totp": user_totp_devices(user=user).exists(),
-        "has_passkey": user_passkey_count(user=user) > 0,
-        "has_recovery": bool(user_recovery_codes_left(user=user)), "account_email": user.email,
-    }, status=status)
-
-
-def _chosen_kind(request, user) -> str:
-    """The kind of code to ask for: the one chosen on the page, else this browser's last, else the app's."""
-    wanted = request.GET.get("method") or request.COOKIES.get(LAST_FACTOR_COOKIE, "")
+def _verify_page(request, user, form: CodeForm, kind: str | None = None, status: int = 200) -> HttpResponse:
+    """The step's page. `kind` None: the one chosen by link, else this browser's last, else an app's code."""
     has_totp = user_totp_devices(user=user).exists()
-    if wanted == CodeKind.RECOVERY:
-        return CodeKind.RECOVERY
-    if wanted == "passkey" and user_passkey_count(user=user) > 0:
-        return "passkey"
-    return CodeKind.TOTP if has_totp or not user_passkey_count(user=user) else "passkey"
+    has_passkey = user_passkey_count(user=user) > 0
+    if kind is None:
+        wanted = request.GET.get("method") or request.COOKIES.get(LAST_FACTOR_COOKIE, "")
+        if wanted == CodeKind.RECOVERY:
+            kind = CodeKind.RECOVERY
+        elif has_passkey and (wanted == "passkey" or not has_totp):
+            kind = "passkey"
+        else:
+            kind = CodeKind.TOTP
+        form = CodeForm(kind=kind if kind != "passkey" else CodeKind.TOTP)
+    return render(request, "mfa/login_verify.html", {
+        "form": form, "kind": kind, "has_totp": has_totp, "has_passkey": has_passkey,
+        "has_recovery": user_has_recovery_codes(user=user), "account_email": user.email,
+    }, status=status)
 
 
 @never_cache
@@ -80,8 +80,7 @@ def login_verify_view(request):
     if flow.remaining_steps(user)[:1] != ["mfa"]:
         return login_flow_continue(request, flow, user)
     if request.method == "GET":
-        kind = _chosen_kind(request, user)
-        return _verify_page(request, user, CodeForm(kind=kind if kind != "passkey" else CodeKind.TOTP), kind)
+        return _verify_page(request, user, CodeForm())
 
     form = CodeForm(request.POST)
     if not form.is_valid():

@@ -59,7 +59,7 @@ class TotpDevice(TimestampMixin, ThrottlingMixin, Device):
         super().throttle_increment(commit=False)
         self.throttling_failure_count = min(self.throttling_failure_count, TOTP_MAX_FAILURE_COUNT)
         if commit:
-            self.save()
+            self.save(update_fields=["throttling_failure_timestamp", "throttling_failure_count"])
 
     def verify_token(self, token) -> bool:
         """django-otp's TOTPDevice.verify_token on the decrypted key: a code of this step or a
@@ -78,7 +78,8 @@ class TotpDevice(TimestampMixin, ThrottlingMixin, Device):
             self.drift = totp.drift
             self.throttle_reset(commit=False)
             self.set_last_used_timestamp(commit=False)
-            self.save()
+            self.save(update_fields=["last_t", "drift", "throttling_failure_timestamp", "throttling_failure_count",
+                                     "last_used_at"])
             return True
         self.throttle_increment()
         return False

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from directory.models import User
-from identity.mfa.models import RecoveryCodeSet, TotpDevice
+from identity.mfa.models import RecoveryCode, RecoveryCodeSet, TotpDevice
 from identity.passkeys.selectors import user_passkey_count
 from orgs.models import Membership, Organization
 
@@ -49,6 +49,11 @@ def user_recovery_codes_left(*, user: User) -> int | None:
     if code_set is None:
         return None
     return code_set.codes.filter(used_at__isnull=True).count()
+
+
+def user_has_recovery_codes(*, user: User) -> bool:
+    """Whether the user has an unused recovery code (one query)."""
+    return RecoveryCode.objects.filter(code_set__user=user, used_at__isnull=True).exists()
 
 
 def user_factor_count(*, user: User) -> int:
