@@ -5,7 +5,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from api.base import NotFoundView
-from api.views import api_keys, app_users, groups, records, users
+from api.views import api_keys, app_users, applications, groups, records, users
 
 org = "v1/orgs/<slug:org_slug>"
 
@@ -38,6 +38,17 @@ urlpatterns = [
     path(f"{org}/email/<int:email_id>", records.EmailDetailView.as_view(), name="api-email"),
     path(f"{org}/email/<int:email_id>/requeue", records.EmailRequeueView.as_view(), name="api-email-requeue"),
     path(f"{org}/email/<int:email_id>/cancel", records.EmailCancelView.as_view(), name="api-email-cancel"),
+    path(f"{org}/applications", applications.ApplicationListView.as_view(), name="api-applications"),
+    path(f"{org}/applications/<int:app_id>", applications.ApplicationDetailView.as_view(), name="api-application"),
+    path(f"{org}/applications/<int:app_id>/secret", applications.ApplicationSecretView.as_view(),
+         name="api-application-secret"),
+    path(f"{org}/applications/<int:app_id>/disable", applications.ApplicationDisableView.as_view(),
+         name="api-application-disable"),
+    path(f"{org}/applications/<int:app_id>/enable", applications.ApplicationEnableView.as_view(),
+         name="api-application-enable"),
+    path(f"{org}/applications/<int:app_id>/roles", applications.AppRoleListView.as_view(), name="api-app-roles"),
+    path(f"{org}/applications/<int:app_id>/roles/<int:role_id>", applications.AppRoleDetailView.as_view(),
+         name="api-app-role"),
     path("v1/app/users", app_users.AppUsersView.as_view(), name="api-app-users"),
     path("v1/app/users/lookup", app_users.AppUserLookupView.as_view(), name="api-app-users-lookup"),
     # [\s\S], not ".": a path with a newline in it must reach this too.
