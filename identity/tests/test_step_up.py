@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from audit.models import AuditEvent
+from config.tests.helpers import run_python
 from directory.models import Group
 from directory.tests.factories import DEFAULT_PASSWORD, GroupFactory, MembershipFactory, UserFactory
 from emailqueue.models import OutboundEmail
@@ -278,3 +279,15 @@ def test_a_passkey_is_not_posted_to_the_form(with_passkey):
     response = with_passkey.post(CONFIRM, {"method": "passkey"})
     assert response.status_code == 400
     assert UserSession.objects.count() == 1
+
+
+# ---------------------------------------------------------------------- configuration
+
+
+def test_a_window_under_a_minute_is_refused_at_start(tmp_path):
+    probe = "import django; django.setup(); from django.conf import settings; print(settings.GATEHOUSE_STEP_UP_SECONDS)"
+    refused = run_python(["-c", probe], tmp_path, GATEHOUSE_STEP_UP_SECONDS="30")
+    assert refused.returncode != 0
+    assert "GATEHOUSE_STEP_UP_SECONDS must be at least 60." in refused.stderr
+    accepted = run_python(["-c", probe], tmp_path, GATEHOUSE_STEP_UP_SECONDS="1800")
+    assert accepted.stdout.strip() == "1800", accepted.stderr
