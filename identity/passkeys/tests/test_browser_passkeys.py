@@ -159,6 +159,32 @@ def test_a_passkey_removed_elsewhere_is_refused_and_dropped_from_the_device(live
     assert not [m for m in console_messages if "Content Security Policy" in m or m.startswith("pageerror")]
 
 
+# A browser without the JSON helpers of WebAuthn Level 3: the page's own base64url code does the work.
+NO_JSON_HELPERS = """
+delete PublicKeyCredential.parseCreationOptionsFromJSON;
+delete PublicKeyCredential.parseRequestOptionsFromJSON;
+delete PublicKeyCredential.prototype.toJSON;
+"""
+
+
+def test_browsers_without_the_json_helpers_register_and_sign_in_too(live_server, live_issuer, bob, browser_page,
+                                                                    console_messages):
+    page = browser_page
+    page.add_init_script(NO_AUTOFILL + NO_JSON_HELPERS)
+    add_virtual_authenticator(page)
+    browser_sign_in(page, live_server, email="bob@acme.test", password=DEFAULT_PASSWORD, lands_on="/account/")
+    assert page.evaluate("typeof PublicKeyCredential.parseCreationOptionsFromJSON") == "undefined"
+
+    register_in_browser(page, live_issuer, "Old browser")
+    assert Passkey.objects.get(user=bob).transports  # getTransports() was read by hand
+    sign_out(page, live_issuer)
+    page.get_by_role("button", name="Sign in with a passkey").click()
+
+    expect(page).to_have_url(f"{live_issuer}/account/")
+    assert UserSession.objects.filter(user=bob, ended_at__isnull=True).get().amr == ["hwk", "mfa"]
+    _no_errors(console_messages)
+
+
 def test_the_email_fields_autofill_signs_in_with_a_passkey(live_server, live_issuer, bob, browser_page,
                                                           console_messages):
     page = browser_page
