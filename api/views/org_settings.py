@@ -1,0 +1,77 @@
+"""/api/v1/orgs/{org}/settings: the org's settings and branding, read with org.view, changed with
+settings.manage through the console's services (one audit event each for settings and branding)."""
+
+from typing import Any
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from api.base import ApiView
+from api.fields import StrictBooleanField, StrictCharField, StrictChoiceField, StrictIntegerField
+from api.serializers import StrictSerializer
+from orgs.branding import organization_branding_update
+from orgs.models import Organization
+from orgs.settings_services import organization_settings_update
+
+SETTINGS = ("name", "notify_new_device_sign_in", "mfa_policy", "mfa_grace_days", "session_max_age_minutes",
+            "lockout_threshold")
+BRANDING = ("display_name", "accent_color")
+
+
+class OrgSettingsSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    status = serializers.ChoiceField(choices=Organization.Status.choices)
+    name = serializers.CharField()
+    notify_new_device_sign_in = serializers.BooleanField()
+    mfa_policy = serializers.ChoiceField(choices=Organization.MfaPolicy.choices)
+    mfa_grace_days = serializers.IntegerField()
+    session_max_age_minutes = serializers.IntegerField(allow_null=True)
+    lockout_threshold = serializers.IntegerField(allow_null=True)
+    display_name = serializers.CharField(help_text="Branding: the name the hosted pages show.")
+    accent_color = serializers.CharField(help_text="Branding: #rrggbb, or empty.")
+
+
+class OrgSettingsUpdateSerializer(StrictSerializer):
+    name = StrictCharField(required=False, max_length=150)
+    notify_new_device_sign_in = StrictBooleanField(required=False)
+    mfa_policy = StrictChoiceField(required=False, choices=Organization.MfaPolicy.choices)
+    mfa_grace_days = StrictIntegerField(required=False)
+    session_max_age_minutes = StrictIntegerField(required=False, allow_null=True)
+    lockout_threshold = StrictIntegerField(required=False, allow_null=True)
+    display_name = StrictCharField(required=False, allow_blank=True, max_length=150)
+    accent_color = StrictCharField(required=False, allow_blank=True, max_length=7)
+
+
+def settings_json(org: Organization) -> dict[str, Any]:
+    return {"slug": org.slug, "status": org.status, **{name: getattr(org, name) for name in SETTINGS + BRANDING}}
+
+
+class OrgSettingsView(ApiView):
+    permissions = {"GET": "org.view", "PATCH": "settings.manage"}
+
+    @extend_schema(responses=OrgSettingsSerializer, operation_id="settings_read",
+                   summary="The org's settings and branding")
+    def get(self, request: Request, org_slug: str) -> Response:
+        body = settings_json(self.org)
+        return self.with_etag(Response(body), body)
+
+    @extend_schema(request=OrgSettingsUpdateSerializer, responses=OrgSettingsSerializer,
+                   operation_id="settings_update", summary="Change settings or branding (If-Match: the ETag you read)")
+    def patch(self, request: Request, org_slug: str) -> Response:
+        data = OrgSettingsUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        org = Organization.objects.get(pk=self.org.pk)
+        self.if_match(request, settings_json(org))
+        values = data.validated_data
+        settings_changes = {name: values[name] for name in SETTINGS if name in values}
+        branding_changes = {name: values[name] for name in BRANDING if name in values}
+        with transaction.atomic():
+            if settings_changes:
+                organization_settings_update(org=org, actor=self.principal.actor, request=request, **settings_changes)
+            if branding_changes:
+                organization_branding_update(org=org, actor=self.principal.actor, request=request, **branding_changes)
+        body = settings_json(Organization.objects.get(pk=org.pk))
+        return self.with_etag(Response(body), body)
