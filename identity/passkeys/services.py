@@ -156,7 +156,7 @@ def passkey_authenticate(*, raw_credential: Any, session: SessionBase, purpose: 
     try:
         challenge = challenge_take(session, purpose)
         credential = authentication_parse(raw_credential)
-        passkey = (Passkey.objects.select_related("user", "user__passkey_user")
+        passkey = (Passkey.objects.select_related("user")
                    .filter(credential_id=bytes_to_base64url(credential.raw_id)).first())
         if passkey is None or (user is not None and passkey.user_id != user.pk) or challenge.user_id != (
                 user.pk if user is not None else None):
@@ -164,7 +164,8 @@ def passkey_authenticate(*, raw_credential: Any, session: SessionBase, purpose: 
                                code="unknown_credential")
         if purpose == Purpose.PASSWORDLESS:
             handle = credential.response.user_handle
-            if handle is None or handle != passkey.user.passkey_user.handle.encode():
+            expected = PasskeyUser.objects.filter(user_id=passkey.user_id).values_list("handle", flat=True).first()
+            if handle is None or expected is None or handle != expected.encode():
                 raise PasskeyError(_("This passkey belongs to another account."), code="user_mismatch")
         assertion = authentication_verify(credential=credential, challenge=challenge, public_key=passkey.public_key,
                                           require_user_verification=purpose == Purpose.PASSWORDLESS)

@@ -8,7 +8,7 @@ from audit.models import AuditEvent
 from directory.tests.factories import DEFAULT_PASSWORD, MembershipFactory, UserFactory
 from identity.models import UserSession
 from identity.passkeys import ceremonies
-from identity.passkeys.models import Passkey
+from identity.passkeys.models import Passkey, PasskeyUser
 from identity.passkeys.tests.authenticator import SoftAuthenticator
 from identity.passkeys.tests.support import ISSUER, post_json, register, sign_in, sign_in_options
 
@@ -312,3 +312,11 @@ def test_an_expired_sign_in_challenge_is_refused(client, member, registered, aut
     response = post_json(client, "/passkeys/login/verify", {"credential": authenticator.get(options)})
 
     _refused(response, "challenge_expired", member, registered)
+
+
+def test_a_passkey_whose_account_lost_its_user_handle_is_refused_not_a_500(client, member, registered, authenticator):
+    PasskeyUser.objects.filter(user=member).delete()
+
+    response = sign_in(client, authenticator)
+
+    _refused(response, "user_mismatch", member, registered)
