@@ -149,3 +149,15 @@ def test_introspection_says_how_the_person_signed_in(oidc, client, org, org_memb
     assert answer["amr"] == ["pwd", "otp", "mfa"]
     assert abs(answer["auth_time"] - answer["iat"]) < 60
     assert (again["acr"], again["amr"], again["auth_time"]) == (MFA, ["pwd", "otp", "mfa"], answer["auth_time"])
+
+
+def test_a_fresh_sign_in_for_an_app_asking_for_mfa_sets_up_a_factor_first(oidc, client, org, org_member):
+    rp = RelyingParty(oidc, make_web_app(org))
+    start = client.get(rp.path_of(rp.authorization_url(acr_values=MFA)))
+    next_url = query_of(start["Location"])["next"]
+
+    response = post_password(client, org_member.email, next_url=next_url)
+
+    assert response["Location"] == "/login/enrol"
+    assert client.post("/login/enrol", {"action": "skip"}).status_code == 403
+    assert "_auth_user_id" not in client.session
