@@ -133,7 +133,7 @@ class ApiUpdateView(OrgPermissionMixin, _ApiMixin, FormView):
         return redirect(_api_url("api-detail", self.org, self.api))
 
 
-@step_up_required("api.delete")
+@step_up_required("api.delete", ask_on_get=True)
 class ApiDeleteView(OrgPermissionMixin, _ApiMixin, TemplateView):
     """GET: a confirmation naming what changes. POST: delete."""
 
@@ -159,7 +159,7 @@ class _Rotate(TemplateView):
         return _secret_response(self, self.api, secret, rotated=True)
 
 
-@step_up_required("api.secret_rotate")
+@step_up_required("api.secret_rotate", ask_on_get=True)
 class ApiSecretRotateView(OrgPermissionMixin, _ApiMixin, _SubmitOnceMixin, _Rotate):
     """GET: what rotating does. POST (after _SubmitOnceMixin's resend check): rotate and show the new
     secret, once."""

@@ -38,7 +38,7 @@ class ApiKeyListView(OrgPermissionMixin, TemplateView):
         return context
 
 
-@step_up_required("api_key.create")
+@step_up_required("api_key.create", ask_on_get=True)
 class ApiKeyCreateView(OrgPermissionMixin, FormView):
     """GET: the form. POST: create, and answer with the one page that shows the raw key."""
 
@@ -64,7 +64,7 @@ class ApiKeyCreateView(OrgPermissionMixin, FormView):
         return response
 
 
-@step_up_required("api_key.revoke")
+@step_up_required("api_key.revoke", ask_on_get=True)
 class ApiKeyRevokeView(OrgPermissionMixin, TemplateView):
     """GET: a confirmation naming the key and what revoking does. POST: revoke."""
 
@@ -121,7 +121,7 @@ class ApiKeyReactivateView(_ApiKeyActionView):
         return _("Reactivated the key %(name)s; it works again.") % {"name": api_key.name}
 
 
-@step_up_required("api_key.delete")
+@step_up_required("api_key.delete", ask_on_get=True)
 class ApiKeyDeleteView(OrgPermissionMixin, TemplateView):
     """GET: a confirmation naming the key and what deleting does. POST: delete."""
 

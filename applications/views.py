@@ -327,7 +327,7 @@ class ApplicationStatusView(OrgPermissionMixin, _AppMixin, View):
         return redirect(_app_url("app-detail", self.application))
 
 
-@step_up_required("application.secret_rotate")
+@step_up_required("application.secret_rotate", ask_on_get=True)
 class ApplicationSecretRotateView(OrgPermissionMixin, _AppMixin, _SubmitOnceMixin, FormView):
     """GET: what rotating does, and the overlap to choose. POST: rotate and show the new secret, once."""
 
@@ -381,7 +381,7 @@ class ApplicationSecretOverlapEndView(OrgPermissionMixin, _AppMixin, View):
         return redirect(_app_url("app-detail", self.application))
 
 
-@step_up_required("application.delete")
+@step_up_required("application.delete", ask_on_get=True)
 class ApplicationDeleteView(OrgPermissionMixin, _AppMixin, TemplateView):
     """GET: a confirmation naming the impact. POST: delete."""
 

@@ -116,7 +116,7 @@ class GroupUpdateView(OrgPermissionMixin, _GroupMixin, FormView):
         return redirect(_group_url("group-detail", self.group))
 
 
-@step_up_required("group.delete")
+@step_up_required("group.delete", ask_on_get=True)
 class GroupDeleteView(OrgPermissionMixin, _GroupMixin, TemplateView):
     """GET: a confirmation page naming the impact. POST: delete, unless an app would be opened up."""
 

@@ -18,7 +18,7 @@ from orgs.mixins import OrgPermissionMixin
 from orgs.models import Membership
 
 
-@step_up_required("mfa.reset")
+@step_up_required("mfa.reset", ask_on_get=True)
 class MemberMfaResetView(OrgPermissionMixin, TemplateView):
     """GET: what a reset removes and what the person must do next. POST: reset, back to the member.
 

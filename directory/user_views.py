@@ -256,7 +256,7 @@ class UserEmailChangeView(_IdentityFormView):
         return redirect(_detail_url(self.org, self.membership.user_id))
 
 
-@step_up_required("membership.remove")
+@step_up_required("membership.remove", ask_on_get=True)
 class UserRemoveView(OrgPermissionMixin, _MemberMixin, TemplateView):
     """GET: a confirmation page naming what removal does. POST: remove the membership."""
 

@@ -156,26 +156,33 @@ def _return_to(view, request: HttpRequest) -> str:
     return referer or reverse("console:home")
 
 
-def step_up_required(action: str) -> Callable[[type], type]:
+def _gated(method, action: str, *, back_to_this_page: bool):
+    @wraps(method)
+    def gated(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not step_up_recent(request):
+            return_to = request.get_full_path() if back_to_this_page else _return_to(self, request)
+            return redirect(step_up_url(request, action=action, return_to=return_to, org=getattr(self, "org", None)))
+        return method(self, request, *args, **kwargs)
+
+    return gated
+
+
+def step_up_required(action: str, *, ask_on_get: bool = False) -> Callable[[type], type]:
     """Class decorator for a console view: its POST needs a recent authentication, else the browser goes
     to the step-up page and comes back to the action's form (the POST is never replayed: the person
     submits it again, knowingly). Wrapping `post`, not `dispatch`, keeps the org and permission checks
     (a 404 for another org) ahead of it, whatever order the base classes come in.
+
+    `ask_on_get`: the view's GET page is the action's own form or confirmation (nothing to read there
+    otherwise), so ask before showing it rather than after the person filled it in. The POST stays the gate.
     """
     if action not in ACTIONS:
         raise ValueError(f"Unknown step-up action {action!r}: add it to identity.step_up.ACTIONS.")
 
     def decorate(view_class: type) -> type:
-        original = view_class.post
-
-        @wraps(original)
-        def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if not step_up_recent(request):
-                return redirect(step_up_url(request, action=action, return_to=_return_to(self, request),
-                                            org=getattr(self, "org", None)))
-            return original(self, request, *args, **kwargs)
-
-        view_class.post = post
+        view_class.post = _gated(view_class.post, action, back_to_this_page=False)
+        if ask_on_get:
+            view_class.get = _gated(view_class.get, action, back_to_this_page=True)
         view_class.step_up_action = action
         return view_class
 

@@ -207,6 +207,32 @@ def test_an_old_sign_in_must_confirm_then_the_action_works(client, sign_in, org,
     assert case.done()
 
 
+# Actions whose GET page is their own form or confirmation: asked before it is shown, not after filling it in.
+ASKED_ON_GET = {"application.secret_rotate", "application.delete", "api.secret_rotate", "api.delete",
+                "api_key.create", "api_key.revoke", "api_key.delete", "group.delete", "membership.remove", "mfa.reset"}
+
+
+@pytest.mark.parametrize("action", sorted(ASKED_ON_GET))
+def test_the_actions_own_page_asks_before_showing_the_form(client, sign_in, org, org_owner, action):
+    case = ORG_CASES[action](org, org_owner)
+    sign_in(org_owner)
+    sign_in_age(client, 11)
+    response = client.get(case.url)
+    assert response.status_code == 302
+    assert response["Location"] == "/account/confirm"
+    assert _confirm_with_password(client)["Location"] == case.url
+    assert client.get(case.url).status_code == 200
+    assert not case.done()  # a GET never acts
+
+
+@pytest.mark.parametrize("action", sorted(set(ORG_CASES) - ASKED_ON_GET))
+def test_pages_that_show_more_than_the_action_are_not_gated_on_get(client, sign_in, org, org_owner, action):
+    case = ORG_CASES[action](org, org_owner)
+    sign_in(org_owner)
+    sign_in_age(client, 11)
+    assert client.get(case.back_to).status_code == 200
+
+
 def test_the_branding_form_is_gated_with_the_settings(client, sign_in, org, org_owner):
     case = change_branding(org, org_owner)
     sign_in(org_owner)
