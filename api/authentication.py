@@ -31,7 +31,7 @@ class ApiPrincipal:
     """A caller of the management API. `actor` is who the services record (the key's creator; None for a
     key an operator made with manage.py, recorded as the system)."""
 
-    org: Organization
+    org: Organization | None  # None: a platform key (operators' endpoints only)
     permissions: frozenset[str]
     actor: object | None
     api_key: ApiKey | None = None

@@ -29,7 +29,7 @@ class ApiView(APIView):
     """Declare `permissions = {"GET": "members.view", "POST": "members.manage", …}` per method.
 
     Views whose URL carries `org_slug` act on `self.org`; `app_only` views need a caller bound to an
-    application (`self.application`).
+    application (`self.principal.application`); `platform_only` views need a platform key (no org).
     """
 
     permissions: ClassVar[dict[str, str]] = {}
@@ -37,6 +37,7 @@ class ApiView(APIView):
     # silently return everything).
     query_params: ClassVar[frozenset[str]] = frozenset()
     app_only: ClassVar[bool] = False
+    platform_only: ClassVar[bool] = False
 
     org: Organization
     principal: ApiPrincipal
@@ -61,9 +62,14 @@ class ApiView(APIView):
             raise exceptions.NotAuthenticated()
         self._rate_limits.append(rate_limit_key(principal.label))
         self.principal = principal
-        self.org = principal.org
+        # A platform key (org None) reaches the platform endpoints only; an org's key never reaches them.
+        # Both miss with the 404 of a path that is not there: neither learns what the other kind could do.
+        if self.platform_only != (principal.org is None):
+            raise exceptions.NotFound("There is nothing at this address for this key.")
+        if principal.org is not None:
+            self.org = principal.org
         slug = self.kwargs.get("org_slug")
-        if slug is not None and slug != principal.org.slug:
+        if slug is not None and principal.org is not None and slug != principal.org.slug:
             raise exceptions.NotFound("No such organization.")
         if self.app_only and principal.application is None:
             raise exceptions.PermissionDenied(

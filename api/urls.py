@@ -5,7 +5,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from api.base import NotFoundView
-from api.views import api_keys, app_users, applications, groups, org_settings, records, users
+from api.views import api_keys, app_users, applications, groups, org_settings, platform, records, users
 
 org = "v1/orgs/<slug:org_slug>"
 
@@ -50,6 +50,13 @@ urlpatterns = [
     path(f"{org}/applications/<int:app_id>/roles/<int:role_id>", applications.AppRoleDetailView.as_view(),
          name="api-app-role"),
     path(f"{org}/settings", org_settings.OrgSettingsView.as_view(), name="api-settings"),
+    path("v1/platform/organizations", platform.OrganizationListView.as_view(), name="api-platform-orgs"),
+    path("v1/platform/organizations/<slug:slug>", platform.OrganizationDetailView.as_view(), name="api-platform-org"),
+    path("v1/platform/organizations/<slug:slug>/suspend", platform.OrganizationSuspendView.as_view(),
+         name="api-platform-org-suspend"),
+    path("v1/platform/organizations/<slug:slug>/reactivate", platform.OrganizationReactivateView.as_view(),
+         name="api-platform-org-reactivate"),
+    path("v1/platform/audit-events", platform.PlatformAuditView.as_view(), name="api-platform-audit"),
     path("v1/app/users", app_users.AppUsersView.as_view(), name="api-app-users"),
     path("v1/app/users/lookup", app_users.AppUserLookupView.as_view(), name="api-app-users-lookup"),
     # [\s\S], not ".": a path with a newline in it must reach this too.

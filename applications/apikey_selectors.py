@@ -12,7 +12,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from applications.apikey_lookup import key_lookup
-from applications.apikey_services import KEY_MARKER, api_key_hash
+from applications.apikey_services import KEY_MARKER, PLATFORM_SCOPES, api_key_hash
 from applications.models import ApiKey, Application
 from orgs.permissions import ALL_PERMISSIONS, ROLE_PERMISSIONS
 
@@ -110,6 +110,8 @@ class KeyCheck:
 
 
 def _held_by_creator(key: ApiKey) -> frozenset[str]:
+    if key.org_id is None:
+        return PLATFORM_SCOPES if key.created_by_system else frozenset()
     if key.created_by_system:
         return ALL_PERMISSIONS
     creator = key.created_by
@@ -145,7 +147,7 @@ def api_key_check(*, raw_key: str, ip: str, now: datetime | None = None) -> KeyC
     status = api_key_status(key, now=now)
     if status != ApiKeyStatus.ACTIVE:
         return KeyCheck(key, status)
-    if not key.org.is_active:
+    if key.org is not None and not key.org.is_active:
         return KeyCheck(key, KeyProblem.ORG_SUSPENDED)
     if key.application is not None and key.application.status != Application.Status.ACTIVE:
         return KeyCheck(key, KeyProblem.APP_DISABLED)

@@ -21,6 +21,8 @@ PUBLIC_BYTES = 8  # 16 hex characters: enough to keep prefixes unique, and shown
 SECRET_BYTES = 32  # 256 bits from the OS's CSPRNG.
 API_KEY_NAME_MAX = 100
 ALLOWED_IPS_MAX = 100
+# What a platform key (org None) may hold: an operator's reach through /api/v1/platform/…, nothing of an org's.
+PLATFORM_SCOPES = frozenset({"platform.view", "platform.manage"})
 
 
 def api_key_hash(raw_key: str) -> str:
@@ -72,6 +74,12 @@ def _scopes_check(*, scopes, org, actor, held: frozenset[str] | None = None) -> 
     scopes = sorted({scope.strip() for scope in scopes if isinstance(scope, str) and scope.strip()})
     if not scopes:
         raise DomainError("Choose at least one scope: a key without scopes can do nothing.", field="scopes")
+    if org is None:
+        unknown = [scope for scope in scopes if scope not in PLATFORM_SCOPES]
+        if unknown:
+            raise DomainError(f"A platform key holds only {' and '.join(sorted(PLATFORM_SCOPES))}, not "
+                              f"“{unknown[0]}”.", field="scopes")
+        return scopes
     unknown = [scope for scope in scopes if scope not in ALL_PERMISSIONS]
     if unknown:
         raise DomainError(f"Unknown scope “{unknown[0]}”; scopes are console permission names such as "
@@ -92,7 +100,8 @@ def api_key_create(
 ) -> tuple[ApiKey, str]:
     """Create a key of `org` and return it with its raw value, which is never available again.
 
-    Scopes are permission names the actor holds in `org` (never more); `held` narrows that further when
+    `org` None makes a platform key (system only, PLATFORM_SCOPES). Otherwise scopes are permission names
+    the actor holds in `org` (never more); `held` narrows that further when
     the actor acts through an API key (the calling key's own scopes). `system=True` (an operator's
     manage.py, actor None) may grant any scope. The expiry, if any, lies in the future; the allow-list
     holds valid CIDRs (empty: any address); the application is `org`'s own.
@@ -102,14 +111,16 @@ def api_key_create(
         raise DomainError("A key needs a name that says what uses it.", field="name")
     if len(name) > API_KEY_NAME_MAX:
         raise DomainError(f"A key's name has at most {API_KEY_NAME_MAX} characters.", field="name")
+    if org is None and not system:
+        raise NotAllowed("Only an operator's manage.py creates platform keys.")
     if system and held is None:
         held = ALL_PERMISSIONS
     scopes = _scopes_check(scopes=scopes, org=org, actor=actor, held=held)
     if expires_at is not None and expires_at <= timezone.now():
         raise DomainError("The expiry is in the past; choose a later date or none.", field="expires_at")
     networks = allowed_ips_clean(allowed_ips)
-    if application is not None and application.org_id != org.pk:
-        raise DomainError(f"Choose an application of {org.name}.", field="application")
+    if application is not None and (org is None or application.org_id != org.pk):
+        raise DomainError(f"Choose an application of {org.name if org else 'an organization'}.", field="application")
     prefix, raw_key = api_key_generate()
     api_key = ApiKey.objects.create(
         org=org, application=application, name=name, prefix=prefix, key_hash=api_key_hash(raw_key),

@@ -205,7 +205,9 @@ class ApiKey(models.Model):
     creating it. An empty IP allow-list means any address.
     """
 
-    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
+    # Null for a platform key (an operator's, made with `manage.py create_api_key --platform`): it calls the
+    # platform endpoints (/api/v1/platform/…) and no org's.
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="api_keys")
     application = models.ForeignKey(Application, on_delete=models.CASCADE, null=True, blank=True,
                                     related_name="api_keys")
     name = models.CharField(max_length=100)

@@ -13,7 +13,8 @@ from orgs.models import Organization
 
 class Command(BaseCommand):
     help = (
-        "Create an API key of an organization for its management API (/api/v1/) and print it once: only its "
+        "Create an API key of an organization (--org) or of the platform (--platform: operators' endpoints) for "
+        "the management API (/api/v1/) and print it once: only its "
         "hash is stored. Scopes are console permission names (members.view, groups.manage, …; see "
         "docs/api.md). The key acts as the system, not as a person: the audit log records it so. "
         "--app CLIENT_ID binds the key to an application of the organization (it may then call /api/v1/app/…). "
@@ -23,7 +24,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--org", metavar="SLUG", required=True, help="the organization the key belongs to")
+        where = parser.add_mutually_exclusive_group(required=True)
+        where.add_argument("--org", metavar="SLUG", help="the organization the key belongs to")
+        where.add_argument("--platform", action="store_true",
+                           help="a platform key for /api/v1/platform/… (scopes platform.view, platform.manage)")
         parser.add_argument("--name", required=True, help="what uses the key, e.g. “HR sync job”")
         parser.add_argument("--scopes", nargs="+", required=True, metavar="SCOPE",
                             help="one or more permission names, e.g. members.view groups.view")
@@ -37,9 +41,13 @@ class Command(BaseCommand):
                                  "expires_at, allowed_ips")
 
     def handle(self, *args, **options) -> None:
-        org = Organization.objects.filter(slug=options["org"].strip().lower()).first()
-        if org is None:
-            raise CommandError(f"No organization with the slug “{options['org']}”.", returncode=2)
+        org = None
+        if not options["platform"]:
+            org = Organization.objects.filter(slug=options["org"].strip().lower()).first()
+            if org is None:
+                raise CommandError(f"No organization with the slug “{options['org']}”.", returncode=2)
+        elif options["app"] is not None:
+            raise CommandError("A platform key belongs to no application; leave out --app.", returncode=2)
         application = None
         if options["app"] is not None:
             application = Application.objects.for_org(org).filter(client_id=options["app"].strip()).first()
@@ -72,7 +80,8 @@ class Command(BaseCommand):
     @staticmethod
     def _render_json(api_key: ApiKey, raw_key: str) -> str:
         return json.dumps({
-            "id": api_key.pk, "key": raw_key, "prefix": api_key.prefix, "org": api_key.org.slug,
+            "id": api_key.pk, "key": raw_key, "prefix": api_key.prefix,
+            "org": api_key.org.slug if api_key.org else None,
             "name": api_key.name, "scopes": api_key.scopes,
             "application": api_key.application.client_id if api_key.application else None,
             "expires_at": api_key.expires_at.isoformat() if api_key.expires_at else None,
@@ -81,7 +90,8 @@ class Command(BaseCommand):
 
     @staticmethod
     def _render_text(api_key: ApiKey, raw_key: str) -> str:
-        lines = [f"Created the API key “{api_key.name}” of {api_key.org.slug} with scopes {' '.join(api_key.scopes)}."]
+        owner = api_key.org.slug if api_key.org else "the platform"
+        lines = [f"Created the API key “{api_key.name}” of {owner} with scopes {' '.join(api_key.scopes)}."]
         if api_key.application is not None:
             lines.append(f"application:  {api_key.application.client_id}")
         if api_key.expires_at is not None:
