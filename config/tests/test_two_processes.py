@@ -452,16 +452,17 @@ def test_a_suspension_is_enforced_at_the_other_server_on_the_next_request(gateho
 
     membership_suspend(membership=acme.membership, actor=acme.owner, reason="two-process test")
 
-    console = browser.get(f"{gatehouse.b}/console/acme/", allow_redirects=False, timeout=10)  # the very next request
-    assert console.status_code == 403, console.status_code
-    assert "Your membership of Acme Corp is suspended." in console.text
+    # Suspension ends the person's browser sessions (issue #11): the very next request at B is signed out.
+    console = browser.get(f"{gatehouse.b}/console/acme/", allow_redirects=False, timeout=10)
+    assert console.status_code == 302, console.status_code
+    assert console.headers["Location"].startswith("/login"), console.headers["Location"]
     authorize = browser.get(f"{gatehouse.b}/oauth/authorize", params={
         "response_type": "code", "client_id": acme.web_id, "redirect_uri": REDIRECT_URI, "scope": "openid",
         "state": "s", "nonce": "n", "code_challenge": _b64url(hashlib.sha256(b"v" * 43).digest()),
         "code_challenge_method": "S256",
     }, allow_redirects=False, timeout=10)
-    assert authorize.status_code == 403, authorize.status_code
-    assert "Your membership of Acme Corp is suspended." in authorize.text
+    assert authorize.status_code == 302, authorize.status_code
+    assert authorize.headers["Location"].startswith("/login"), authorize.headers["Location"]
     assert userinfo(gatehouse.b, tokens["access_token"]).status_code == 401
     refused = refresh(gatehouse.b, acme, tokens["refresh_token"])
     assert refused.status_code == 400, refused.text
