@@ -253,9 +253,3 @@ def authentication_verify(*, credential: AuthenticationCredential, challenge: Ch
                            % {"why": str(exc)[:200]}, code="invalid_response") from exc
     return Assertion(new_sign_count=verified.new_sign_count, user_verified=verified.user_verified,
                      backed_up=verified.credential_backed_up)
-
-
-def counter_regressed(*, stored: int, new: int) -> bool:
-    """WebAuthn §7.2 step 21: when either count is non-zero, the new one must be greater; otherwise the
-    credential may have been cloned. Authenticators that keep no counter always send 0 (and are fine)."""
-    return (new != 0 or stored != 0) and new <= stored

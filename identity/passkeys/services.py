@@ -29,7 +29,6 @@ from identity.passkeys.ceremonies import (
     authentication_parse,
     authentication_verify,
     challenge_take,
-    counter_regressed,
     registration_options,
     registration_parse,
     registration_verify,
@@ -138,6 +137,17 @@ def _failed(*, request, reason: str, passkey: Passkey | None, purpose: str) -> N
                            **({"passkey": passkey.pk} if passkey else {})})
 
 
+def _counter_advance(*, passkey: Passkey, new_count: int, backed_up: bool) -> bool:
+    """Record a use: the new sign count, last use and backup state, but only while the count moves forward
+    (WebAuthn §7.2 step 21: when either count is non-zero, the new one must be greater; authenticators that
+    keep no counter always send 0). One conditional UPDATE, so two parallel assertions with the same count
+    (a copied authenticator racing the real one) cannot both pass. False: the counter went back."""
+    rows = Passkey.objects.filter(pk=passkey.pk)
+    if new_count or passkey.sign_count:
+        rows = rows.filter(sign_count__lt=new_count)
+    return rows.update(sign_count=new_count, backed_up=backed_up, last_used_at=timezone.now()) == 1
+
+
 def passkey_authenticate(*, raw_credential: Any, session: SessionBase, purpose: str, request=None,
                          user: User | None = None) -> Passkey:
     """Check a passkey assertion for a sign-in and return the passkey it proves.
@@ -169,20 +179,21 @@ def passkey_authenticate(*, raw_credential: Any, session: SessionBase, purpose: 
                 raise PasskeyError(_("This passkey belongs to another account."), code="user_mismatch")
         assertion = authentication_verify(credential=credential, challenge=challenge, public_key=passkey.public_key,
                                           require_user_verification=purpose == Purpose.PASSWORDLESS)
-        if counter_regressed(stored=passkey.sign_count, new=assertion.new_sign_count):
+        if purpose == Purpose.PASSWORDLESS and (refusal := passkey_sign_in_refusal(user=passkey.user)):
+            raise PasskeyError(refusal, code="account_refused", status=403)
+        if not _counter_advance(passkey=passkey, new_count=assertion.new_sign_count, backed_up=assertion.backed_up):
+            stored = Passkey.objects.filter(pk=passkey.pk).values_list("sign_count", flat=True).first()
+            if stored is None:  # removed meanwhile
+                raise PasskeyError(_("This passkey is not registered for this sign-in. Use another one, or your "
+                                     "password."), code="unknown_credential")
             audit_record(action="passkey.counter_regressed", actor=None, target=passkey.user, request=request,
-                         metadata={"passkey": passkey.pk, "stored": passkey.sign_count,
-                                   "received": assertion.new_sign_count})
+                         metadata={"passkey": passkey.pk, "stored": stored, "received": assertion.new_sign_count})
             raise PasskeyError(_("This passkey's signature counter went backwards, which a copied authenticator "
                                  "would do, so it was refused. Use another passkey or your password, and tell "
                                  "your administrator."), code="counter_regression")
-        if purpose == Purpose.PASSWORDLESS and (refusal := passkey_sign_in_refusal(user=passkey.user)):
-            raise PasskeyError(refusal, code="account_refused", status=403)
     except DomainError as exc:
         _failed(request=request, reason=getattr(exc, "code", "refused"), passkey=passkey, purpose=purpose)
         raise
-    Passkey.objects.filter(pk=passkey.pk).update(sign_count=assertion.new_sign_count, backed_up=assertion.backed_up,
-                                                 last_used_at=timezone.now())
     if ip is not None:
         login_ip_forgive(ip=ip)
     passkey.refresh_from_db()

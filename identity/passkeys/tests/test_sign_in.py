@@ -9,6 +9,7 @@ from directory.tests.factories import DEFAULT_PASSWORD, MembershipFactory, UserF
 from identity.models import UserSession
 from identity.passkeys import ceremonies
 from identity.passkeys.models import Passkey, PasskeyUser
+from identity.passkeys.services import _counter_advance
 from identity.passkeys.tests.authenticator import SoftAuthenticator
 from identity.passkeys.tests.support import ISSUER, post_json, register, sign_in, sign_in_options
 
@@ -320,3 +321,20 @@ def test_a_passkey_whose_account_lost_its_user_handle_is_refused_not_a_500(clien
     response = sign_in(client, authenticator)
 
     _refused(response, "user_mismatch", member, registered)
+
+
+def test_the_counter_moves_forward_in_one_step_so_a_racing_copy_loses(member, registered):
+    # Two assertions signed with the same count, checked in parallel: both read the stored count 1, the
+    # first one's UPDATE moves it to 2, the second one's finds nothing to update.
+    stale = Passkey.objects.get(pk=registered.pk)
+    assert _counter_advance(passkey=registered, new_count=2, backed_up=False)
+    assert not _counter_advance(passkey=stale, new_count=2, backed_up=False)
+    assert Passkey.objects.get(pk=registered.pk).sign_count == 2
+
+
+def test_a_counter_that_drops_to_zero_is_a_regression_but_zero_stays_fine_without_one(member, registered):
+    assert not _counter_advance(passkey=registered, new_count=0, backed_up=False)  # stored 1, then 0
+    Passkey.objects.filter(pk=registered.pk).update(sign_count=0)
+    registered.refresh_from_db()
+    assert _counter_advance(passkey=registered, new_count=0, backed_up=True)
+    assert _counter_advance(passkey=registered, new_count=0, backed_up=True)
