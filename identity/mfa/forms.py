@@ -40,3 +40,19 @@ class TotpEnrolForm(forms.Form):
 class ConfirmPasswordForm(forms.Form):
     password = forms.CharField(label=_("Your password"), max_length=4096, strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+
+class ConfirmRemovalForm(forms.Form):
+    """Proof that the person at the keyboard is the account's owner: the password, or a current code."""
+
+    password = forms.CharField(label=_("Your password"), max_length=4096, strip=False, required=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    code = forms.CharField(label=_("Or a code from one of your authenticator apps"), max_length=64, required=False,
+                           widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                                         "autocapitalize": "off", "spellcheck": "false"}))
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("password") and not cleaned.get("code") and not self.errors:
+            raise forms.ValidationError(_("Enter your password, or a code from one of your authenticator apps."))
+        return cleaned

@@ -4,7 +4,7 @@ from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 from config.exceptions import DomainError
 from directory.models import User
 from identity.forms import form_add_domain_error
-from identity.mfa.forms import ConfirmPasswordForm, TotpEnrolForm
+from identity.mfa.forms import ConfirmRemovalForm, TotpEnrolForm
 from identity.mfa.models import RECOVERY_CODE_COUNT, TotpDevice
 from identity.mfa.qr import totp_issuer, totp_qr_svg, totp_setup_key
 from identity.mfa.selectors import (
@@ -25,7 +25,10 @@ from identity.mfa.selectors import (
     user_totp_devices,
 )
 from identity.mfa.services import (
+    CodeKind,
+    CodeOutcome,
     mfa_factor_removal_refusal,
+    mfa_verify_code,
     recovery_codes_generate,
     totp_device_remove,
     totp_enrol_begin,
@@ -110,24 +113,43 @@ def _password_throttled(request) -> int:
     return 0 if decision.allowed else decision.retry_after
 
 
-@never_cache
-@login_required
-@sensitive_post_parameters("password")
-@csrf_protect
-@require_http_methods(["GET", "POST"])
-def totp_remove_view(request, pk: int):
-    device = user_totp_devices(user=request.user).filter(pk=pk).first()
-    if device is None:
-        raise Http404
-    form = ConfirmPasswordForm(request.POST if request.method == "POST" else None)
-    refusal = mfa_factor_removal_refusal(user=request.user)
-    if request.method == "POST" and refusal is None and form.is_valid():
+def _identity_confirmed(request, form: ConfirmRemovalForm) -> bool | HttpResponse:
+    """The password (under the account page's password throttle) or a code from one of the user's
+    authenticator apps (under the code throttle, mfa_verify_code): True, False with the form's error, or the
+    429 page."""
+    if form.cleaned_data["password"]:
         if retry_after := _password_throttled(request):
             return throttled_page(request, retry_after)
         if not request.user.check_password(form.cleaned_data["password"]):
             form.add_error("password", _("That is not your password."))
-        else:
-            throttle_forgive(key=_password_key(request), window_seconds=CURRENT_PASSWORD_LIMIT[1])
+            return False
+        throttle_forgive(key=_password_key(request), window_seconds=CURRENT_PASSWORD_LIMIT[1])
+        return True
+    check = mfa_verify_code(user=request.user, code=form.cleaned_data["code"], kind=CodeKind.TOTP, request=request)
+    if check.outcome is CodeOutcome.THROTTLED:
+        return throttled_page(request, check.retry_after)
+    if not check.ok:
+        form.add_error("code", _("That code is not right, or it was already used."))
+    return check.ok
+
+
+@never_cache
+@login_required
+@sensitive_post_parameters("password", "code")
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def totp_remove_view(request, pk: int):
+    """Removing an authenticator app asks for the password or a code from an authenticator app."""
+    device = user_totp_devices(user=request.user).filter(pk=pk).first()
+    if device is None:
+        raise Http404
+    form = ConfirmRemovalForm(request.POST if request.method == "POST" else None)
+    refusal = mfa_factor_removal_refusal(user=request.user)
+    if request.method == "POST" and refusal is None and form.is_valid():
+        confirmed = _identity_confirmed(request, form)
+        if isinstance(confirmed, HttpResponse):
+            return confirmed
+        if confirmed:
             try:
                 totp_device_remove(user=request.user, device=device, request=request)
             except DomainError as exc:

@@ -2,6 +2,7 @@
 
 import base64
 import re
+from datetime import timedelta
 
 import pyotp
 import pytest
@@ -198,3 +199,23 @@ def test_a_member_the_policy_covers_without_a_factor_is_told_by_when(client, sig
 
     assert "Acme Corp requires two-step verification." in page
     assert "Set it up by" in page
+
+
+def test_removing_an_app_with_a_code_instead_of_the_password(client, sign_in, org_member):
+    device, totp = enrol_totp(org_member)
+    sign_in(org_member)
+    url = f"/account/security/authenticator/{device.pk}/remove"
+
+    nothing = client.post(url, {})
+    wrong = client.post(url, {"code": "12"})
+    too_soon = client.post(url, {"code": totp.now()})  # django-otp's pause after a wrong code
+    TotpDevice.objects.filter(pk=device.pk).update(throttling_failure_timestamp=timezone.now() - timedelta(hours=1))
+    right = client.post(url, {"code": totp.now()})
+
+    assert nothing.status_code == 400
+    assert "Enter your password, or a code from one of your authenticator apps." in nothing.content.decode()
+    assert wrong.status_code == 400
+    assert "That code is not right" in wrong.content.decode()
+    assert too_soon.status_code == 429
+    assert right.status_code == 302
+    assert not TotpDevice.objects.filter(pk=device.pk).exists()
