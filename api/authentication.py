@@ -1,18 +1,18 @@
-"""Who is calling: an API key (`Authorization: Bearer ghk_…` or `X-Api-Key: ghk_…`).
+"""Who is calling: an API key (`Authorization: Bearer ghk_…` or `X-Api-Key: ghk_…`), or a machine
+application's access token for the management API (`Authorization: Bearer <jwt>`, api/tokens.py).
 
 The key is found by its prefix and checked with one SHA-256 (applications/apikey_selectors.py): no slow
 hash on this path. The result is an `ApiPrincipal` in `request.auth`: the org the caller belongs to,
 what it may do there, and the person the services record as the actor.
 """
 
-from dataclasses import dataclass, field
-
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
+from api.principal import ApiPrincipal
+from api.tokens import token_principal
 from applications.apikey_selectors import KeyProblem, api_key_check
-from applications.models import ApiKey, Application
-from orgs.models import Organization
+from applications.apikey_services import KEY_MARKER
 
 KEY_HEADER = "HTTP_X_API_KEY"
 
@@ -24,22 +24,6 @@ _REFUSALS = {
     KeyProblem.ORG_SUSPENDED: "The organization of this API key is suspended.",
     KeyProblem.APP_DISABLED: "The application this API key belongs to is disabled.",
 }
-
-
-@dataclass(frozen=True)
-class ApiPrincipal:
-    """A caller of the management API. `actor` is who the services record (the key's creator; None for a
-    key an operator made with manage.py, recorded as the system)."""
-
-    org: Organization | None  # None: a platform key (operators' endpoints only)
-    permissions: frozenset[str]
-    actor: object | None
-    api_key: ApiKey | None = None
-    application: Application | None = None
-    label: str = field(default="")
-
-    def has(self, permission: str) -> bool:
-        return permission in self.permissions
 
 
 class InvalidCredentials(exceptions.AuthenticationFailed):
@@ -68,6 +52,13 @@ class ApiKeyAuthentication(BaseAuthentication):
         raw = presented_key(request)
         if raw is None:
             return None
+        if not raw.startswith(KEY_MARKER) and raw.count(".") == 2:
+            # A JWT: a machine application's token for the management API (api/tokens.py).
+            principal = token_principal(raw)
+            if principal is None:
+                raise InvalidCredentials("The access token is not valid for this management API.",
+                                         code="token_invalid")
+            return None, principal
         ip = getattr(request._request, "client_ip", None) or request.META.get("REMOTE_ADDR", "")
         check = api_key_check(raw_key=raw, ip=ip)
         if check.problem == KeyProblem.IP_REFUSED:

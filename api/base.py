@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.authentication import ApiPrincipal
+from api.principal import ApiPrincipal
 from api.problems import PayloadTooLarge, PreconditionFailed
 from api.throttling import RateLimit, rate_limit_headers, rate_limit_ip, rate_limit_key
 from orgs.models import Organization

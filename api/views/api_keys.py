@@ -47,6 +47,9 @@ class ApiKeyListView(ApiView):
             if application is None:
                 raise exceptions.ValidationError({"application": ["No application with this client id here."]})
         caller = self.principal.api_key
+        if caller is None:
+            # A key acts for its creator; an application's token has no person whose reach a new key could take.
+            raise exceptions.PermissionDenied("Only an API key can create API keys.", code="key_required")
         key, raw = api_key_create(
             org=self.org, actor=self.principal.actor, request=request, name=values["name"], scopes=values["scopes"],
             expires_at=values["expires_at"], allowed_ips=values["allowed_ips"], application=application,

@@ -1,0 +1,22 @@
+"""The caller of the management API, as every view sees it (request.auth)."""
+
+from dataclasses import dataclass, field
+
+from applications.models import ApiKey, Application
+from orgs.models import Organization
+
+
+@dataclass(frozen=True)
+class ApiPrincipal:
+    """A caller of the management API. `actor` is who the services record (the key's creator; None for a
+    key an operator made with manage.py, recorded as the system)."""
+
+    org: Organization | None  # None: a platform key (operators' endpoints only)
+    permissions: frozenset[str]
+    actor: object | None
+    api_key: ApiKey | None = None
+    application: Application | None = None
+    label: str = field(default="")
+
+    def has(self, permission: str) -> bool:
+        return permission in self.permissions
