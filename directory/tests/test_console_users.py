@@ -410,7 +410,7 @@ def test_detail_query_count_is_bounded(org_admin_client, org, alice, django_asse
     for i in range(30):
         AuditEvent.objects.create(org=org, action="user.updated", target_type="directory.user",
                                   target_id=str(alice.pk), actor=alice)
-    with django_assert_max_num_queries(13):  # + reachable applications, + sessions summary
+    with django_assert_max_num_queries(14):  # + reachable applications, + sessions summary, + MFA counts
         assert org_admin_client.get(url("user-detail", org, alice)).status_code == 200
 
 

@@ -51,7 +51,7 @@ def test_console_roles_see_the_new_sections(request, sign_in, org, alice, who):
     assert page.status_code == 200
     text = page.content.decode()
     assert "Employee id" in text
-    assert '<th scope="row">Two-step verification</th>' in text  # the placeholder row now shows the factors
+    assert '<th scope="row">Multi-factor authentication</th>' in text  # the placeholder row now shows the factors
     assert "Not set up" in text
     assert "No active session" in text
     assert 'id="reachable-apps"' in text
