@@ -21,8 +21,8 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from applications.api_services import api_create, application_api_scopes_set
-from applications.models import ApiScope, Application
 from applications.hashers import ClientSecretHasher
+from applications.models import ApiScope, Application
 from identity.signing import signing_key_ensure
 from identity.tests.oidc_support import make_machine_app, make_web_app
 from identity.tests.test_oidc_queries import mint_refresh_token
@@ -90,7 +90,8 @@ def cc(client, made, **body):
 
 def test_client_credentials_plain(client, settings, machine):
     on, off, queries = both_ways(settings, cc(client, machine[0]))
-    assert on == off and on["status"] == 200
+    assert on == off
+    assert on["status"] == 200
     assert queries[0] == 2 < queries[1]  # the lean path: one SELECT, one INSERT
 
 
@@ -134,7 +135,8 @@ def jwt_machine(machine, org):
 
 def test_machine_jwt_plain(client, settings, jwt_machine):
     on, off, queries = both_ways(settings, cc(client, jwt_machine[0], scope="orders:read"))
-    assert on == off and on["status"] == 200
+    assert on == off
+    assert on["status"] == 200
     assert on["jwts"]["access_token"][1]["aud"] == "https://orders.example/"
     assert queries[0] == 1 < queries[1]  # the lean path: one SELECT, no write
 
@@ -177,7 +179,9 @@ def mint(web, org_member):
 
 def test_refresh_plain(client, settings, web, mint):
     on, off, queries = both_ways(settings, refresh(client, web[0], mint))
-    assert on == off and on["status"] == 200 and "id_token" in on["jwts"]
+    assert on == off
+    assert on["status"] == 200
+    assert "id_token" in on["jwts"]
     assert queries[0] < queries[1] - 5  # the lean path's read and rotation, not DOT's
 
 
@@ -219,7 +223,8 @@ def test_refresh_at_the_edge_of_the_applications_own_lifetime(client, settings, 
         return value
 
     on, off, _ = both_ways(settings, refresh(client, made, aged))
-    assert on == off and on["status"] == status, on
+    assert on == off
+    assert on["status"] == status, on
 
 
 # ---------------------------------------------------------------------------- userinfo
