@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib import messages
@@ -22,7 +23,11 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from audit.services import audit_record
+from directory.models import User
+from identity.models import UserSession
 from identity.redirects import safe_next_url
+
+ViewClass = TypeVar("ViewClass", bound=type)
 
 STEP_UP_SESSION_KEY = "gatehouse.step_up"
 PENDING_SESSION_KEY = "gatehouse.step_up.pending"
@@ -64,9 +69,21 @@ def step_up_seconds() -> int:
     return settings.GATEHOUSE_STEP_UP_SECONDS
 
 
+def _user_session(request: HttpRequest) -> UserSession | None:
+    """The signed-in browser's UserSession (identity.middleware.UserSessionMiddleware sets it)."""
+    return getattr(request, "user_session", None)
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """The signed-in person (the step-up page and the gated views are for signed-in people only)."""
+    if not isinstance(request.user, User):
+        raise TypeError("Step-up needs a signed-in user.")
+    return request.user
+
+
 def _authenticated_at(request: HttpRequest) -> datetime | None:
     """When this browser last proved who it is: its sign-in, or a later step-up of the same sign-in."""
-    user_session = getattr(request, "user_session", None)
+    user_session = _user_session(request)
     if user_session is None:
         return None
     last = user_session.auth_time
@@ -124,11 +141,14 @@ def step_up_confirm(*, request: HttpRequest, method: str, org=None) -> str:
     authenticated again (same session, same sid). Audited as `step_up.succeeded` in the pending action's
     org (platform-level otherwise). Returns where to go next and says so in a message."""
     pending = step_up_pending(request)
-    user_session = request.user_session
+    user_session = _user_session(request)
+    if user_session is None:
+        raise TypeError("Step-up needs a signed-in browser session.")
     request.session[STEP_UP_SESSION_KEY] = {"sid": user_session.sid, "at": time.time()}
     request.session.pop(PENDING_SESSION_KEY, None)
     action = pending["action"] if pending else ""
-    audit_record(action="step_up.succeeded", actor=request.user, org=org, target=request.user, request=request,
+    user = signed_in_user(request)
+    audit_record(action="step_up.succeeded", actor=user, org=org, target=user, request=request,
                  metadata={"method": method, "for": action, "sid": user_session.sid})
     if pending and pending.get("return_to"):
         messages.success(request, gettext("Confirmed — you can now %(action)s.") % {"action": action_phrase(action)})
@@ -140,14 +160,15 @@ def step_up_confirm(*, request: HttpRequest, method: str, org=None) -> str:
 def step_up_failed_record(*, request: HttpRequest, method: str, reason: str, org=None) -> None:
     """Audit a refused confirmation (`step_up.failed`), with the method tried and why."""
     pending = step_up_pending(request)
-    audit_record(action="step_up.failed", actor=request.user, org=org, target=request.user, request=request,
+    user = signed_in_user(request)
+    audit_record(action="step_up.failed", actor=user, org=org, target=user, request=request,
                  metadata={"method": method, "reason": reason, "for": pending["action"] if pending else ""})
 
 
 # ---------------------------------------------------------------------- gating a console view
 
 
-def _return_to(view, request: HttpRequest) -> str:
+def _return_to(view: Any, request: HttpRequest) -> str:
     """Where the person finds the action's form again: the same URL when the view shows it on GET; for
     POST-only actions (a button on another page), the page the button was on, when it is ours."""
     if "get" in view.http_method_names and hasattr(view, "get"):
@@ -156,9 +177,9 @@ def _return_to(view, request: HttpRequest) -> str:
     return referer or reverse("console:home")
 
 
-def _gated(method, action: str, *, back_to_this_page: bool):
+def _gated(method: Callable[..., HttpResponse], action: str, *, back_to_this_page: bool) -> Callable[..., HttpResponse]:
     @wraps(method)
-    def gated(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def gated(self: Any, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not step_up_recent(request):
             return_to = request.get_full_path() if back_to_this_page else _return_to(self, request)
             return redirect(step_up_url(request, action=action, return_to=return_to, org=getattr(self, "org", None)))
@@ -167,7 +188,7 @@ def _gated(method, action: str, *, back_to_this_page: bool):
     return gated
 
 
-def step_up_required(action: str, *, ask_on_get: bool = False) -> Callable[[type], type]:
+def step_up_required(action: str, *, ask_on_get: bool = False) -> Callable[[ViewClass], ViewClass]:
     """Class decorator for a console view: its POST needs a recent authentication, else the browser goes
     to the step-up page and comes back to the action's form (the POST is never replayed: the person
     submits it again, knowingly). Wrapping `post`, not `dispatch`, keeps the org and permission checks
@@ -179,11 +200,12 @@ def step_up_required(action: str, *, ask_on_get: bool = False) -> Callable[[type
     if action not in ACTIONS:
         raise ValueError(f"Unknown step-up action {action!r}: add it to identity.step_up.ACTIONS.")
 
-    def decorate(view_class: type) -> type:
-        view_class.post = _gated(view_class.post, action, back_to_this_page=False)
+    def decorate(view_class: ViewClass) -> ViewClass:
+        view: Any = view_class  # a class-based view: its handlers are replaced by gated ones
+        view.post = _gated(view.post, action, back_to_this_page=False)
         if ask_on_get:
-            view_class.get = _gated(view_class.get, action, back_to_this_page=True)
-        view_class.step_up_action = action
+            view.get = _gated(view.get, action, back_to_this_page=True)
+        view.step_up_action = action
         return view_class
 
     return decorate

@@ -27,6 +27,7 @@ from identity.services import PasswordOutcome, password_check
 from identity.step_up import (
     Method,
     action_phrase,
+    signed_in_user,
     step_up_confirm,
     step_up_failed_record,
     step_up_pending,
@@ -56,7 +57,7 @@ def _pending_org(request: HttpRequest) -> Organization | None:
 
 
 def _page(request: HttpRequest, *, method: str, form=None, status: int = 200, error: str = "") -> HttpResponse:
-    user = request.user
+    user = signed_in_user(request)
     pending = step_up_pending(request)
     if form is None:
         form = ConfirmPasswordForm() if method == Method.PASSWORD else CodeForm(kind=method)
@@ -69,7 +70,8 @@ def _page(request: HttpRequest, *, method: str, form=None, status: int = 200, er
 
 
 def _done(request: HttpRequest, method: str) -> str:
-    return step_up_confirm(request=request, method=method, org=_pending_org(request)) or landing_url(request.user)
+    next_url = step_up_confirm(request=request, method=method, org=_pending_org(request))
+    return next_url or landing_url(signed_in_user(request))
 
 
 @never_cache
@@ -78,7 +80,7 @@ def _done(request: HttpRequest, method: str) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def step_up_view(request: HttpRequest) -> HttpResponse:
-    methods = _methods(request.user)
+    methods = _methods(signed_in_user(request))
     if request.method == "GET":
         chosen = request.GET.get("method")
         return _page(request, method=chosen if chosen in methods else methods[0])
@@ -106,7 +108,7 @@ def _password(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _page(request, method=Method.PASSWORD, form=form, status=400)
     # The sign-in's own check: the per-IP throttle and the per-email lockout count this attempt too.
-    check = password_check(email=request.user.email, password=form.cleaned_data["password"], request=request)
+    check = password_check(email=signed_in_user(request).email, password=form.cleaned_data["password"], request=request)
     if check.outcome is PasswordOutcome.OK:
         return redirect(_done(request, Method.PASSWORD))
     step_up_failed_record(request=request, method=Method.PASSWORD, reason=check.outcome.value,
@@ -127,7 +129,8 @@ def _code(request: HttpRequest, kind: CodeKind) -> HttpResponse:
     if not form.is_valid():
         return _page(request, method=kind.value, form=form, status=400)
     org = _pending_org(request)
-    check = mfa_verify_code(user=request.user, code=form.cleaned_data["code"], kind=kind, request=request, org=org)
+    check = mfa_verify_code(user=signed_in_user(request), code=form.cleaned_data["code"], kind=kind, request=request,
+                            org=org)
     if check.ok:
         return redirect(_done(request, kind.value))
     step_up_failed_record(request=request, method=kind.value, reason=check.outcome.value, org=org)
@@ -152,7 +155,7 @@ def _json_error(code: str, message: str, status: int) -> JsonResponse:
 def _passkey_refused(request: HttpRequest) -> JsonResponse | None:
     if not request.user.is_authenticated:
         return _json_error("not_signed_in", _("Sign in again to continue."), 401)
-    if Method.PASSKEY not in _methods(request.user):
+    if Method.PASSKEY not in _methods(signed_in_user(request)):
         return _json_error("no_passkey", _("This account has no passkey to confirm with."), 400)
     return None
 
@@ -176,7 +179,7 @@ def step_up_passkey_options_view(request: HttpRequest) -> JsonResponse:
     if (refused := _passkey_refused(request)) is not None:
         return refused
     try:
-        return JsonResponse(passkey_step_up_options(session=request.session, user=request.user))
+        return JsonResponse(passkey_step_up_options(session=request.session, user=signed_in_user(request)))
     except PasskeyError as exc:
         return _json_error(exc.code, exc.message, exc.status)
 
@@ -189,7 +192,7 @@ def step_up_passkey_verify_view(request: HttpRequest) -> JsonResponse:
         return refused
     try:
         passkey_authenticate(raw_credential=_credential(request), session=request.session, purpose=Purpose.STEP_UP,
-                             request=request, user=request.user)
+                             request=request, user=signed_in_user(request))
     except PasskeyError as exc:
         step_up_failed_record(request=request, method=Method.PASSKEY, reason=exc.code, org=_pending_org(request))
         return _json_error(exc.code, exc.message, exc.status)
