@@ -47,7 +47,8 @@ class Organization(models.Model):
     # mfa_required_since and their membership's start; 0: set one up at the next sign-in.
     MFA_GRACE_DAYS_LIMITS = (0, 30)
     mfa_grace_days = models.PositiveSmallIntegerField(
-        default=7, validators=[MinValueValidator(MFA_GRACE_DAYS_LIMITS[0]), MaxValueValidator(MFA_GRACE_DAYS_LIMITS[1])])
+        default=7,
+        validators=[MinValueValidator(MFA_GRACE_DAYS_LIMITS[0]), MaxValueValidator(MFA_GRACE_DAYS_LIMITS[1])])
     # When the policy last came to cover more people (off → on, console roles → everyone); null while off.
     mfa_required_since = models.DateTimeField(null=True, blank=True)
     # Maximum authentication age for this org's console (and, later, its apps); null: the platform's
