@@ -9,7 +9,8 @@ times out after GATEHOUSE_WEBHOOKS_TIMEOUT_SECONDS [5].
 
 A POST carries the JSON body and the Standard Webhooks headers: `webhook-id` (the row's message id, the
 same at every attempt), `webhook-timestamp` (this attempt's time) and `webhook-signature` (`v1,` and the
-HMAC-SHA256 of `id.timestamp.body` with the endpoint's secret, made by the `standardwebhooks` library).
+HMAC-SHA256 of `id.timestamp.body` with the endpoint's secret, made by the `standardwebhooks` library;
+for a day after a new secret is made, a second `v1,…` by the old one).
 Redirects are not followed and no proxy is used; any 2xx is sent, anything else (or no answer) failed,
 recorded with the status code and a short excerpt. The target is checked again at each attempt and the
 connection goes to the address that was checked (targets.py). Delivery is at least once: a worker that
@@ -40,7 +41,7 @@ from config.outbox import (
     outcome_failed,
     outcome_sent,
 )
-from webhooks.models import WebhookAttempt, WebhookDelivery
+from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from webhooks.targets import Target, TargetRefused, TargetUnresolved, resolve
 
 logger = logging.getLogger(__name__)
@@ -105,13 +106,23 @@ def _excerpt(data: bytes) -> str:
     return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
-def signed_headers(*, secret: str, message_id: str, body: bytes, now: datetime) -> dict[str, str]:
-    """The Standard Webhooks headers for one attempt."""
+def signed_headers(*, secrets: list[str], message_id: str, body: bytes, now: datetime) -> dict[str, str]:
+    """The Standard Webhooks headers for one attempt: one `v1,…` signature per secret, space-separated."""
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": Webhook(secret).sign(msg_id=message_id, timestamp=now, data=body),
+        "webhook-signature": " ".join(Webhook(secret).sign(msg_id=message_id, timestamp=now, data=body)
+                                      for secret in secrets),
     }
+
+
+def endpoint_secrets(endpoint: WebhookEndpoint, *, now: datetime) -> list[str]:
+    """The secrets that sign now: the current one, and the previous one while its overlap lasts."""
+    secrets = [decrypt(endpoint.secret_encrypted)]
+    if endpoint.previous_secret_encrypted and endpoint.previous_secret_expires_at and \
+            endpoint.previous_secret_expires_at > now:
+        secrets.append(decrypt(endpoint.previous_secret_encrypted))
+    return secrets
 
 
 def post(target: Target, *, body: bytes, headers: dict[str, str], timeout: float) -> int:
@@ -160,8 +171,9 @@ def webhook_deliver(*, delivery_id: int, force: bool = False) -> str | None:
         except TargetRefused as exc:  # refused by rule: retrying the same rule cannot help
             raise DeliveryRefused(str(exc)) from None
         body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
-        headers = signed_headers(secret=decrypt(endpoint.secret_encrypted), message_id=delivery.message_id,
-                                 body=body, now=datetime.now(UTC))
+        now = datetime.now(UTC)
+        headers = signed_headers(secrets=endpoint_secrets(endpoint, now=now), message_id=delivery.message_id,
+                                 body=body, now=now)
         status_code = post(target, body=body, headers=headers, timeout=settings.GATEHOUSE_WEBHOOKS_TIMEOUT_SECONDS)
     except DeliveryRefused as exc:
         error = str(exc)

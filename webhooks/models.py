@@ -27,6 +27,10 @@ class WebhookEndpoint(models.Model):
     description = models.CharField(max_length=200, blank=True)
     events = models.JSONField(default=list)
     secret_encrypted = models.TextField()
+    # After a new secret is made, the old one also signs each request until this time (Standard Webhooks
+    # allows several signatures in one header), so the receiver can switch without refusing anything.
+    previous_secret_encrypted = models.TextField(blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")

@@ -5,7 +5,7 @@ the broker once the transaction commits."""
 import base64
 import os
 from collections.abc import Iterable, Sequence
-from datetime import UTC
+from datetime import UTC, timedelta
 from functools import partial
 from typing import Any
 
@@ -26,6 +26,7 @@ from webhooks.tasks import webhook_dispatch
 TEST_EVENT = "webhook.test"
 REQUEUEABLE = (DEAD, FAILED)
 SECRET_BYTES = 32
+SECRET_OVERLAP = timedelta(hours=24)
 # Metadata keys whose text never leaves Gatehouse in a webhook (an audit row should not hold such values
 # anyway; this is the second line). Numbers and yes/no under them (e.g. `tokens_revoked: 3`) are kept.
 _WITHHELD = ("secret", "password", "token", "link", "code", "otp", "hash")
@@ -126,14 +127,18 @@ def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, actor, request=None) -
 
 @transaction.atomic
 def webhook_endpoint_secret_rotate(*, endpoint: WebhookEndpoint, actor, request=None) -> tuple[WebhookEndpoint, str]:
-    """A new signing secret, shown once; the old one stops signing now (deliveries still waiting, retries
-    included, are signed with the new one)."""
+    """A new signing secret, shown once. For SECRET_OVERLAP (24 hours) each request carries a signature by
+    the old secret too, so the receiver can switch to the new one without refusing a delivery."""
     endpoint = WebhookEndpoint.objects.select_for_update().select_related("org").get(pk=endpoint.pk)
     secret = _new_secret()
+    endpoint.previous_secret_encrypted = endpoint.secret_encrypted
+    until = timezone.now() + SECRET_OVERLAP
+    endpoint.previous_secret_expires_at = until
     endpoint.secret_encrypted = encrypt(secret)
-    endpoint.save(update_fields=["secret_encrypted", "updated_at"])
+    endpoint.save(update_fields=["secret_encrypted", "previous_secret_encrypted", "previous_secret_expires_at",
+                                 "updated_at"])
     audit_record(action="webhook.secret_rotated", actor=actor, org=endpoint.org, target=endpoint, request=request,
-                 metadata={"url": endpoint.url})
+                 metadata={"url": endpoint.url, "old_secret_signs_until": until.isoformat()})
     return endpoint, secret
 
 

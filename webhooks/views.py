@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import FormView, TemplateView, View
 
 from config.exceptions import DomainError
+from identity.step_up import step_up_required
 from orgs.mixins import OrgPermissionMixin
 from orgs.models import Organization
 from webhooks.forms import DeliveryFilterForm, WebhookEndpointForm
@@ -174,6 +175,7 @@ class WebhookTestView(OrgPermissionMixin, _EndpointScope, View):
         return redirect(self.detail_url())
 
 
+@step_up_required("webhook.secret_rotate", ask_on_get=True)
 class WebhookSecretView(OrgPermissionMixin, _EndpointScope, TemplateView):
     """GET: what a new secret means. POST: make one and show it once."""
 
@@ -188,6 +190,7 @@ class WebhookSecretView(OrgPermissionMixin, _EndpointScope, TemplateView):
         return _secret_page(self, endpoint=endpoint, secret=secret, created=False)
 
 
+@step_up_required("webhook.delete", ask_on_get=True)
 class WebhookDeleteView(OrgPermissionMixin, _EndpointScope, TemplateView):
     """GET: a confirmation naming what goes. POST: delete."""
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.db.models import F
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import audit_record
@@ -14,7 +15,12 @@ from directory.services import group_create, group_member_add
 from directory.tests.factories import MembershipFactory, UserFactory
 from orgs.services import membership_suspend
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from webhooks.services import webhook_delivery_requeue, webhook_endpoint_create, webhook_endpoint_set_active
+from webhooks.services import (
+    webhook_delivery_requeue,
+    webhook_endpoint_create,
+    webhook_endpoint_secret_rotate,
+    webhook_endpoint_set_active,
+)
 from webhooks.tasks import webhook_sweep
 
 pytestmark = pytest.mark.django_db
@@ -238,3 +244,24 @@ def test_unknown_or_no_events_are_refused(org, org_admin, receiver, allow_privat
     with pytest.raises(DomainError, match="at least one event"):
         webhook_endpoint_create(org=org, url=receiver.url, events=[], actor=org_admin)
     assert not WebhookEndpoint.objects.exists()
+
+
+def test_after_a_new_secret_both_sign_for_a_day(org, org_admin, endpoint, receiver,
+                                                django_capture_on_commit_callbacks):
+    old_secret = receiver.secret
+    endpoint, new_secret = webhook_endpoint_secret_rotate(endpoint=endpoint, actor=org_admin)
+
+    with django_capture_on_commit_callbacks(execute=True):  # the receiver still has the old secret
+        group_create(org=org, name="One", actor=org_admin)
+    receiver.secret = new_secret  # it switched
+    with django_capture_on_commit_callbacks(execute=True):
+        group_create(org=org, name="Two", actor=org_admin)
+    assert receiver.rejected == []
+    assert len(receiver.received) == 2
+    assert len(receiver.received[0].headers["webhook-signature"].split(" ")) == 2
+
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(previous_secret_expires_at=timezone.now())
+    receiver.secret = old_secret  # a receiver that never switched is refused once the overlap is over
+    with django_capture_on_commit_callbacks(execute=True):
+        group_create(org=org, name="Three", actor=org_admin)
+    assert receiver.rejected == ["No matching signature found"]
