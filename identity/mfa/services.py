@@ -83,7 +83,7 @@ def mfa_verify_code(*, user: User, code: str, kind: CodeKind, request=None, org=
             # than call a possibly right code wrong; this attempt was not a guess, so it is not counted.
             throttle_forgive(key=_throttle_key(user), window_seconds=window)
             return CodeCheck(CodeOutcome.THROTTLED, kind, retry_after=wait)
-        verified = any(device.verify_token(code) for device in devices)
+        verified = _totp_verify(user=user, code=code)
         left = None
     else:
         verified, left = _recovery_code_use(user=user, code=code, request=request, org=org)
@@ -93,6 +93,14 @@ def mfa_verify_code(*, user: User, code: str, kind: CodeKind, request=None, org=
         return CodeCheck(CodeOutcome.INVALID, kind)
     throttle_forgive(key=_throttle_key(user), window_seconds=window)
     return CodeCheck(CodeOutcome.OK, kind, recovery_codes_left=left)
+
+
+@transaction.atomic
+def _totp_verify(*, user: User, code: str) -> bool:
+    """Any of the user's apps accepts the code. The rows are locked, so two requests racing with the same
+    code cannot both pass: the second sees the first's time step and is refused as a replay."""
+    devices = TotpDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("pk")
+    return any(device.verify_token(code) for device in devices)
 
 
 def _totp_back_off(devices: list[TotpDevice]) -> int:
