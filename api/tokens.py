@@ -43,7 +43,7 @@ def token_principal(raw: str) -> ApiPrincipal | None:
                                                                status=Application.Status.ACTIVE).first())
     if application is None:
         return None
-    scopes = claims.get("scope") if isinstance(claims.get("scope"), str) else ""
-    permissions = frozenset(scopes.split()) & TOKEN_PERMISSIONS
+    scope = claims.get("scope")
+    permissions = frozenset(scope.split() if isinstance(scope, str) else ()) & TOKEN_PERMISSIONS
     return ApiPrincipal(org=api.org, permissions=permissions, actor=None, application=application,
                         label=f"client:{client_id}")

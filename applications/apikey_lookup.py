@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import connections
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.db.models.query import get_related_populators
+from django.db.models.query import get_related_populators  # type: ignore[attr-defined]  # (not in the stubs)
 
 from applications.models import ApiKey
 from orgs.models import Membership

@@ -119,7 +119,8 @@ def _held_by_creator(key: ApiKey) -> frozenset[str]:
         return frozenset()
     if creator.is_superuser:
         return ALL_PERMISSIONS
-    return ROLE_PERMISSIONS.get(key.creator_role, frozenset()) if key.creator_role else frozenset()
+    role = getattr(key, "creator_role", None)  # annotated by the lookup (applications/apikey_lookup.py)
+    return ROLE_PERMISSIONS.get(role, frozenset()) if role else frozenset()
 
 
 def api_key_check(*, raw_key: str, ip: str, now: datetime | None = None) -> KeyCheck:

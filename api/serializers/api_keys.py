@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from api.fields import StrictCharField
 from api.serializers import StrictSerializer
+from applications.apikey_selectors import api_key_status
 from applications.apikey_services import ALLOWED_IPS_MAX, API_KEY_NAME_MAX
 from applications.models import ApiKey
 from orgs.permissions import ALL_PERMISSIONS
@@ -36,8 +37,9 @@ def api_key_json(key: ApiKey) -> dict[str, Any]:
     return {
         "id": key.pk, "name": key.name, "prefix": key.prefix, "scopes": list(key.scopes),
         "allowed_ips": list(key.allowed_ips), "application": key.application.client_id if key.application else None,
-        "status": key.status, "expires_at": iso(key.expires_at), "last_used_at": iso(key.last_used_at),
-        "last_used_ip": key.last_used_ip, "created_at": iso(key.created_at),
+        # status: set by api_key_list / api_key_get; computed here for any other key.
+        "status": getattr(key, "status", None) or api_key_status(key), "expires_at": iso(key.expires_at),
+        "last_used_at": iso(key.last_used_at), "last_used_ip": key.last_used_ip, "created_at": iso(key.created_at),
         "created_by": key.created_by.email if key.created_by else None,
     }
 

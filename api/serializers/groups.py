@@ -25,7 +25,8 @@ def iso(value) -> str:
 
 def group_json(group: Group) -> dict[str, Any]:
     return {"id": group.pk, "slug": group.slug, "name": group.name, "description": group.description,
-            "member_count": group.member_count, "created_at": iso(group.created_at)}
+            # member_count: annotated by group_list_with_counts.
+            "member_count": getattr(group, "member_count", 0), "created_at": iso(group.created_at)}
 
 
 class GroupPageSerializer(serializers.Serializer):

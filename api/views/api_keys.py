@@ -54,7 +54,7 @@ class ApiKeyListView(ApiView):
             org=self.org, actor=self.principal.actor, request=request, name=values["name"], scopes=values["scopes"],
             expires_at=values["expires_at"], allowed_ips=values["allowed_ips"], application=application,
             # Never more than the calling key may do itself.
-            held=self.principal.permissions, system=bool(caller and caller.created_by_system))
+            held=self.principal.permissions, system=caller.created_by_system)
         body = {**api_key_json(api_key_get(org=self.org, pk=key.pk)), "key": raw}
         return Response(body, status=status.HTTP_201_CREATED, headers={
             "Location": f"{request.path.rstrip('/')}/{key.pk}", "Cache-Control": "no-store"})

@@ -14,6 +14,7 @@ from api.base import ApiView
 from api.pagination import PageQuery, cursor_decode, cursor_encode
 from api.serializers.app_users import LookupResultSerializer, LookupSerializer, SyncPageSerializer
 from api.sync import assigned_users, feed_item, sync_hash, sync_head, sync_page, sync_reconcile
+from applications.models import Application
 
 
 class AppUsersView(ApiView):
@@ -21,9 +22,16 @@ class AppUsersView(ApiView):
     query_params = frozenset({"cursor", "limit"})
     app_only = True
 
+    @property
+    def application(self) -> Application:
+        # app_only: the base view refused every caller without an application before any handler runs.
+        application = self.principal.application
+        assert application is not None
+        return application
+
     def _position(self, raw: str) -> tuple[int, int]:
         position = cursor_decode(raw, list_name="app-users", org_id=self.org.pk,
-                                 filters={"app": self.principal.application.pk})
+                                 filters={"app": self.application.pk})
         after, skip = (position.get("after"), position.get("skip")) if isinstance(position, dict) else (None, None)
         if not isinstance(after, int) or not isinstance(skip, int) or after < 0 or skip < 0:
             raise exceptions.ValidationError({"cursor": ["This cursor cannot be read; start again without one."]})
@@ -34,7 +42,7 @@ class AppUsersView(ApiView):
     def get(self, request: Request) -> Response:
         page_query = PageQuery(data=request.query_params)
         page_query.is_valid(raise_exception=True)
-        application = self.principal.application
+        application = self.application
         if "cursor" in page_query.validated_data:
             after, skip = self._position(page_query.validated_data["cursor"])
             head = sync_head(application)
@@ -69,7 +77,9 @@ class AppUserLookupView(ApiView):
         data = LookupSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         email = data.validated_data["email"]
-        found = list(assigned_users(self.principal.application, email=email).values())
+        application = self.principal.application
+        assert application is not None  # app_only
+        found = list(assigned_users(application, email=email).values())
         if not found:
             return Response({"email": email, "assigned": False})
         user = found[0]

@@ -41,6 +41,7 @@ from applications.services import (
     client_secret_rotate,
 )
 from directory.selectors import group_get
+from orgs.models import Organization
 
 APP_ID = OpenApiParameter("app_id", int, OpenApiParameter.PATH)
 ROLE_ID = OpenApiParameter("role_id", int, OpenApiParameter.PATH)
@@ -68,6 +69,7 @@ def _current(app: Application) -> dict:
 
 
 class _AppMixin:
+    org: Organization
     def app(self, app_id) -> Application:
         return application_get(org=self.org, pk=app_id)
 

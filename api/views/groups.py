@@ -23,6 +23,7 @@ from directory.group_selectors import group_list_with_counts, group_memberships
 from directory.models import Group
 from directory.selectors import group_get, org_member_get
 from directory.services import group_create, group_delete, group_member_remove, group_members_add, group_update
+from orgs.models import Organization
 
 GROUP_ID = OpenApiParameter("group_id", int, OpenApiParameter.PATH)
 USER_ID = OpenApiParameter("user_id", int, OpenApiParameter.PATH, description="The user's id.")
@@ -35,6 +36,7 @@ def _keyset_ints(position, *, length: int = 1) -> list:
 
 
 class _GroupMixin:
+    org: Organization
     def group(self, group_id) -> Group:
         group = group_get(org=self.org, pk=group_id)
         return group_list_with_counts(org=self.org).get(pk=group.pk)

@@ -149,8 +149,10 @@ class PlatformAuditView(ApiView):
         page.is_valid(raise_exception=True)
         filters = {name: value for name, value in query.validated_data.items() if value not in (None, "")}
         org_filter = filters.pop("org", None)
-        org = PLATFORM_ONLY if org_filter == PLATFORM_ONLY else None
-        if org_filter and org is None:
+        org: Organization | str | None = None
+        if org_filter == PLATFORM_ONLY:
+            org = PLATFORM_ONLY
+        elif org_filter:
             org = Organization.objects.filter(slug=org_filter).first()
             if org is None:
                 raise exceptions.ValidationError({"org": ["No organization with this slug."]})

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from api.base import ApiView
 from api.pagination import PageQuery, cursor_decode, cursor_encode, page_body
+from api.principal import ApiPrincipal
 from api.problems import Conflict
 from api.serializers.users import (
     ActionResultSerializer,
@@ -28,7 +29,7 @@ from directory.group_selectors import groups_of_users_in_org
 from directory.member_services import membership_employee_id_update
 from directory.selectors import group_get, org_member_get, user_cursor_decode, user_list, user_page
 from directory.services import user_password_reset_send, user_profile_update
-from orgs.models import Membership
+from orgs.models import Membership, Organization
 from orgs.services import (
     invitation_resend,
     member_invite,
@@ -53,6 +54,9 @@ def _group_filter(org, pk: int | None):
 
 class _MemberMixin:
     """The member named in the URL, and the console's rule that only an owner acts on an owner."""
+
+    org: Organization
+    principal: ApiPrincipal
 
     def member(self, user_id) -> Membership:
         return org_member_get(org=self.org, user_pk=user_id)

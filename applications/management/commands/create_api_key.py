@@ -49,7 +49,7 @@ class Command(BaseCommand):
         elif options["app"] is not None:
             raise CommandError("A platform key belongs to no application; leave out --app.", returncode=2)
         application = None
-        if options["app"] is not None:
+        if org is not None and options["app"] is not None:
             application = Application.objects.for_org(org).filter(client_id=options["app"].strip()).first()
             if application is None:
                 raise CommandError(f"No application with the client id “{options['app']}” in {org.slug}.",
