@@ -25,6 +25,7 @@ from audit.selectors import (
 )
 from audit.services import audit_export_record, audit_retention_update
 from config.exceptions import DomainError
+from identity.step_up import step_up_required
 from orgs.mixins import OrgPermissionMixin, PlatformOperatorMixin
 from orgs.models import Organization
 
@@ -193,6 +194,7 @@ class PlatformAuditExportView(PlatformOperatorMixin, _PlatformScope, _AuditExpor
     pass
 
 
+@step_up_required("audit.retention_change", ask_on_get=True)
 class AuditRetentionView(OrgPermissionMixin, FormView):
     """How long this org keeps its audit events; the daily purge removes older ones."""
 

@@ -23,8 +23,16 @@ from identity.models import UserSession
 from identity.step_up import ACTIONS, PENDING_SESSION_KEY
 from identity.tests.step_up_support import sign_in_age, step_up_mark
 from orgs.models import Membership, Organization
+from webhooks.models import WebhookEndpoint
+from webhooks.services import webhook_endpoint_create
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _webhooks_may_target_loopback(settings):
+    """Endpoints here point at 127.0.0.1 (never called): production refuses private targets."""
+    settings.GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE = True
 
 
 def url(name, org, *args):
@@ -112,6 +120,30 @@ def delete_group(org, actor):
     return Case(page, {}, lambda: not Group.objects.filter(pk=group.pk).exists(), page)
 
 
+def _endpoint(org, actor):
+    endpoint, _secret_shown = webhook_endpoint_create(org=org, url="http://127.0.0.1:9/hook", events=["user.created"],
+                                                      actor=actor)
+    return endpoint
+
+
+def rotate_webhook_secret(org, actor):
+    endpoint = _endpoint(org, actor)
+    before = WebhookEndpoint.objects.get(pk=endpoint.pk).secret_encrypted
+    page = url("webhook-secret", org, endpoint.pk)
+    return Case(page, {}, lambda: WebhookEndpoint.objects.get(pk=endpoint.pk).secret_encrypted != before, page)
+
+
+def delete_webhook(org, actor):
+    endpoint = _endpoint(org, actor)
+    page = url("webhook-delete", org, endpoint.pk)
+    return Case(page, {}, lambda: not WebhookEndpoint.objects.filter(pk=endpoint.pk).exists(), page)
+
+
+def change_audit_retention(org, actor):
+    page = url("audit-retention", org)
+    return Case(page, {"days": "30"}, lambda: Organization.objects.get(pk=org.pk).audit_retention_days == 30, page)
+
+
 def _member(org):
     return MembershipFactory(org=org, role="member", user=UserFactory(email="bob@acme.test"))
 
@@ -158,6 +190,9 @@ ORG_CASES = {
     "api_key.revoke": revoke_api_key,
     "api_key.delete": delete_api_key,
     "group.delete": delete_group,
+    "webhook.secret_rotate": rotate_webhook_secret,
+    "webhook.delete": delete_webhook,
+    "audit.retention_change": change_audit_retention,
     "membership.role_change": change_role,
     "membership.remove": remove_member,
     "mfa.reset": reset_mfa,
@@ -209,7 +244,8 @@ def test_an_old_sign_in_must_confirm_then_the_action_works(client, sign_in, org,
 
 # Actions whose GET page is their own form or confirmation: asked before it is shown, not after filling it in.
 ASKED_ON_GET = {"application.secret_rotate", "application.delete", "api.secret_rotate", "api.delete",
-                "api_key.create", "api_key.revoke", "api_key.delete", "group.delete", "membership.remove", "mfa.reset"}
+                "api_key.create", "api_key.revoke", "api_key.delete", "group.delete", "membership.remove", "mfa.reset",
+                "webhook.secret_rotate", "webhook.delete", "audit.retention_change"}
 
 
 @pytest.mark.parametrize("action", sorted(ASKED_ON_GET))
