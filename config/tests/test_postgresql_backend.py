@@ -116,7 +116,8 @@ def test_hot_statements_are_prepared_on_the_server_and_logged_with_their_values(
     from django.test.utils import CaptureQueriesContext
 
     threshold = connection.settings_dict["OPTIONS"]["prepare_threshold"]
-    assert connection.settings_dict["OPTIONS"]["server_side_binding"] is True and threshold == 5
+    assert connection.settings_dict["OPTIONS"]["server_side_binding"] is True
+    assert threshold == 5
     sql = "SELECT %s::int + 1 AS gatehouse_prepared_test"
     with CaptureQueriesContext(connection) as queries:
         for value in range(threshold + 2):
