@@ -38,6 +38,7 @@ class ApiView(APIView):
     query_params: ClassVar[frozenset[str]] = frozenset()
     app_only: ClassVar[bool] = False
     platform_only: ClassVar[bool] = False
+    answers_methods: ClassVar[bool] = True  # False: the catch-all, where every method is a 404
 
     org: Organization
     principal: ApiPrincipal
@@ -53,6 +54,10 @@ class ApiView(APIView):
             raise PayloadTooLarge(f"The body may have at most {settings.GATEHOUSE_API_MAX_BODY_BYTES} bytes.")
         ip = getattr(request._request, "client_ip", "") or request.META.get("REMOTE_ADDR", "")
         self._rate_limits.append(rate_limit_ip(ip))
+        # A method this address never takes is a 405 whoever asks: the schema is public, so it tells nothing.
+        method = (request.method or "").lower()
+        if self.answers_methods and (method not in self.http_method_names or not hasattr(self, method)):
+            raise exceptions.MethodNotAllowed(request.method)
         super().initial(request, *args, **kwargs)
 
     def perform_authentication(self, request: Request) -> None:
@@ -138,6 +143,7 @@ class NotFoundView(ApiView):
     whether a key is needed there."""
 
     authentication_classes: ClassVar[list] = []
+    answers_methods = False
 
     def perform_authentication(self, request: Request) -> None:
         return None

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # schemathesis against the live management API: a fresh PostgreSQL database with the demo data, an API key
-# of acme bound to its hr-portal app holding every scope an owner holds, gunicorn on PORT, then every
-# operation of /api/v1/schema fuzzed for MAX_TIME seconds. Fails on any 5xx and on any response that does
+# of acme bound to its hr-portal app holding every scope an owner holds and a platform key, gunicorn on
+# PORT, then every operation of /api/v1/schema fuzzed for MAX_TIME seconds in all (org and app operations
+# with the org key, platform ones with the platform key). Fails on any 5xx and on any response that does
 # not conform to the schema (status, content type, headers, body). Called by .ci/run, which has already
 # exported DATABASE_URL (its database is replaced by a scratch one here), SECRET_KEY and
 # GATEHOUSE_ENCRYPTION_KEYS. Every check runs but positive_data_acceptance: it expects any string the schema
@@ -23,18 +24,28 @@ export GATEHOUSE_API_RATE_LIMIT_PER_KEY=10000000 GATEHOUSE_API_RATE_LIMIT_PER_IP
 .venv/bin/python manage.py migrate -v0
 .venv/bin/python manage.py collectstatic --noinput -v0
 .venv/bin/python manage.py seed_demo --force >/dev/null
-KEY=$(.venv/bin/python manage.py create_api_key --org acme --name schemathesis --app hr-portal --json \
-  --scopes org.view members.view members.manage groups.view groups.manage applications.view applications.manage \
-    apikeys.view apikeys.manage audit.view email.view email.manage settings.manage owners.manage \
-  | .venv/bin/python -c "import json, sys; print(json.load(sys.stdin)['key'])")
+key() {  # key ARGS...: create_api_key's printed key
+  .venv/bin/python manage.py create_api_key --json "$@" | .venv/bin/python -c "import json, sys; print(json.load(sys.stdin)['key'])"
+}
+ORG_KEY=$(key --org acme --name schemathesis --app hr-portal --scopes org.view members.view members.manage \
+  groups.view groups.manage applications.view applications.manage apikeys.view apikeys.manage audit.view email.view \
+  email.manage settings.manage owners.manage)
+PLATFORM_KEY=$(key --platform --name schemathesis --scopes platform.view platform.manage)
 .venv/bin/gunicorn config.wsgi -b "127.0.0.1:$PORT" -w 2 --threads 4 --access-logfile /dev/null \
   --limit-request-line 0 \
   --error-logfile "${TMPDIR:-/tmp}/gatehouse-schemathesis-gunicorn.log" &
 GUNICORN=$!
 trap 'kill "$GUNICORN" 2>/dev/null || true' EXIT
 STATUS=0
-.venv/bin/schemathesis run "http://127.0.0.1:$PORT/api/v1/schema" --wait-for-schema 30 \
-  -H "Authorization: Bearer $KEY" --checks all --max-time "$MAX_TIME" --workers 2 \
-  --exclude-checks positive_data_acceptance \
-  --suppress-health-check all --warnings off || STATUS=$?
+run() {  # run SECONDS KEY FILTER...: fuzz the operations FILTER selects with KEY
+  local seconds=$1 key=$2
+  shift 2
+  .venv/bin/schemathesis run "http://127.0.0.1:$PORT/api/v1/schema" --wait-for-schema 30 \
+    -H "Authorization: Bearer $key" --checks all --exclude-checks positive_data_acceptance \
+    --max-time "$seconds" --workers 2 --suppress-health-check all --warnings off "$@" || STATUS=$?
+}
+# Three quarters of the time for the org's endpoints (and the app's) with the org key, the rest for the
+# platform's with a platform key: each kind of key meets only 404s on the other's paths.
+run $((MAX_TIME * 3 / 4)) "$ORG_KEY" --exclude-path-regex '^/api/v1/platform/'
+run $((MAX_TIME - MAX_TIME * 3 / 4)) "$PLATFORM_KEY" --include-path-regex '^/api/v1/platform/'
 exit $STATUS

@@ -168,3 +168,11 @@ def test_the_docs_page_and_schema_are_served(client):
     script = client.get("/api/docs?script=")
     assert script.status_code == 200
     assert "/api/v1/schema" in script.content.decode()
+
+
+def test_a_method_an_address_never_takes_is_405_whoever_asks(api, org):
+    for client in (api, ApiClient(), ApiClient("ghk_nope")):
+        response = client.client.generic("TRACE", USERS, headers=client._headers(None))
+        problem(response, 405, "method_not_allowed")
+        problem(client.put("/api/v1/platform/organizations", {}), 405)
+    problem(api.client.generic("TRACE", "/api/v1/nowhere"), 404)
