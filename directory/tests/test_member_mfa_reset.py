@@ -3,8 +3,11 @@ operator for anyone, an org admin only for someone who belongs to that org alone
 
 from datetime import timedelta
 from html import unescape
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -231,3 +234,29 @@ def test_the_counts_leave_out_pending_apps_and_used_codes(org_admin_client, org,
     RecoveryCodeSet.objects.get(user=alice).verify_token(alice_factors[0])
     page = _text(org_admin_client.get(url("user-detail", org, alice)))
     assert "1 authenticator app · 2 passkeys · 9 recovery codes left" in page
+
+
+# ---------------------------------------------------------------------- manage.py mfa_reset
+
+
+def test_the_command_resets_anyone_audited_and_mailed(operator, alice_factors, alice):
+    enrol_totp(operator)
+    out = StringIO()
+    call_command("mfa_reset", "OPERATOR@example.com", stdout=out)
+    assert out.getvalue().strip() == ("Reset the two-step verification of operator@example.com: removed 1 "
+                                      "authenticator apps, 0 passkeys and no recovery codes. They were told by email.")
+    assert _factors(operator) == (0, 0, 0)
+    assert _factors(alice) == (1, 2, 1)
+    event = AuditEvent.objects.get(action="mfa.reset")
+    assert (event.actor, event.org, event.metadata["by"]) == (None, None, "command")
+    assert OutboundEmail.objects.filter(recipient="operator@example.com", kind="mfa_reset").exists()
+
+
+def test_the_command_says_when_there_is_nothing_or_nobody(alice):
+    out = StringIO()
+    call_command("mfa_reset", "alice@acme.test", stdout=out)
+    assert out.getvalue().strip() == "alice@acme.test has no second factor; nothing changed."
+    assert not AuditEvent.objects.filter(action="mfa.reset").exists()
+    with pytest.raises(CommandError, match="No account has the email nobody@acme.test.") as raised:
+        call_command("mfa_reset", "nobody@acme.test")
+    assert raised.value.returncode == 2

@@ -52,10 +52,13 @@ def user_mfa_summary(*, user: User) -> MfaSummary:
                       recovery_codes_left=row["codes_left"] if row["has_codes"] else None)
 
 
-def mfa_reset_refusal(*, user: User, actor: User, org=None) -> str:
+def mfa_reset_refusal(*, user: User, actor: User | None, org=None) -> str:
     """Why `actor` may not reset `user`'s second factors, or "". A platform operator (org None) may reset
-    anyone's but their own; an org's admin only those of someone who belongs to that org alone (DESIGN.md:
-    the account is one global identity, which one org must not be able to take over)."""
+    anyone's but their own, and so may the system (actor None: `manage.py mfa_reset`, run by whoever has
+    the server); an org's admin only those of someone who belongs to that org alone (DESIGN.md: the
+    account is one global identity, which one org must not be able to take over)."""
+    if actor is None:
+        return ""
     if user.pk == actor.pk:
         return "Reset your own two-step verification from your account's security page."
     if org is None:

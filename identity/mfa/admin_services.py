@@ -25,12 +25,13 @@ class MfaReset:
 
 
 @transaction.atomic
-def user_mfa_reset(*, user: User, actor: User, org=None, request=None) -> MfaReset:
+def user_mfa_reset(*, user: User, actor: User | None, org=None, request=None) -> MfaReset:
     """Remove every second factor of `user`: authenticator apps (pending ones too), recovery codes and
     passkeys. Nothing else: their password, sessions and memberships stay; an MFA policy that covers them
     asks them to set up a new factor at their next sign-in.
 
-    `org` is the org whose admin does it (None: a platform operator); the rule is mfa_reset_refusal's
+    `org` is the org whose admin does it (None: a platform operator, or the system when `actor` is None);
+    the rule is mfa_reset_refusal's
     (raises NotAllowed, nothing changed). Audited as `mfa.reset` in that org's log (the platform's for an
     operator), and the user is emailed. With nothing to remove, nothing is written and no mail goes.
     """
@@ -46,7 +47,7 @@ def user_mfa_reset(*, user: User, actor: User, org=None, request=None) -> MfaRes
     audit_record(action="mfa.reset", actor=actor, org=org, target=user, request=request,
                  metadata={"email": user.email, "authenticator_apps": removed.authenticator_apps,
                            "passkeys": removed.passkeys, "recovery_codes_left": removed.recovery_codes_left,
-                           "by": "org_admin" if org is not None else "operator"})
+                           "by": "org_admin" if org is not None else "operator" if actor is not None else "command"})
     email_enqueue(to=user.email, template="mfa_reset", kind="mfa_reset", org=user_mail_org(user),
                   context={"user": user, "org_name": org.name if org is not None else "", "when": timezone.now(),
                            "removed": removed})
