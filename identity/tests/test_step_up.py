@@ -79,7 +79,9 @@ def test_the_page_names_the_action_and_asks_for_the_password_of_someone_without_
 
 def test_without_a_pending_action_it_confirms_and_lands_on_the_console(client, sign_in, org_admin):
     sign_in(org_admin)
-    assert "Confirm it's you (admin@acme.test)." in _page(client)
+    page = _page(client)
+    assert "Confirm it's you (admin@acme.test)." in page
+    assert "more than 10 minutes ago" not in page  # a fresh sign-in is not told it is old
     response = client.post(CONFIRM, {"method": "password", "password": DEFAULT_PASSWORD}, follow=True)
     assert response.redirect_chain[0][0] == "/console/"
     assert "Confirmed — it's you." in unescape(response.content.decode())

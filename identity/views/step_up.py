@@ -31,6 +31,7 @@ from identity.step_up import (
     step_up_confirm,
     step_up_failed_record,
     step_up_pending,
+    step_up_recent,
     step_up_seconds,
 )
 from orgs.models import Organization
@@ -64,7 +65,7 @@ def _page(request: HttpRequest, *, method: str, form=None, status: int = 200, er
     return render(request, "identity/step_up.html", {
         "form": form, "method": method, "methods": _methods(user), "account_email": user.email, "error": error,
         "action": action_phrase(pending["action"]) if pending else "",
-        "minutes": max(1, step_up_seconds() // 60),
+        "minutes": max(1, step_up_seconds() // 60), "stale": not step_up_recent(request),
         "cancel_url": (pending or {}).get("return_to") or landing_url(user),
     }, status=status)
 
