@@ -16,7 +16,9 @@ Runs `migrate` first, then writes with PostgreSQL COPY (a couple of minutes for 
 
 The admin the benchmark signs in as is `admin@bigcorp.test` (password `bench-admin-password`).
 Audit events are append-only in the ORM (no update, no save of an existing row); COPY only inserts,
-which is the path the model allows. The same `--seed` gives the same data.
+which is the path the model allows. Each seeded org's events are hash-chained as audit_record would
+chain them (audit/chain.py), with the chain's head row, so `manage.py audit_verify` holds on the seeded
+data. The same `--seed` gives the same data.
 
 Idempotent: when `scale-bigcorp` exists it says so and changes nothing; `--reset` deletes every
 `scale-*` org and the users under `@*.bigcorp.test`/`@bigcorp.test`/`@scale-other-*.test` first,
@@ -37,9 +39,12 @@ import random  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
 
 sys.path.insert(0, str(_HERE.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+from audit.chain import GENESIS, event_hash  # noqa: E402 (the standard library only: no Django set-up needed)
 
 BIG_SLUG = "scale-bigcorp"
 ADMIN_EMAIL = "admin@bigcorp.test"
@@ -164,9 +169,10 @@ class Seeder:
         (pk,) = self.ids("orgs_organization", 1)
         self.copy("orgs_organization",
                   ["id", "slug", "name", "status", "created_at", "updated_at", "notify_new_device_sign_in",
-                   "mfa_policy", "session_max_age_minutes", "accent_color", "display_name", "lockout_threshold"],
+                   "mfa_policy", "session_max_age_minutes", "accent_color", "display_name", "lockout_threshold",
+                   "mfa_grace_days"],
                   [(pk, slug, name, "active", self.now - timedelta(days=1200), self.now, False, "off", None, "",
-                    "", None)])
+                    "", None, 7)])
         return pk
 
     def users(self, domain: str, count: int, admin_email: str | None = None, admin_hash: str = "!") -> list[tuple]:
@@ -270,12 +276,22 @@ class Seeder:
                 else:
                     t = ("", "", "")
                 metadata = {"email": subject[1]} if action.startswith("login.") else {}
-                yield (pk, org_id, actor_id, actor_label, action, *t, rng.choice(ips), rng.choice(USER_AGENTS), "",
-                       json.dumps(metadata), start + timedelta(microseconds=offset))
+                event = SimpleNamespace(chain=org_id, seq=chain[0] + 1, prev_hash=chain[1], actor_label=actor_label,
+                                        action=action, target_type=t[0], target_id=t[1], target_label=t[2],
+                                        ip=rng.choice(ips), user_agent=rng.choice(USER_AGENTS), forwarded_for="",
+                                        metadata=metadata, created_at=start + timedelta(microseconds=offset))
+                event.hash = event_hash(event)
+                chain[:] = [event.seq, event.hash]
+                yield (pk, org_id, actor_id, actor_label, action, *t, event.ip, event.user_agent, "",
+                       json.dumps(metadata), event.created_at, org_id, event.seq, event.prev_hash, event.hash)
 
+        chain = [0, GENESIS]  # a seeded org is new: its chain starts here
         self.copy("audit_auditevent",
                   ["id", "org_id", "actor_id", "actor_label", "action", "target_type", "target_id", "target_label",
-                   "ip", "user_agent", "forwarded_for", "metadata", "created_at"], rows())
+                   "ip", "user_agent", "forwarded_for", "metadata", "created_at", "chain", "seq", "prev_hash", "hash"],
+                  rows())
+        self.cursor.execute("INSERT INTO audit_auditchain (chain, seq, hash, listeners) VALUES (%s, %s, %s, 0)",
+                            [org_id, *chain])
 
 
 def reset(cursor) -> None:
@@ -284,8 +300,12 @@ def reset(cursor) -> None:
     orgs = [row[0] for row in cursor.fetchall()]
     cursor.execute("CREATE TEMP TABLE seeded_users AS SELECT id FROM directory_user "
                    "WHERE email ILIKE '%@bigcorp.test' OR email ILIKE '%@scale-other-%.test'")
+    # Audit events refuse DELETE unless the transaction says it purges (audit/migrations/0006).
+    cursor.execute("SET LOCAL gatehouse.audit_purge = 'on'")
     cursor.execute("DELETE FROM audit_auditevent WHERE org_id = ANY(%s) OR actor_id IN (SELECT id FROM seeded_users)",
                    [orgs])
+    cursor.execute("SET LOCAL gatehouse.audit_purge = 'off'")
+    cursor.execute("DELETE FROM audit_auditchain WHERE chain = ANY(%s)", [orgs])
     cursor.execute("DELETE FROM directory_groupmembership WHERE user_id IN (SELECT id FROM seeded_users) "
                    "OR group_id IN (SELECT id FROM directory_group WHERE org_id = ANY(%s))", [orgs])
     cursor.execute("DELETE FROM directory_group WHERE org_id = ANY(%s)", [orgs])
