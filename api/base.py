@@ -93,6 +93,11 @@ class ApiView(APIView):
             if unknown:
                 raise exceptions.ValidationError({unknown[0]: [f"Unknown query parameter; known ones: "
                                                                f"{', '.join(sorted(self.query_params)) or 'none'}."]})
+            # DRF reads an empty query value as "not given"; the schema says a value is not empty, and a
+            # `cursor=` from a broken client must not quietly restart the list from the top.
+            empty = sorted(name for name, values in request.query_params.lists() if "" in values)
+            if empty:
+                raise exceptions.ValidationError({empty[0]: ["Empty value: give one, or leave the parameter out."]})
 
     def check_throttles(self, request: Request) -> None:
         refused = [limit for limit in self._rate_limits if not limit.allowed]

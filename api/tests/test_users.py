@@ -299,3 +299,9 @@ def test_a_reset_for_someone_who_belongs_elsewhere_too_is_refused(admin_api, org
     MembershipFactory(org=other_org, user=shared)
     body = problem(admin_api.post(user_url(shared, "/password-reset")), 403, "not_allowed")
     assert "another organization" in body["detail"]
+
+
+@pytest.mark.parametrize("param", ["cursor", "q", "status", "limit"])
+def test_an_empty_query_value_is_400_not_ignored(api, org, param):
+    body = problem(api.get(USERS, {param: ""}), 400, "invalid")
+    assert body["errors"][0]["field"] == param
