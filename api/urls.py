@@ -5,7 +5,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from api.base import NotFoundView
-from api.views import api_keys, app_users, applications, groups, org_settings, platform, records, users
+from api.views import api_keys, apis, app_users, applications, groups, org_settings, platform, records, users
 
 org = "v1/orgs/<slug:org_slug>"
 
@@ -49,6 +49,11 @@ urlpatterns = [
     path(f"{org}/applications/<int:app_id>/roles", applications.AppRoleListView.as_view(), name="api-app-roles"),
     path(f"{org}/applications/<int:app_id>/roles/<int:role_id>", applications.AppRoleDetailView.as_view(),
          name="api-app-role"),
+    path(f"{org}/apis", apis.RegisteredApiListView.as_view(), name="api-apis"),
+    path(f"{org}/apis/<int:api_id>", apis.RegisteredApiDetailView.as_view(), name="api-api"),
+    path(f"{org}/apis/<int:api_id>/secret", apis.RegisteredApiSecretView.as_view(), name="api-api-secret"),
+    path(f"{org}/applications/<int:app_id>/api-scopes", apis.ApplicationApiScopesView.as_view(),
+         name="api-application-api-scopes"),
     path(f"{org}/settings", org_settings.OrgSettingsView.as_view(), name="api-settings"),
     path("v1/platform/organizations", platform.OrganizationListView.as_view(), name="api-platform-orgs"),
     path("v1/platform/organizations/<slug:slug>", platform.OrganizationDetailView.as_view(), name="api-platform-org"),
