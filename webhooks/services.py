@@ -4,6 +4,7 @@ the broker once the transaction commits."""
 
 import base64
 import os
+import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, timedelta
 from functools import partial
@@ -199,8 +200,34 @@ def webhook_deliveries_enqueue(events: Sequence[AuditEvent]) -> list[WebhookDeli
     if not rows:
         return []
     WebhookDelivery.objects.bulk_create(rows, batch_size=500)
-    transaction.on_commit(partial(webhook_dispatch, [row.pk for row in rows]))
+    _dispatch_on_commit([row.pk for row in rows])
     return rows
+
+
+_batch = threading.local()
+
+
+def _dispatch_on_commit(ids: list[int]) -> None:
+    """Hand `ids` to the broker after the commit, together with every other delivery the transaction wrote:
+    a transaction recording 300 events sends 3 broker messages of 100, not 300 of one.
+
+    Each call registers a callback, and the first to run drains this thread's batch; later ones find it
+    empty. Ids of rows a rollback removed may stay in the batch until the next commit drains it: their
+    tasks find no row to claim. Every committed row has a callback that runs after it, and the sweeper
+    covers the rest, so nothing is left behind.
+    """
+    pending = getattr(_batch, "ids", None)
+    if pending is None:
+        pending = _batch.ids = []
+    pending.extend(ids)
+    transaction.on_commit(_dispatch_batch)
+
+
+def _dispatch_batch() -> None:
+    ids = getattr(_batch, "ids", None) or []
+    _batch.ids = []
+    if ids:
+        webhook_dispatch(ids)
 
 
 @transaction.atomic

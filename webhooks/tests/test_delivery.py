@@ -265,3 +265,16 @@ def test_after_a_new_secret_both_sign_for_a_day(org, org_admin, endpoint, receiv
     with django_capture_on_commit_callbacks(execute=True):
         group_create(org=org, name="Three", actor=org_admin)
     assert receiver.rejected == ["No matching signature found"]
+
+
+def test_one_transactions_deliveries_go_to_the_broker_together(org, org_admin, endpoint, monkeypatch,
+                                                              django_capture_on_commit_callbacks):
+    handed = []
+    monkeypatch.setattr("webhooks.services.webhook_dispatch", handed.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        for i in range(150):
+            audit_record(action="group.created", org=org, metadata={"n": i})
+
+    assert len(handed) == 1  # one hand-over (webhook_dispatch sends it as two messages of at most 100)
+    assert sorted(handed[0]) == sorted(WebhookDelivery.objects.values_list("pk", flat=True))
+    assert len(handed[0]) == 150
