@@ -29,6 +29,9 @@ def _password(client, user) -> str:
 
 def test_a_passkey_set_up_at_sign_in_is_the_missing_second_factor(client, required, org_member, authenticator):
     assert _password(client, org_member) == "/login/enrol"
+    page = client.get("/login/enrol").content.decode()
+    assert "a code from an authenticator app or a passkey" in page
+    assert 'data-options-url="/passkeys/enrol/options"' in page  # the set-up step offers a passkey too
 
     options = post_json(client, "/passkeys/enrol/options").json()
     assert options["user"]["name"] == org_member.email
