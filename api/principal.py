@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from applications.models import ApiKey, Application
+from directory.models import User
 from orgs.models import Organization
 
 
@@ -13,7 +14,7 @@ class ApiPrincipal:
 
     org: Organization | None  # None: a platform key (operators' endpoints only)
     permissions: frozenset[str]
-    actor: object | None
+    actor: User | None
     api_key: ApiKey | None = None
     application: Application | None = None
     label: str = field(default="")
