@@ -153,7 +153,7 @@ def api_key_revoke(*, api_key: ApiKey, actor, request) -> ApiKey:
 
 
 def _lock(api_key: ApiKey) -> ApiKey:
-    locked = ApiKey.objects.select_for_update().select_related("org").filter(pk=api_key.pk).first()
+    locked = ApiKey.objects.select_for_update(of=("self",)).select_related("org").filter(pk=api_key.pk).first()
     if locked is None:
         raise NotAllowed("This key no longer exists.")
     return locked
@@ -195,7 +195,7 @@ def api_key_reactivate(*, api_key: ApiKey, actor, request) -> ApiKey:
 def api_key_delete(*, api_key: ApiKey, actor, request) -> None:
     """Delete a key and its row; the audit log keeps its name, prefix and scopes. Deleting a key that is
     already gone changes nothing."""
-    locked = ApiKey.objects.select_for_update().select_related("org").filter(pk=api_key.pk).first()
+    locked = ApiKey.objects.select_for_update(of=("self",)).select_related("org").filter(pk=api_key.pk).first()
     if locked is None:
         return
     # Recorded before the delete, while the row still has the id the event points at.
