@@ -55,6 +55,7 @@ urlpatterns = [
     path(f"{org}/applications/<int:app_id>/api-scopes", apis.ApplicationApiScopesView.as_view(),
          name="api-application-api-scopes"),
     path(f"{org}/settings", org_settings.OrgSettingsView.as_view(), name="api-settings"),
+    path(f"{org}/password-policy", org_settings.PasswordPolicyView.as_view(), name="api-password-policy"),
     path("v1/platform/organizations", platform.OrganizationListView.as_view(), name="api-platform-orgs"),
     path("v1/platform/organizations/<slug:slug>", platform.OrganizationDetailView.as_view(), name="api-platform-org"),
     path("v1/platform/organizations/<slug:slug>/suspend", platform.OrganizationSuspendView.as_view(),

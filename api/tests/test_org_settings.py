@@ -50,3 +50,20 @@ def test_scopes_and_tenancy(org, org_auditor, other_org, other_org_admin):
     problem(other.get(SETTINGS), 404)
     problem(other.patch(SETTINGS, {"name": "Hijacked"}), 404)
     assert Organization.objects.get(pk=org.pk).name == "Acme Corp"
+
+
+POLICY = "/api/v1/orgs/acme/password-policy"
+
+
+def test_password_policy_read_and_change(org, org_admin, org_auditor):
+    client = ApiClient(new_key(org, org_admin, {"org.view", "settings.manage"}))
+    read = client.get(POLICY)
+    assert read.json() == {"min_length": 12, "check_common": True, "history_count": 0, "max_age_days": None}
+    changed = client.patch(POLICY, {"min_length": 16}, headers={"If-Match": read["ETag"]})
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["min_length"] == 16
+    assert AuditEvent.objects.get(action="password_policy.updated").actor == org_admin
+    problem(client.patch(POLICY, {"min_length": 8}), 400)
+    problem(client.patch(POLICY, {"history_count": 3}, headers={"If-Match": read["ETag"]}), 412)
+    problem(ApiClient(new_key(org, org_auditor, {"org.view"})).patch(POLICY, {"min_length": 20}), 403)
+    assert client.get(POLICY).json()["min_length"] == 16

@@ -1,5 +1,5 @@
-"""/api/v1/orgs/{org}/settings: the org's settings and branding, read with org.view, changed with
-settings.manage through the console's services (one audit event each for settings and branding)."""
+"""/api/v1/orgs/{org}/settings and /password-policy: the org's settings, branding and password rules, read
+with org.view, changed with settings.manage through the console's services (the same audit events)."""
 
 from typing import Any
 
@@ -12,9 +12,10 @@ from rest_framework.response import Response
 from api.base import ApiView
 from api.fields import StrictBooleanField, StrictCharField, StrictChoiceField, StrictIntegerField
 from api.serializers import StrictSerializer
+from identity.models import PasswordPolicy
 from orgs.branding import organization_branding_update
 from orgs.models import Organization
-from orgs.settings_services import organization_settings_update
+from orgs.settings_services import organization_settings_update, password_policy_update
 
 SETTINGS = ("name", "notify_new_device_sign_in", "mfa_policy", "mfa_grace_days", "session_max_age_minutes",
             "lockout_threshold")
@@ -74,4 +75,49 @@ class OrgSettingsView(ApiView):
             if branding_changes:
                 organization_branding_update(org=org, actor=self.principal.actor, request=request, **branding_changes)
         body = settings_json(Organization.objects.get(pk=org.pk))
+        return self.with_etag(Response(body), body)
+
+
+class PasswordPolicySerializer(serializers.Serializer):
+    min_length = serializers.IntegerField()
+    check_common = serializers.BooleanField()
+    history_count = serializers.IntegerField()
+    max_age_days = serializers.IntegerField(allow_null=True)
+
+
+class PasswordPolicyUpdateSerializer(StrictSerializer):
+    min_length = StrictIntegerField(required=False, help_text="12 to 128.")
+    check_common = StrictBooleanField(required=False)
+    history_count = StrictIntegerField(required=False, help_text="0 to 24.")
+    max_age_days = StrictIntegerField(required=False, allow_null=True, help_text="1 to 3650, or null.")
+
+
+POLICY_FIELDS = ("min_length", "check_common", "history_count", "max_age_days")
+
+
+def _policy_json(org: Organization) -> dict[str, Any]:
+    # No row yet: the defaults the console shows (identity.models.PasswordPolicy).
+    policy = PasswordPolicy.objects.filter(org=org).first() or PasswordPolicy(org=org)
+    return {name: getattr(policy, name) for name in POLICY_FIELDS}
+
+
+class PasswordPolicyView(ApiView):
+    permissions = {"GET": "org.view", "PATCH": "settings.manage"}
+
+    @extend_schema(responses=PasswordPolicySerializer, operation_id="password_policy_read",
+                   summary="The org's password rules (on top of the platform's)")
+    def get(self, request: Request, org_slug: str) -> Response:
+        body = _policy_json(self.org)
+        return self.with_etag(Response(body), body)
+
+    @extend_schema(request=PasswordPolicyUpdateSerializer, responses=PasswordPolicySerializer,
+                   operation_id="password_policy_update", summary="Change the org's password rules")
+    def patch(self, request: Request, org_slug: str) -> Response:
+        data = PasswordPolicyUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        current = _policy_json(self.org)
+        self.if_match(request, current)
+        password_policy_update(org=self.org, actor=self.principal.actor, request=request,
+                               **{**current, **data.validated_data})
+        body = _policy_json(self.org)
         return self.with_etag(Response(body), body)
