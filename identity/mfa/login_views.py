@@ -89,12 +89,14 @@ def login_verify_view(request):
     check = mfa_verify_code(user=user, code=form.cleaned_data["code"], kind=kind, request=request,
                             org=flow_org(flow))
     if check.outcome is CodeOutcome.THROTTLED:
-        if check.retry_after < 60:
+        if check.back_off:
             form.add_error(None, _("Wait %(seconds)s seconds after a wrong code, then enter the code your app "
                                    "shows.") % {"seconds": check.retry_after})
         else:
             minutes = max(1, math.ceil(check.retry_after / 60))
-            form.add_error(None, _("Too many wrong codes. Try again in %(minutes)s minutes.") % {"minutes": minutes})
+            form.add_error(None, ngettext("Too many wrong codes. Try again in %(minutes)s minute.",
+                                          "Too many wrong codes. Try again in %(minutes)s minutes.", minutes)
+                           % {"minutes": minutes})
         response = _verify_page(request, user, form, kind, status=429)
         response["Retry-After"] = str(check.retry_after)
         return response

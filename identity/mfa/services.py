@@ -49,6 +49,9 @@ class CodeCheck:
     kind: CodeKind
     retry_after: int = 0
     recovery_codes_left: int | None = None
+    # THROTTLED by django-otp's short back-off after a wrong code, not by the guess limit: the answer is
+    # "wait a few seconds", whatever the guess limit's window has left (which can be seconds too).
+    back_off: bool = False
 
     @property
     def ok(self) -> bool:
@@ -82,7 +85,7 @@ def mfa_verify_code(*, user: User, code: str, kind: CodeKind, request=None, org=
             # django-otp's own back-off (seconds, capped in models.py) after wrong codes: say so rather
             # than call a possibly right code wrong; this attempt was not a guess, so it is not counted.
             throttle_forgive(key=_throttle_key(user), window_seconds=window)
-            return CodeCheck(CodeOutcome.THROTTLED, kind, retry_after=wait)
+            return CodeCheck(CodeOutcome.THROTTLED, kind, retry_after=wait, back_off=True)
         verified = _totp_verify(user=user, code=code)
         left = None
     else:

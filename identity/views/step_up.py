@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -97,6 +98,11 @@ def step_up_view(request: HttpRequest) -> HttpResponse:
     return _code(request, CodeKind(method))
 
 
+def _too_many_wrong_codes(minutes: int) -> str:
+    return ngettext("Too many wrong codes. Try again in %(minutes)s minute.",
+                    "Too many wrong codes. Try again in %(minutes)s minutes.", minutes) % {"minutes": minutes}
+
+
 def _too_many(request: HttpRequest, method: str, form, retry_after: int, message: str) -> HttpResponse:
     form.add_error(None, message)
     response = _page(request, method=method, form=form, status=429)
@@ -137,9 +143,8 @@ def _code(request: HttpRequest, kind: CodeKind) -> HttpResponse:
     step_up_failed_record(request=request, method=kind.value, reason=check.outcome.value, org=org)
     if check.outcome is CodeOutcome.THROTTLED:
         message = (_("Wait %(seconds)s seconds after a wrong code, then enter the code your app shows.")
-                   % {"seconds": check.retry_after} if check.retry_after < 60 else
-                   _("Too many wrong codes. Try again in %(minutes)s minutes.")
-                   % {"minutes": max(1, math.ceil(check.retry_after / 60))})
+                   % {"seconds": check.retry_after} if check.back_off else
+                   _too_many_wrong_codes(max(1, math.ceil(check.retry_after / 60))))
         return _too_many(request, kind.value, form, check.retry_after, message)
     form.add_error("code", _("That code is not right, or it was already used. Enter the code your app shows now.")
                    if kind is CodeKind.TOTP else _("That recovery code is not right, or it was already used."))

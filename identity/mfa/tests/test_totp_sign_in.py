@@ -1,5 +1,6 @@
 """Signing in with a password and an authenticator app's code (pyotp against the enrolled secret)."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -132,6 +133,29 @@ def test_guesses_are_throttled_then_even_the_right_code_waits(client, org_member
     assert AuditEvent.objects.filter(action="mfa.throttled", target_id=str(org_member.pk)).count() == 1
     # django-otp's own back-off stays capped (a lock-out tool otherwise).
     assert TotpDevice.objects.get(user=org_member).throttling_failure_count <= 6
+
+
+def test_the_guess_limit_says_so_even_when_its_window_ends_within_the_minute(client, org_member, settings):
+    """The limit's windows are aligned to the clock, so it may refuse with seconds left: that is still "too
+    many wrong codes", not django-otp's "wait a few seconds after a wrong code" (a CI run at hh:14:26 with
+    the 15-minute window saw the wrong one)."""
+    settings.GATEHOUSE_MFA_THROTTLE_WINDOW_SECONDS = 50  # every refusal has under a minute left
+    if time.time() % 50 > 40:
+        time.sleep(50 - time.time() % 50)  # start early in a window: the six attempts must share it
+    _, totp = enrol_totp(org_member)
+    post_password(client, org_member.email)
+    wrong = f"{(int(code_at(totp)) + 7) % 1_000_000:06d}"
+    for _ in range(5):
+        assert post_code(client, wrong).status_code == 400
+        _let_django_otp_back_off_pass(org_member)
+
+    refused = post_code(client, wrong)
+
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) <= 50
+    page = refused.content.decode()
+    assert "Too many wrong codes. Try again in 1 minute." in page
+    assert "after a wrong code" not in page
 
 
 def test_verify_page_without_a_sign_in_in_progress_starts_again(client):
