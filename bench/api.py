@@ -5,7 +5,7 @@ user sync of the assigned users.
         .venv/bin/python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())")
     export REDIS_URL=redis://127.0.0.1:6379/0      # optional: rate-limit counters in Redis, as in production
     .venv/bin/python bench/seed_console.py --members 100000 --events 1000000   # once (shared with console.py)
-    .venv/bin/python bench/api.py [--repeat 50] [--parts auth,users,sync] [--sync-limit 500] [--json FILE]
+    .venv/bin/python bench/api.py [--repeat 50] [--parts auth,users,sync] [--sync-limit 200] [--json FILE]
 
 Targets (issue #12): API-key authentication adds < 1 ms of server CPU per request; GET
 /api/v1/orgs/{org}/users at 100,000 members p95 < 100 ms for any page; a user sync of 100,000 assigned
@@ -109,7 +109,7 @@ def _user_pages(org, raw_key: str) -> dict[str, dict]:
         "users-role-admin": {"role": "admin"},
         "users-group-big": {"group": big.pk},
         "users-group-small": {"group": small.pk},
-        "users-limit-500": {"limit": 500},
+        "users-limit-200": {"limit": 200},
     }
 
 
@@ -175,7 +175,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--parts", default="auth,users,sync")
-    parser.add_argument("--sync-limit", type=int, default=500)
+    parser.add_argument("--sync-limit", type=int, default=200)
     parser.add_argument("--json", default="")
     args = parser.parse_args()
 

@@ -423,7 +423,7 @@ GATEHOUSE_API_RATE_LIMIT_WINDOW_SECONDS = env.int("GATEHOUSE_API_RATE_LIMIT_WIND
 # JSON bodies are small (a user, a group, an application): anything larger is refused with 413.
 GATEHOUSE_API_MAX_BODY_BYTES = env.int("GATEHOUSE_API_MAX_BODY_BYTES", default=64 * 1024)
 GATEHOUSE_API_PAGE_SIZE = env.int("GATEHOUSE_API_PAGE_SIZE", default=50)
-GATEHOUSE_API_PAGE_SIZE_MAX = env.int("GATEHOUSE_API_PAGE_SIZE_MAX", default=500)
+GATEHOUSE_API_PAGE_SIZE_MAX = env.int("GATEHOUSE_API_PAGE_SIZE_MAX", default=200)
 # Fail closed: a key with an empty IP allow-list is refused from every address (not allowed from any).
 GATEHOUSE_API_KEYS_REQUIRE_ALLOWLIST = env.bool("GATEHOUSE_API_KEYS_REQUIRE_ALLOWLIST", default=False)
 # User sync (api/sync.py): an application's feed is recomputed at most this often, however often it polls.
