@@ -4,8 +4,8 @@ The queryset (`key_lookup_queryset`) is an ordinary ORM query: the key by its pr
 application and its creator (only the columns a request needs) and the creator's active role in the org.
 Django compiles a queryset to SQL on every evaluation, which costs more CPU than the round trip; here it
 is compiled once per database alias with a placeholder for the prefix, then run with the prefix bound
-(on PostgreSQL bound and, once hot, prepared on the server: the OPTIONS in config/settings.py), and the
-row is turned into model instances the way Django's ModelIterable does (same converters, same `from_db`, same related
+(prepared on the server on PostgreSQL: config/postgresql/base.py's prepared_cursor), and the row is
+turned into model instances the way Django's ModelIterable does (same converters, same `from_db`, same related
 populators). The objects are exactly what `.first()` on the queryset returns; a test compares them.
 """
 
@@ -80,7 +80,8 @@ def key_lookup(prefix: str, alias: str = "default") -> ApiKey | None:
     params = list(compiled.params)
     params[compiled.prefix_at] = prefix
     connection = connections[alias]
-    with connection.cursor() as cursor:
+    open_cursor = getattr(connection, "prepared_cursor", connection.cursor)
+    with open_cursor() as cursor:
         cursor.execute(compiled.sql, params)
         row = cursor.fetchone()
     if row is None:

@@ -173,17 +173,9 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Django's backend, plus: no SELECT 1 health check on an idle, quiet connection (config/postgresql/).
+    # Django's backend, plus: no SELECT 1 health check on an idle, quiet connection, and prepared
+    # statements for the token endpoints (config/postgresql/base.py).
     DATABASES["default"]["ENGINE"] = "config.postgresql"
-    # Values bound on the server, and a statement run a few times on a connection prepared there (parsed
-    # and planned once): the token endpoints' fixed statements cost PostgreSQL several times more to plan
-    # than to run. psycopg keeps up to 100 per connection. Behind PgBouncer in transaction mode this needs
-    # PgBouncer 1.21+ with max_prepared_statements set, or GATEHOUSE_DB_PREPARE_THRESHOLD= (empty) to stop.
-    _prepare_threshold = env.str("GATEHOUSE_DB_PREPARE_THRESHOLD", default="5")
-    DATABASES["default"].setdefault("OPTIONS", {}).update({
-        "server_side_binding": True,
-        "prepare_threshold": int(_prepare_threshold) if _prepare_threshold else None,
-    })
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -1,4 +1,5 @@
-"""Django's PostgreSQL backend, with a health check that costs no round trip on an idle connection.
+"""Django's PostgreSQL backend, with a health check that costs no round trip on an idle connection,
+and cursors whose statements are prepared once per connection for the hottest queries.
 
 With CONN_HEALTH_CHECKS, Django checks a persistent connection before the first query of each
 request by sending `SELECT 1`: a round trip on every request, about a tenth of the CPU of a
@@ -12,17 +13,68 @@ client already knows it is broken) gets Django's `SELECT 1`, which reads what ar
 Neither check sees a server that vanished without closing (host lost, network cut): `SELECT 1`
 would wait for TCP to give up just as the request's own query does.
 
-Statements are bound and prepared on the server by Django's own options (`server_side_binding`,
-`prepare_threshold`, set in config/settings.py), not here.
+Django sends every statement as text with its values inlined (client-side binding), so PostgreSQL
+parses and plans it each time: for the token endpoints' few fixed statements (identity.oidc.lean_*),
+planning costs PostgreSQL several times what running them does. `prepared_cursor()` gives a cursor
+that binds values on the server and prepares each statement on first use on this connection
+(psycopg keeps up to 100 per connection). Behind PgBouncer in transaction mode this needs
+PgBouncer 1.21 or later with `max_prepared_statements` set.
 """
 
 import select
+import sys
 
-from django.db.backends.postgresql import base
+import psycopg
+from django.db.backends.postgresql import base, operations
+from django.utils.asyncio import async_unsafe
 from psycopg import pq
 
 
+class _PreparedCursor(psycopg.Cursor):
+    """Values bound on the server; each statement prepared on its first execution."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        return super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)
+
+
+class DatabaseOperations(operations.DatabaseOperations):
+    def last_executed_query(self, cursor, sql, params):
+        if isinstance(cursor, _PreparedCursor):
+            # What the query log shows for a prepared statement: its text with the values in it, as
+            # for every other statement (psycopg keeps no text for a statement executed by name).
+            try:
+                return self.compose_sql(sql, params)
+            except psycopg.errors.DataError:
+                return None
+        return super().last_executed_query(cursor, sql, params)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
+
+    def get_new_connection(self, conn_params):
+        connection = super().get_new_connection(conn_params)
+        if connection.prepare_threshold is None:
+            # Django turns psycopg's preparing off (None), which also refuses prepare=True. A threshold
+            # no count reaches lets prepared_cursor() prepare while nothing else does (Django's other
+            # cursors bind on the client and never prepare).
+            connection.prepare_threshold = sys.maxsize
+        return connection
+
+    @async_unsafe
+    def prepared_cursor(self):
+        """Like cursor() (health check, connection, Django's wrapper and query log), with statements
+        prepared on the server: for fixed statements run on every request."""
+        self.close_if_health_check_failed()
+        self.ensure_connection()
+        with self.wrap_database_errors:
+            cursor = _PreparedCursor(self.connection)
+            # As create_cursor(): the cursor's timestamps in the connection's time zone.
+            tzloader = self.connection.adapters.get_loader(base.TIMESTAMPTZ_OID, pq.Format.TEXT)
+            if self.timezone != tzloader.timezone:
+                base.register_tzloader(self.timezone, cursor)
+            return self._prepare_cursor(cursor)
+
     def is_usable(self) -> bool:
         connection = self.connection
         if connection is None:

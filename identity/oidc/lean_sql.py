@@ -14,9 +14,11 @@ from django.db.models import Model, QuerySet
 
 
 def cursor(alias: str):
-    """A cursor for the lean paths' fixed statements: Django's own. On PostgreSQL its values are bound on
-    the server and a statement run a few times is prepared (psycopg's prepare_threshold, config/settings.py)."""
-    return connections[alias].cursor()
+    """A cursor for the lean paths' fixed statements: prepared on the server where the backend offers
+    it (config.postgresql: parsed and planned once per connection), else Django's own."""
+    connection = connections[alias]
+    prepared = getattr(connection, "prepared_cursor", None)
+    return prepared() if prepared is not None else connection.cursor()
 
 
 def quote(alias: str):
