@@ -65,6 +65,20 @@ class OutboxRow(Protocol):
     dispatched_at: datetime | None
 
 
+# The HTTP outboxes (webhooks, back-channel logout): a POST times out after a few seconds, so a row still
+# `sending` a minute after its claim was abandoned; a row handed to the broker and not taken back within
+# five minutes is handed over again; a response is recorded as a short, printable excerpt.
+HTTP_SENDING_TIMEOUT = timedelta(seconds=60)
+HTTP_REDISPATCH_AFTER = timedelta(seconds=300)
+RESPONSE_EXCERPT_CHARS = 200
+
+
+def response_excerpt(data: bytes) -> str:
+    """The start of a receiver's answer, decoded leniently, on one line of printable characters."""
+    text = data[:RESPONSE_EXCERPT_CHARS].decode("utf-8", errors="replace")
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int

@@ -23,7 +23,7 @@ import logging
 import socket
 import ssl
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -32,6 +32,9 @@ from standardwebhooks.webhooks import Webhook
 
 from config.encryption import decrypt
 from config.outbox import (
+    HTTP_REDISPATCH_AFTER,
+    HTTP_SENDING_TIMEOUT,
+    RESPONSE_EXCERPT_CHARS,
     RetryPolicy,
     outbox_claim,
     outbox_reclaim_stuck,
@@ -40,18 +43,15 @@ from config.outbox import (
     outcome_dead,
     outcome_failed,
     outcome_sent,
+    response_excerpt,
 )
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from webhooks.targets import Target, TargetRefused, TargetUnresolved, resolve
 
 logger = logging.getLogger(__name__)
 
-# A POST times out after a few seconds, so a row still `sending` a minute after its claim was abandoned.
-SENDING_TIMEOUT = timedelta(seconds=60)
-REDISPATCH_AFTER = timedelta(seconds=300)
 INTERRUPTED_ERROR = ("Delivery was interrupted (the worker stopped while sending); the endpoint may have "
                      "received the event already.")
-EXCERPT_CHARS = 200
 USER_AGENT = "Gatehouse-Webhooks/1"
 
 
@@ -61,8 +61,8 @@ def retry_policy() -> RetryPolicy:
         max_attempts=max(1, settings.GATEHOUSE_WEBHOOKS_MAX_ATTEMPTS),
         retry_base=float(settings.GATEHOUSE_WEBHOOKS_RETRY_BASE_SECONDS),
         retry_cap=float(settings.GATEHOUSE_WEBHOOKS_RETRY_CAP_SECONDS),
-        sending_timeout=SENDING_TIMEOUT,
-        redispatch_after=REDISPATCH_AFTER,
+        sending_timeout=HTTP_SENDING_TIMEOUT,
+        redispatch_after=HTTP_REDISPATCH_AFTER,
     )
 
 
@@ -101,11 +101,6 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
 
 
-def _excerpt(data: bytes) -> str:
-    text = data[:EXCERPT_CHARS].decode("utf-8", errors="replace")
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-
-
 def signed_headers(*, secrets: list[str], message_id: str, body: bytes, now: datetime) -> dict[str, str]:
     """The Standard Webhooks headers for one attempt: one `v1,…` signature per secret, space-separated."""
     return {
@@ -135,7 +130,7 @@ def post(target: Target, *, body: bytes, headers: dict[str, str], timeout: float
             connection.request("POST", target.path, body=body, headers={
                 "Content-Type": "application/json", "User-Agent": USER_AGENT, "Accept": "*/*", **headers})
             response = connection.getresponse()
-            excerpt = _excerpt(response.read(EXCERPT_CHARS))
+            excerpt = response_excerpt(response.read(RESPONSE_EXCERPT_CHARS))
         except ConnectionRefusedError as exc:  # try the name's next address
             last_error = exc
             continue

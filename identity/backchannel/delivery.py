@@ -19,7 +19,6 @@ import ipaddress
 import logging
 import socket
 import urllib.request
-from datetime import timedelta
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode, urlsplit
 
@@ -28,6 +27,9 @@ from django.utils import timezone
 
 from applications.uri_checks import backchannel_logout_uri_problem
 from config.outbox import (
+    HTTP_REDISPATCH_AFTER,
+    HTTP_SENDING_TIMEOUT,
+    RESPONSE_EXCERPT_CHARS,
     RetryPolicy,
     outbox_claim,
     outbox_reclaim_stuck,
@@ -36,18 +38,15 @@ from config.outbox import (
     outcome_dead,
     outcome_failed,
     outcome_sent,
+    response_excerpt,
 )
 from identity.backchannel.models import BackchannelLogout
 from identity.backchannel.token import logout_token_mint
 
 logger = logging.getLogger(__name__)
 
-# A POST times out after a few seconds, so a row still `sending` a minute after its claim was abandoned.
-SENDING_TIMEOUT = timedelta(seconds=60)
-REDISPATCH_AFTER = timedelta(seconds=300)
 INTERRUPTED_ERROR = ("Delivery was interrupted (the worker stopped while sending); the application may have "
                      "received the logout token already.")
-EXCERPT_CHARS = 200
 
 
 def retry_policy() -> RetryPolicy:
@@ -56,8 +55,8 @@ def retry_policy() -> RetryPolicy:
         max_attempts=max(1, settings.GATEHOUSE_BACKCHANNEL_MAX_ATTEMPTS),
         retry_base=float(settings.GATEHOUSE_BACKCHANNEL_RETRY_BASE_SECONDS),
         retry_cap=float(settings.GATEHOUSE_BACKCHANNEL_RETRY_CAP_SECONDS),
-        sending_timeout=SENDING_TIMEOUT,
-        redispatch_after=REDISPATCH_AFTER,
+        sending_timeout=HTTP_SENDING_TIMEOUT,
+        redispatch_after=HTTP_REDISPATCH_AFTER,
     )
 
 
@@ -78,11 +77,6 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 # No proxies from the environment: the registered URI is the one place a token goes.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects())
-
-
-def _excerpt(data: bytes) -> str:
-    text = data[:EXCERPT_CHARS].decode("utf-8", errors="replace")
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
 def _reaches_own_machine(uri: str) -> bool:
@@ -114,9 +108,9 @@ def _post(uri: str, token: str) -> None:
                  "User-Agent": "Gatehouse back-channel logout", "Cache-Control": "no-store"})
     try:
         with _OPENER.open(request, timeout=settings.GATEHOUSE_BACKCHANNEL_TIMEOUT_SECONDS) as response:
-            response.read(EXCERPT_CHARS)
+            response.read(RESPONSE_EXCERPT_CHARS)
     except HTTPError as exc:
-        body = _excerpt(exc.read(EXCERPT_CHARS)) if exc.fp is not None else ""
+        body = response_excerpt(exc.read(RESPONSE_EXCERPT_CHARS)) if exc.fp is not None else ""
         raise DeliveryFailed(f"HTTP {exc.code}" + (f": {body}" if body else "")) from None
     except URLError as exc:
         reason = exc.reason
