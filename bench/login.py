@@ -342,7 +342,13 @@ def run_load(bench, port: int, kind: str, count: int, concurrency: int, seconds:
     spec_file.write_text(json.dumps({"port": port, "kind": kind, "count": count, "concurrency": concurrency,
                                      "seconds": seconds, "users": users, "offset": offset,
                                      "totp_steps": str(work / "totp-steps.json")}))
-    loader = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--loadgen", str(spec_file)],
+    return drive_loadgen(Path(__file__).resolve(), spec_file, seconds, meters)
+
+
+def drive_loadgen(script: Path, spec_file: Path, seconds: float, meters=()) -> dict:
+    """Start `script --loadgen SPEC` (its own process), wait for READY, start the meters, say go, and return
+    its JSON result with each meter's reading under "cpu" (also bench/passkey_login.py's driver)."""
+    loader = subprocess.Popen([sys.executable, str(script), "--loadgen", str(spec_file)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         if loader.stdout.readline().strip() != "READY":

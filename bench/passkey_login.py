@@ -227,24 +227,7 @@ def run_load(port: int, kind: str, count: int, concurrency: int, seconds: float,
     spec_file = work / f"spec-{kind}-{port}.json"
     spec_file.write_text(json.dumps({"port": port, "kind": kind, "count": count, "concurrency": concurrency,
                                      "seconds": seconds, "users": users}))
-    loader = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--loadgen", str(spec_file)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        if loader.stdout.readline().strip() != "READY":
-            raise SystemExit("the load generator did not start")
-        for meter in meters:
-            meter.begin()
-        loader.stdin.write("go\n")
-        loader.stdin.flush()
-        result = json.loads(loader.stdout.readline())
-        result["cpu"] = [meter.end() for meter in meters]
-    finally:
-        try:
-            loader.wait(timeout=seconds + 30)
-        except subprocess.TimeoutExpired:
-            loader.kill()
-            loader.wait()
-    return result
+    return LOGIN.drive_loadgen(Path(__file__).resolve(), spec_file, seconds, meters)
 
 
 def main() -> int:
