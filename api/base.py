@@ -66,9 +66,9 @@ class ApiView(APIView):
         if not isinstance(principal, ApiPrincipal):
             raise exceptions.NotAuthenticated()
         self._rate_limits.append(rate_limit_key(principal.label))
-        # Which credential acted ("api_key:ghk_…", "client:<client_id>"), on the request the services pass to
-        # audit_record: for the audit log to record beside the actor once it reads it (docs/api.md).
-        request._request.api_credential = principal.label
+        # Which credential acted (the key's id, name and prefix, or the client), on the request the services
+        # pass to audit_record, which records it in the event's metadata beside the actor (docs/api.md).
+        request._request.api_credential = principal.credential
         self.principal = principal
         # A platform key (org None) reaches the platform endpoints only; an org's key never reaches them.
         # Both miss with the 404 of a path that is not there: neither learns what the other kind could do.

@@ -21,3 +21,15 @@ class ApiPrincipal:
 
     def has(self, permission: str) -> bool:
         return permission in self.permissions
+
+    @property
+    def credential(self) -> dict[str, str | int]:
+        """Which credential acted, as the audit log records it beside the actor: never the secret, only
+        what an admin needs to find the key (or the application) in the console."""
+        if self.api_key is not None:
+            return {"kind": "api_key", "id": self.api_key.pk, "name": self.api_key.name,
+                    "prefix": self.api_key.prefix}
+        if self.application is not None:
+            return {"kind": "client", "id": self.application.pk, "name": self.application.name,
+                    "client_id": self.application.client_id}
+        return {"kind": "unknown", "label": self.label}

@@ -55,12 +55,18 @@ def audit_record(
     reads correctly after the user is deleted.
     """
     actor_user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    metadata = dict(metadata or {})
+    # The management API names the key (or application) that acted (api/base.py): a key acts for its
+    # creator, and without this the log could not tell the creator's own clicks from a script's.
+    credential = getattr(request, "api_credential", None) if request is not None else None
+    if isinstance(credential, dict):
+        metadata.setdefault("api_credential", credential)
     return AuditEvent.objects.create(
         org=org,
         actor=actor_user,
         actor_label=actor_user.email if actor_user else "",
         action=action,
-        metadata=metadata or {},
+        metadata=metadata,
         **_target_fields(target),
         **_request_fields(request),
     )
