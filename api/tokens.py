@@ -11,18 +11,13 @@ token's scopes that are console permissions, never the owner-only ones (granting
 application is an admin's act, so a token must not reach beyond an admin).
 """
 
-from django.conf import settings
-
 from api.principal import ApiPrincipal
+from applications.api_services import management_api_identifier
 from applications.models import Api, Application
 from identity.oidc.access_tokens import verified_claims
 from orgs.permissions import MANAGE_PERMISSIONS, VIEW_PERMISSIONS
 
 TOKEN_PERMISSIONS = VIEW_PERMISSIONS | MANAGE_PERMISSIONS
-
-
-def management_api_identifier(slug: str) -> str:
-    return f"{settings.GATEHOUSE_ISSUER}/api/v1/orgs/{slug}"
 
 
 def token_principal(raw: str) -> ApiPrincipal | None:

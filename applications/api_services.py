@@ -5,9 +5,11 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from posixpath import normpath
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.http import HttpRequest
@@ -52,6 +54,43 @@ def api_identifier_problem(value: str) -> str | None:
         return "An identifier is an absolute http(s) URI, e.g. https://orders.example.com."
     if "#" in value:
         return "An identifier must not contain a fragment (#)."
+    return None
+
+
+def management_api_identifier(slug: str) -> str:
+    """The identifier under which an org registers Gatehouse's own management API for its machine
+    applications' tokens (api/tokens.py)."""
+    return f"{settings.GATEHOUSE_ISSUER}/api/v1/orgs/{slug}"
+
+
+def _origin(parts: SplitResult) -> tuple[str, str, int | None]:
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"https": 443, "http": 80}.get(parts.scheme.lower())
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port if port != default else None
+
+
+def api_identifier_reserved_problem(value: str, *, org: Organization) -> str | None:
+    """Why `org` may not register `value`, or None. Everything under `<issuer>/api/` is Gatehouse's own
+    management API: an org registers its own address there (`<issuer>/api/v1/orgs/<its slug>`) and nothing
+    else, so no org can mint tokens aimed at another org's management API, nor squat its address first.
+    Compared as a server would route it: scheme and host in any case, default port, escapes and dot segments."""
+    if value == management_api_identifier(org.slug):
+        return None
+    try:
+        parts, issuer = urlsplit(value), urlsplit(settings.GATEHOUSE_ISSUER)
+    except ValueError:
+        return None  # api_identifier_problem refuses it
+    if _origin(parts) != _origin(issuer):
+        return None
+    base = issuer.path.rstrip("/")
+    path = normpath(re.sub(r"/+", "/", "/" + unquote(parts.path).lower()))
+    reserved = (base + "/api").lower()
+    if path == reserved or path.startswith(reserved + "/"):
+        return (f"Addresses under {settings.GATEHOUSE_ISSUER}/api/ belong to Gatehouse's management API. This "
+                f"organization may register only its own: {management_api_identifier(org.slug)}.")
     return None
 
 
@@ -122,7 +161,7 @@ def api_create(*, org: Organization, name: str, identifier: str, scopes: Iterabl
     tokens may share an audience); its scope names are unique within the org."""
     name = _settings_check(name=name, token_format=token_format, access_token_lifetime=access_token_lifetime)
     identifier = (identifier or "").strip()
-    if problem := api_identifier_problem(identifier):
+    if problem := api_identifier_problem(identifier) or api_identifier_reserved_problem(identifier, org=org):
         raise DomainError(problem, field="identifier")
     if Api.objects.filter(identifier=identifier).exists():
         raise AlreadyExists("This identifier is not available: identifiers are unique across this Gatehouse. "
