@@ -18,6 +18,8 @@ urlpatterns = [
     path(f"{org}/users/<int:user_id>/password-reset", users.MemberPasswordResetView.as_view(),
          name="api-user-password-reset"),
     path(f"{org}/users/<int:user_id>/unlock", users.MemberUnlockView.as_view(), name="api-user-unlock"),
+    path(f"{org}/users/<int:user_id>/sessions/end", users.MemberSessionsEndView.as_view(),
+         name="api-user-sessions-end"),
     path(f"{org}/users/<int:user_id>/invitation", users.MemberInvitationResendView.as_view(),
          name="api-user-invitation"),
     path(f"{org}/groups", groups.GroupListView.as_view(), name="api-groups"),

@@ -92,3 +92,7 @@ class MemberUpdateSerializer(StrictSerializer):
 class ActionResultSerializer(serializers.Serializer):
     detail = serializers.CharField()
     changed = serializers.BooleanField()
+
+
+class SessionsEndedSerializer(ActionResultSerializer):
+    ended = serializers.IntegerField(min_value=0, help_text="How many sessions ended (0: none were open).")

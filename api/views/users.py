@@ -23,10 +23,11 @@ from api.serializers.users import (
     MemberPageSerializer,
     MemberSerializer,
     MemberUpdateSerializer,
+    SessionsEndedSerializer,
     member_json,
 )
 from directory.group_selectors import groups_of_users_in_org
-from directory.member_services import membership_employee_id_update
+from directory.member_services import member_sessions_end, membership_employee_id_update
 from directory.selectors import group_get, org_member_get, user_cursor_decode, user_list, user_page
 from directory.services import user_password_reset_send, user_profile_update
 from orgs.models import Membership, Organization
@@ -226,3 +227,21 @@ class MemberInvitationResendView(_MemberActionView):
     def perform(self, request, membership):
         invitation_resend(membership=membership, actor=self.principal.actor, request=request)
         return f"Sent a new invitation to {membership.user.email}.", True
+
+
+@extend_schema_view(post=extend_schema(
+    parameters=[USER_ID], request=None, responses=SessionsEndedSerializer,
+    summary="Sign the user out everywhere (ends every session; this org's apps lose those sessions' tokens)",
+    operation_id="users_sessions_end"))
+class MemberSessionsEndView(_MemberActionView):
+    """The console's "End all sessions": one sign-in serves every org of the user, so it ends everywhere."""
+
+    def post(self, request: Request, org_slug: str, user_id: int) -> Response:
+        membership = self.member(user_id)
+        self.check_may_manage(membership)
+        self.check_account_action(membership)
+        ended = member_sessions_end(org=self.org, membership=membership, actor=self.principal.actor, request=request)
+        email = membership.user.email
+        detail = (f"Ended {ended} session{'s' if ended != 1 else ''} of {email}." if ended
+                  else f"{email} had no open session; nothing changed.")
+        return Response({"detail": detail, "changed": ended > 0, "ended": ended})
