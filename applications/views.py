@@ -44,6 +44,7 @@ from applications.services import (
     client_secret_overlap_end,
     client_secret_rotate,
 )
+from applications.snippets import integration_snippets
 from config.exceptions import DomainError
 from identity.backchannel.models import BackchannelLogout
 from identity.backchannel.selectors import backchannel_logout_counts
@@ -253,7 +254,7 @@ class ApplicationDetailView(OrgPermissionMixin, _AppMixin, TemplateView):
             default_refresh_lifetime=settings.OAUTH2_PROVIDER["REFRESH_TOKEN_EXPIRE_SECONDS"],
             backchannel_counts=_backchannel_counts(org=self.org, application=app),
             api_access=application_api_scopes(application=app),
-            **integration(app),
+            **integration_snippets(app),
         )
         return context
 
