@@ -9,11 +9,13 @@ from django.utils.translation import ngettext
 from django.views.generic import FormView, ListView, TemplateView, View
 
 from applications.models import Application
+from applications.token_selectors import live_token_count
 from audit.selectors import audit_event_list
 from config.exceptions import DomainError
 from directory.models import Group
 from identity.step_up import step_up_required
 from orgs.charts import BarsChart, DailyChart, bars_chart, daily_chart
+from orgs.confirmation import Confirmation, confirm_first, confirmation_response
 from orgs.dashboard import SignInActivity, StatusCount, org_dashboard, platform_dashboard
 from orgs.forms import OrganizationCreateForm, ReasonForm
 from orgs.mixins import OrgPermissionMixin, PlatformOperatorMixin
@@ -59,17 +61,49 @@ class PlatformOrgCreateView(PlatformOperatorMixin, FormView):
         return redirect("console:org-overview", org_slug=org.slug)
 
 
+@confirm_first
 @step_up_required("organization.status_change")
 class PlatformOrgStatusView(PlatformOperatorMixin, View):
-    """POST-only: suspend or reactivate an organization."""
+    """Suspend or reactivate an organization. Suspending asks first (what stops, for how many people); the
+    confirmation page takes the reason. Reactivating takes nothing away, so it acts at once."""
 
     http_method_names = ["post"]
     action = ""  # "suspend" or "reactivate"
+
+    def confirm_needed(self) -> bool:
+        return self.action == "suspend"
+
+    def confirmation(self) -> Confirmation:
+        org = organization_get(slug=self.kwargs["slug"])
+        members = Membership.objects.filter(org=org, status=Membership.Status.ACTIVE).count()
+        apps = Application.objects.for_org(org).count()
+        tokens = live_token_count(org=org)
+        consequences = [
+            ngettext("Its %(members)d active member can no longer sign in to its applications or use its console.",
+                     "Its %(members)d active members can no longer sign in to its applications or use its console.",
+                     members) % {"members": members},
+            ngettext("%(tokens)d live token of its %(apps)d applications is revoked; reactivating restores none.",
+                     "%(tokens)d live tokens of its %(apps)d applications are revoked; reactivating restores none.",
+                     tokens) % {"tokens": tokens, "apps": apps},
+            _("Its applications are told that the sessions they were used in have ended (back-channel logout), "
+              "so people are signed out of them."),
+            _("Platform operators can still open its console; its data is kept."),
+        ]
+        return Confirmation(
+            title=_("Suspend the organization %(name)s?") % {"name": org.name},
+            consequences=consequences,
+            note=_("You can reactivate it later."),
+            button=_("Suspend %(name)s") % {"name": org.name},
+            cancel_url=reverse("console:platform-orgs"),
+            form=ReasonForm(initial={"reason": self.request.POST.get("reason", "")[:500]}),
+        )
 
     def post(self, request, slug):
         org = organization_get(slug=slug)
         form = ReasonForm(request.POST)
         if not form.is_valid():
+            if self.action == "suspend":
+                return confirmation_response(self, form=form)
             messages.error(request, " ".join(form.errors["reason"]))
             return redirect(reverse("console:platform-orgs"))
         reason = form.cleaned_data["reason"]

@@ -362,16 +362,20 @@ def test_an_operator_suspending_an_org_must_confirm(client, sign_in, org, operat
     suspend = reverse("console:platform-org-suspend", kwargs={"slug": org.slug})
     listing = reverse("console:platform-orgs")
 
-    refused = client.post(suspend, {"reason": "unpaid"}, HTTP_REFERER=f"http://testserver{listing}")
+    # Suspending asks what it does first (orgs/confirmation.py); the step-up comes with the confirmed POST.
+    refused = client.post(suspend, {"reason": "unpaid", "confirmed": "1"},
+                          HTTP_REFERER=f"http://testserver{listing}")
 
     assert refused["Location"] == "/account/confirm"
     org.refresh_from_db()
     assert org.status == Organization.Status.ACTIVE
     assert "To suspend or reactivate the organization" in client.get("/account/confirm").content.decode()
-    assert _confirm_with_password(client)["Location"] == f"http://testserver{listing}"
+    # Back to the suspend confirmation page (it answers GET), not straight into a suspension.
+    assert _confirm_with_password(client)["Location"] == suspend
+    assert "Suspend the organization Acme Corp?" in client.get(suspend).content.decode()
     event = AuditEvent.objects.get(action="step_up.succeeded")
     assert (event.actor, event.org, event.metadata["for"]) == (operator, None, "organization.status_change")
-    client.post(suspend, {"reason": "unpaid"})
+    client.post(suspend, {"reason": "unpaid", "confirmed": "1"})
     org.refresh_from_db()
     assert org.status == Organization.Status.SUSPENDED
 

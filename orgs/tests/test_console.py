@@ -196,7 +196,7 @@ def test_org_create_rejects_bad_input_with_field_errors(operator_client, org, da
 
 def test_operator_suspends_and_reactivates_an_org(operator_client, operator, org):
     response = operator_client.post(reverse("console:platform-org-suspend", kwargs={"slug": "acme"}),
-                                    {"reason": "unpaid invoice"})
+                                    {"reason": "unpaid invoice", "confirmed": "1"})
     assert response.status_code == 302
     org.refresh_from_db()
     assert org.status == Organization.Status.SUSPENDED
@@ -216,14 +216,17 @@ def test_operator_suspends_and_reactivates_an_org(operator_client, operator, org
 
 def test_suspending_twice_records_once(operator_client, org):
     url = reverse("console:platform-org-suspend", kwargs={"slug": "acme"})
-    operator_client.post(url)
-    operator_client.post(url)
+    operator_client.post(url, {"confirmed": "1"})
+    operator_client.post(url, {"confirmed": "1"})
     assert AuditEvent.objects.filter(action="organization.suspended").count() == 1
 
 
 def test_status_change_by_get_changes_nothing(operator_client, org):
+    # GET on suspend only asks (orgs/tests/test_confirmations.py); reactivate has no GET.
     response = operator_client.get(reverse("console:platform-org-suspend", kwargs={"slug": "acme"}))
-    assert response.status_code == 405
+    assert response.status_code == 200
+    assert "Suspend the organization Acme Corp?" in response.content.decode()
+    assert operator_client.get(reverse("console:platform-org-reactivate", kwargs={"slug": "acme"})).status_code == 405
     org.refresh_from_db()
     assert org.status == Organization.Status.ACTIVE
 
@@ -235,7 +238,7 @@ def test_status_change_of_unknown_org_is_404(operator_client):
 
 def test_status_change_with_overlong_reason_is_refused_and_changes_nothing(operator_client, org):
     response = operator_client.post(reverse("console:platform-org-suspend", kwargs={"slug": "acme"}),
-                                    {"reason": "x" * 5000}, follow=True)
+                                    {"reason": "x" * 5000, "confirmed": "1"}, follow=True)
     assert "at most 500 characters" in response.content.decode()
     org.refresh_from_db()
     assert org.status == Organization.Status.ACTIVE
