@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from directory import member_mfa_views, member_views
+from directory import member_mfa_views, member_views, verification_views
 from directory import user_views as views
 
 urlpatterns = [
@@ -21,6 +21,8 @@ urlpatterns = [
     path("<int:pk>/require-password-change", views.UserPasswordChangeRequireView.as_view(),
          name="user-require-password-change"),
     path("<int:pk>/employee-id", member_views.MembershipEmployeeIdView.as_view(), name="user-employee-id"),
+    path("<int:pk>/email-verification", verification_views.UserEmailVerificationSendView.as_view(),
+         name="user-email-verification-send"),
     path("<int:pk>/sessions/end", member_views.MemberSessionsEndView.as_view(), name="user-sessions-end"),
     path("<int:pk>/mfa/reset", member_mfa_views.MemberMfaResetView.as_view(), name="user-mfa-reset"),
 ]
