@@ -67,6 +67,10 @@ class Organization(models.Model):
     # Days the audit log keeps an event before the daily purge removes it (audit.services.audit_purge);
     # null: kept for ever.
     audit_retention_days = models.PositiveIntegerField(null=True, blank=True)
+    # Fail closed for this org's API keys: none may be created without an IP allow-list, and one without
+    # a list is refused from every address (applications/apikey_selectors.py). The platform's
+    # GATEHOUSE_API_KEYS_REQUIRE_ALLOWLIST, when set, requires it of every org whatever this says.
+    api_keys_require_allowlist = models.BooleanField(default=False)
     # Branding of the hosted pages reached from this org's applications (orgs/branding.py).
     display_name = models.CharField(max_length=150, blank=True)
     accent_color = models.CharField(
