@@ -20,6 +20,7 @@ from directory.models import Group, GroupMembership
 from directory.selectors import group_get
 from directory.services import group_create, group_delete, group_member_remove, group_members_add, group_update
 from identity.step_up import step_up_required
+from orgs.confirmation import Confirmation, confirm_first
 from orgs.mixins import OrgPermissionMixin
 
 MEMBERS_PER_PAGE = 100
@@ -167,15 +168,49 @@ class GroupMembersAddView(OrgPermissionMixin, _GroupMixin, FormView):
         return redirect(_group_url("group-detail", self.group))
 
 
+@confirm_first
 class GroupMemberRemoveView(OrgPermissionMixin, _GroupMixin, View):
-    """POST only: take one person out of the group. Someone not in it is a 404."""
+    """Take one person out of the group, after a page naming the apps and app roles they lose with it.
+    Someone not in it is a 404."""
 
     permission = "groups.manage"
     http_method_names = ["post"]
 
+    def _membership(self) -> GroupMembership:
+        return get_object_or_404(
+            GroupMembership.objects.select_related("user"), group=self.group, user_id=self.kwargs["user_id"])
+
+    def confirmation(self) -> Confirmation:
+        user = self._membership().user
+        impact = group_delete_impact(group=self.group)
+        # What another of their groups in this org still gives them is not lost.
+        kept_by = GroupMembership.objects.filter(user=user, group__org=self.org).exclude(group=self.group)
+        other_groups = kept_by.values("group_id")
+        lost_apps = [app.name for app in impact.limited_apps
+                     if not app.allowed_groups.filter(pk__in=other_groups).exists()]
+        lost_roles = [f"{role.key} ({role.application.name})" for role in impact.app_roles
+                      if not role.groups.filter(pk__in=other_groups).exists()]
+        names = {"email": user.email, "group": self.group.name}
+        consequences = [_("%(email)s leaves the group %(group)s and is told by email.") % names]
+        if lost_apps:
+            consequences.append(_("They can no longer sign in to these applications, limited to groups they are "
+                                  "no longer in: %(apps)s.") % {"apps": ", ".join(lost_apps)})
+        else:
+            consequences.append(_("They keep access to every application: none is limited to this group alone "
+                                  "for them."))
+        if lost_roles:
+            consequences.append(_("They no longer receive these app roles: %(roles)s.")
+                                % {"roles": ", ".join(lost_roles)})
+        consequences.append(_("Tokens already issued keep the group until they expire."))
+        return Confirmation(
+            title=_("Remove %(email)s from the group %(group)s?") % names,
+            consequences=consequences,
+            button=_("Remove %(email)s from %(group)s") % names,
+            cancel_url=_group_url("group-detail", self.group),
+        )
+
     def post(self, request, *args, **kwargs):
-        membership = get_object_or_404(
-            GroupMembership.objects.select_related("user"), group=self.group, user_id=kwargs["user_id"])
+        membership = self._membership()
         group_member_remove(group=self.group, user=membership.user, actor=request.user, request=request)
         messages.success(request, _("Removed %(email)s from %(group)s. They were told by email.")
                          % {"email": membership.user.email, "group": self.group.name})

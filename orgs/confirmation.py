@@ -30,6 +30,8 @@ class Confirmation:
     sentence each, naming who is affected and how many; `button` is the confirm button's text and so its
     accessible name ("Suspend bob@acme.test"); `cancel_url` leads back without acting. `form` holds inputs the
     action takes (a reason); `keep` holds values carried over unchanged as hidden inputs (a form's answers).
+    `refusal`, when the action cannot be done at all, replaces the button: the page says why and leads back
+    (the action's own service still refuses a confirmed POST by itself).
     """
 
     title: str
@@ -40,6 +42,7 @@ class Confirmation:
     note: str = ""
     form: forms.Form | None = None
     keep: dict[str, str] = field(default_factory=dict)
+    refusal: str = ""
 
 
 def is_confirmed(request: HttpRequest) -> bool:

@@ -47,6 +47,7 @@ ROUTES = [
     ("post", "group-delete", True, False),
     ("get", "group-members-add", True, False),
     ("post", "group-members-add", True, False),
+    ("get", "group-member-remove", True, True),
     ("post", "group-member-remove", True, True),
 ]
 READS = {("get", "group-list"), ("get", "group-detail")}
@@ -66,6 +67,7 @@ POST_DATA = {
     "group-create": {"name": "Sales"},
     "group-edit": {"name": "Renamed", "description": ""},
     "group-members-add": {"emails": "member@acme.test"},
+    "group-member-remove": {"confirmed": "1"},
 }
 
 
@@ -461,7 +463,7 @@ def test_a_membership_ending_mid_add_rolls_back_everyone(org, org_admin, group, 
 
 
 def test_remove_a_member_audits_and_mails(org_admin_client, org, org_admin, group, in_group):
-    response = org_admin_client.post(url("group-member-remove", pk=group.pk, user_id=in_group.pk))
+    response = org_admin_client.post(url("group-member-remove", pk=group.pk, user_id=in_group.pk), {"confirmed": "1"})
     assert response["Location"] == url("group-detail", pk=group.pk)
     assert not group.memberships.exists()
     event = AuditEvent.objects.get(action="group.member_removed")
@@ -475,14 +477,16 @@ def test_remove_a_member_audits_and_mails(org_admin_client, org, org_admin, grou
 
 def test_remove_someone_not_in_the_group_is_404(org_admin_client, org, group, org_auditor):
     for user_id in (org_auditor.pk, 999999):
-        response = org_admin_client.post(url("group-member-remove", pk=group.pk, user_id=user_id))
-        assert response.status_code == 404
+        for data in ({}, {"confirmed": "1"}):
+            response = org_admin_client.post(url("group-member-remove", pk=group.pk, user_id=user_id), data)
+            assert response.status_code == 404
     assert not AuditEvent.objects.filter(action="group.member_removed").exists()
 
 
-def test_remove_is_post_only(org_admin_client, group, in_group):
+def test_remove_by_get_only_asks(org_admin_client, group, in_group):
     response = org_admin_client.get(url("group-member-remove", pk=group.pk, user_id=in_group.pk))
-    assert response.status_code == 405
+    assert response.status_code == 200
+    assert "Remove member@acme.test from the group Engineering?" in page(response)
     assert group.memberships.count() == 1
 
 
@@ -490,7 +494,7 @@ def test_remove_needs_csrf(org, group, in_group, org_admin, sign_in):
     from django.test import Client
 
     strict = sign_in(org_admin, Client(enforce_csrf_checks=True))
-    response = strict.post(url("group-member-remove", pk=group.pk, user_id=in_group.pk))
+    response = strict.post(url("group-member-remove", pk=group.pk, user_id=in_group.pk), {"confirmed": "1"})
     assert response.status_code == 403
     assert group.memberships.count() == 1
 

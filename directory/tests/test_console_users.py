@@ -157,7 +157,9 @@ def test_the_list_links_to_import_and_to_an_export_of_the_same_filter(org_admin_
 
 
 def test_actions_are_post_only(org_admin_client, org, alice):
-    assert org_admin_client.get(url("user-suspend", org, alice)).status_code == 405
+    # Suspending answers GET with its confirmation page only (directory/tests/test_confirmations.py).
+    assert org_admin_client.get(url("user-suspend", org, alice)).status_code == 200
+    assert org_admin_client.get(url("user-reactivate", org, alice)).status_code == 405
     assert Membership.objects.get(user=alice).status == Membership.Status.ACTIVE
 
 
@@ -166,7 +168,7 @@ def test_actions_need_csrf(org, org_admin, alice):
 
     strict = Client(enforce_csrf_checks=True)
     session_sign_in_for_tests(client=strict, user=org_admin)
-    assert strict.post(url("user-suspend", org, alice)).status_code == 403
+    assert strict.post(url("user-suspend", org, alice), {"confirmed": "1"}).status_code == 403
     assert Membership.objects.get(user=alice).status == Membership.Status.ACTIVE
 
 
@@ -418,7 +420,7 @@ def test_detail_query_count_is_bounded(org_admin_client, org, alice, django_asse
 
 
 def test_suspend_and_reactivate(org_admin_client, org, alice):
-    response = org_admin_client.post(url("user-suspend", org, alice))
+    response = org_admin_client.post(url("user-suspend", org, alice), {"confirmed": "1"})
     assert response["Location"] == url("user-detail", org, alice)
     assert Membership.objects.get(user=alice).status == Membership.Status.SUSPENDED
     event = last_event("membership.suspended")
@@ -434,14 +436,14 @@ def test_suspend_and_reactivate(org_admin_client, org, alice):
 
 def test_suspending_an_invitation_is_a_message_not_a_500(org_admin_client, org):
     invited = member(org, "inv@acme.test", status=Membership.Status.INVITED)
-    response = org_admin_client.post(url("user-suspend", org, invited), follow=True)
+    response = org_admin_client.post(url("user-suspend", org, invited), {"confirmed": "1"}, follow=True)
     assert response.status_code == 200
     assert "remove it instead" in response.content.decode()
 
 
 def test_last_owner_cannot_be_suspended_or_removed(client, sign_in, org, org_owner):
     owner = sign_in(org_owner)
-    response = owner.post(url("user-suspend", org, org_owner), follow=True)
+    response = owner.post(url("user-suspend", org, org_owner), {"confirmed": "1"}, follow=True)
     assert response.status_code == 200
     assert "last active owner" in response.content.decode()
     response = owner.post(url("user-remove", org, org_owner), follow=True)
@@ -567,7 +569,7 @@ def test_profile_edit_refused_for_a_user_of_several_orgs(org_admin_client, org, 
 
 def test_operator_can_use_the_pages(operator_client, org, alice):
     assert operator_client.get(list_url(org)).status_code == 200
-    operator_client.post(url("user-suspend", org, alice))
+    operator_client.post(url("user-suspend", org, alice), {"confirmed": "1"})
     assert Membership.objects.get(user=alice).status == Membership.Status.SUSPENDED
 
 

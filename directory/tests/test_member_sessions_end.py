@@ -138,7 +138,7 @@ def test_needs_csrf(sign_in, org, org_admin, alice, alice_browsers):
 
 def test_suspending_from_the_console_signs_the_members_browser_out_at_once(org_admin_client, org, org_admin, alice,
                                                                           alice_browsers):
-    response = org_admin_client.post(f"/console/{org.slug}/users/{alice.pk}/suspend")
+    response = org_admin_client.post(f"/console/{org.slug}/users/{alice.pk}/suspend", {"confirmed": "1"})
 
     assert response.status_code == 302
     assert not any(_signed_in(browser) for browser in alice_browsers)
