@@ -1,13 +1,14 @@
 from django.urls import include, path
 
-from orgs import views
+from orgs import platform_views, views
 
 app_name = "console"
 urlpatterns = [
     path("", views.console_home, name="home"),
     path("platform/", views.PlatformOrgListView.as_view(), name="platform-orgs"),
     path("platform/overview", views.PlatformOverviewView.as_view(), name="platform-overview"),
-    path("platform/orgs/new", views.PlatformOrgCreateView.as_view(), name="platform-org-create"),
+    path("platform/orgs/new", platform_views.PlatformOrgCreateView.as_view(), name="platform-org-create"),
+    path("platform/users/", platform_views.PlatformUserSearchView.as_view(), name="platform-users"),
     path("platform/orgs/<slug:slug>/suspend",
          views.PlatformOrgStatusView.as_view(action="suspend"), name="platform-org-suspend"),
     path("platform/orgs/<slug:slug>/reactivate",

@@ -6,23 +6,22 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.generic import FormView, ListView, TemplateView, View
+from django.views.generic import ListView, TemplateView, View
 
 from applications.models import Application
 from applications.token_selectors import live_token_count
 from audit.selectors import audit_event_list
-from config.exceptions import DomainError
 from directory.models import Group
 from identity.step_up import step_up_required
 from orgs.charts import BarsChart, DailyChart, bars_chart, daily_chart
 from orgs.confirmation import Confirmation, confirm_first, confirmation_response
 from orgs.dashboard import SignInActivity, StatusCount, org_dashboard, platform_dashboard
-from orgs.forms import OrganizationCreateForm, ReasonForm
+from orgs.forms import ReasonForm
 from orgs.mixins import OrgPermissionMixin, PlatformOperatorMixin
 from orgs.models import Membership
 from orgs.permissions import console_memberships
 from orgs.selectors import organization_get, organization_list
-from orgs.services import organization_create, organization_reactivate, organization_suspend
+from orgs.services import organization_reactivate, organization_suspend
 
 
 @login_required
@@ -44,21 +43,6 @@ class PlatformOrgListView(PlatformOperatorMixin, ListView):
 
     def get_queryset(self):
         return organization_list()
-
-
-class PlatformOrgCreateView(PlatformOperatorMixin, FormView):
-    template_name = "console/platform/org_create.html"
-    form_class = OrganizationCreateForm
-
-    def form_valid(self, form):
-        try:
-            org = organization_create(slug=form.cleaned_data["slug"], name=form.cleaned_data["name"],
-                                      actor=self.request.user, request=self.request)
-        except DomainError as exc:
-            form.add_error(exc.field, exc.message)
-            return self.form_invalid(form)
-        messages.success(self.request, _("Created %(name)s.") % {"name": org.name})
-        return redirect("console:org-overview", org_slug=org.slug)
 
 
 @confirm_first
