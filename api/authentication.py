@@ -35,6 +35,14 @@ class AddressRefused(exceptions.PermissionDenied):
     default_code = "address_refused"
 
 
+def _allowlist_required_detail(key) -> str:
+    """A key refused for having no allow-list: the same code as any refused address (no address may use it),
+    with who requires it and the way out."""
+    whose = "This organization" if key.org is not None and key.org.api_keys_require_allowlist else "This Gatehouse"
+    return (f"{whose} requires every API key to have an IP allow-list, and this key has none, so no address may "
+            "use it. Create a key that lists the addresses it is used from.")
+
+
 def presented_key(request) -> str | None:
     """The raw credential: the `X-Api-Key` header, or the Bearer value of `Authorization`."""
     key = request.META.get(KEY_HEADER)
@@ -63,6 +71,8 @@ class ApiKeyAuthentication(BaseAuthentication):
         check = api_key_check(raw_key=raw, ip=ip)
         if check.problem == KeyProblem.IP_REFUSED:
             raise AddressRefused()
+        if check.problem == KeyProblem.ALLOWLIST_REQUIRED:
+            raise AddressRefused(_allowlist_required_detail(check.key))
         if check.problem is not None:
             raise InvalidCredentials(_REFUSALS[check.problem], code=f"key_{check.problem}")
         key = check.key

@@ -6,13 +6,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from applications.apikey_lookup import key_lookup
-from applications.apikey_services import KEY_MARKER, PLATFORM_SCOPES, api_key_hash
+from applications.apikey_services import KEY_MARKER, PLATFORM_SCOPES, api_key_allowlist_required, api_key_hash
 from applications.models import ApiKey, Application
 from orgs.permissions import ALL_PERMISSIONS, ROLE_PERMISSIONS
 
@@ -99,6 +98,7 @@ class KeyProblem:
     ORG_SUSPENDED = "org_suspended"
     APP_DISABLED = "app_disabled"
     IP_REFUSED = "ip_refused"
+    ALLOWLIST_REQUIRED = "allowlist_required"  # the key has no allow-list where one is required
 
 
 @dataclass(frozen=True)
@@ -128,9 +128,9 @@ def api_key_check(*, raw_key: str, ip: str, now: datetime | None = None) -> KeyC
 
     Refuses a malformed key, a wrong secret (compared in constant time, a miss costing what a hit does),
     a revoked, deactivated or expired key, a key whose org is suspended or whose application is
-    disabled, and an address outside the allow-list. With GATEHOUSE_API_KEYS_REQUIRE_ALLOWLIST an
-    empty allow-list refuses every address (fail closed). Records the last use, at most once a minute
-    per key and address, and only when the key is let in.
+    disabled, and an address outside the allow-list. Where allow-listing is required (the org's switch or
+    GATEHOUSE_API_KEYS_REQUIRE_ALLOWLIST) an empty allow-list refuses every address (fail closed). Records
+    the last use, at most once a minute per key and address, and only when the key is let in.
     """
     match = _RAW_KEY.match(raw_key or "")
     try:
@@ -152,8 +152,8 @@ def api_key_check(*, raw_key: str, ip: str, now: datetime | None = None) -> KeyC
         return KeyCheck(key, KeyProblem.ORG_SUSPENDED)
     if key.application is not None and key.application.status != Application.Status.ACTIVE:
         return KeyCheck(key, KeyProblem.APP_DISABLED)
-    if not key.allowed_ips and settings.GATEHOUSE_API_KEYS_REQUIRE_ALLOWLIST:
-        return KeyCheck(key, KeyProblem.IP_REFUSED)
+    if not key.allowed_ips and api_key_allowlist_required(org=key.org):
+        return KeyCheck(key, KeyProblem.ALLOWLIST_REQUIRED)
     if not _ip_allowed(ip, key.allowed_ips):
         return KeyCheck(key, KeyProblem.IP_REFUSED)
     if key.last_used_at is None or key.last_used_at < now - LAST_USED_GRANULARITY or key.last_used_ip != ip:

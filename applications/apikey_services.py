@@ -6,6 +6,7 @@ import ipaddress
 import secrets
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,6 +24,12 @@ API_KEY_NAME_MAX = 100
 ALLOWED_IPS_MAX = 100
 # What a platform key (org None) may hold: an operator's reach through /api/v1/platform/…, nothing of an org's.
 PLATFORM_SCOPES = frozenset({"platform.view", "platform.manage"})
+
+
+def api_key_allowlist_required(*, org) -> bool:
+    """Whether `org`'s keys (None: platform keys) must carry an IP allow-list: the org's own switch, or the
+    platform's GATEHOUSE_API_KEYS_REQUIRE_ALLOWLIST, which holds for every org whatever the org says."""
+    return settings.GATEHOUSE_API_KEYS_REQUIRE_ALLOWLIST or bool(org is not None and org.api_keys_require_allowlist)
 
 
 def api_key_hash(raw_key: str) -> str:
@@ -119,6 +126,11 @@ def api_key_create(
     if expires_at is not None and expires_at <= timezone.now():
         raise DomainError("The expiry is in the past; choose a later date or none.", field="expires_at")
     networks = allowed_ips_clean(allowed_ips)
+    if not networks and api_key_allowlist_required(org=org):
+        # Such a key could never be used (api_key_check refuses it everywhere): say so now, not at first use.
+        raise DomainError(f"{org.name if org else 'This Gatehouse'} requires every API key to have an IP "
+                          "allow-list: list the addresses or networks (CIDR) this key is used from.",
+                          field="allowed_ips")
     if application is not None and (org is None or application.org_id != org.pk):
         raise DomainError(f"Choose an application of {org.name if org else 'an organization'}.", field="application")
     prefix, raw_key = api_key_generate()

@@ -10,7 +10,7 @@ from orgs.models import Organization
 from orgs.settings_services import POLICY_LIMITS
 
 ORG_FIELDS = ("name", "notify_new_device_sign_in", "mfa_policy", "mfa_grace_days", "session_max_age_minutes",
-              "lockout_threshold")
+              "lockout_threshold", "api_keys_require_allowlist")
 POLICY_FIELDS = ("min_length", "check_common", "history_count", "max_age_days")
 
 
@@ -46,6 +46,10 @@ class OrgSettingsForm(forms.Form):
         help_text=_lazy("Failed attempts for one email address before signing in with it is paused, when the "
                         "sign-in started from this organization's applications. It can only be stricter than "
                         "the platform's setting (%(default)s), which applies when this is empty or higher."))
+    api_keys_require_allowlist = forms.BooleanField(
+        label=_lazy("Require an IP allow-list on every API key"), required=False,
+        help_text=_lazy("New keys must list the addresses they may be used from, and keys that list none stop "
+                        "working at once (every request is refused) until they are replaced."))
     min_length = _whole_number(label=_lazy("Minimum password length"), limits=POLICY_LIMITS["min_length"])
     check_common = forms.BooleanField(label=_lazy("Refuse common passwords"), required=False)
     history_count = _whole_number(
@@ -63,6 +67,10 @@ class OrgSettingsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["lockout_threshold"].help_text = self.fields["lockout_threshold"].help_text % {
             "default": settings.GATEHOUSE_LOCKOUT_THRESHOLD}
+        if settings.GATEHOUSE_API_KEYS_REQUIRE_ALLOWLIST:
+            self.fields["api_keys_require_allowlist"].help_text = _lazy(
+                "This Gatehouse already requires an IP allow-list on every organization's API keys, whatever "
+                "this says.")
         if read_only:
             for field in self.fields.values():
                 field.disabled = True

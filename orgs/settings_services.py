@@ -45,7 +45,7 @@ def password_policy_update(
 # --- organization settings ------------------------------------------------------------------------
 
 SETTINGS_FIELDS = ("name", "notify_new_device_sign_in", "mfa_policy", "mfa_grace_days", "session_max_age_minutes",
-                   "lockout_threshold")
+                   "lockout_threshold", "api_keys_require_allowlist")
 
 
 def _settings_clean(name: str, value):
@@ -60,6 +60,10 @@ def _settings_clean(name: str, value):
     if name == "notify_new_device_sign_in":
         if not isinstance(value, bool):
             raise DomainError("New-device notification is either on or off.", field=name)
+        return value
+    if name == "api_keys_require_allowlist":
+        if not isinstance(value, bool):
+            raise DomainError("Requiring IP allow-lists on API keys is either on (true) or off (false).", field=name)
         return value
     if name == "mfa_policy":
         if value not in Organization.MfaPolicy.values:
@@ -85,7 +89,8 @@ def _settings_clean(name: str, value):
 
 @transaction.atomic
 def organization_settings_update(*, org: Organization, actor, request=None, **changes) -> Organization:
-    """Change an org's name, new-device notification, MFA policy, maximum sign-in age or lockout threshold.
+    """Change an org's name, new-device notification, MFA policy, maximum sign-in age, lockout threshold or
+    whether its API keys need an IP allow-list.
 
     Every value is checked before anything is written; a refusal changes nothing. Only the fields
     that actually change are written and recorded (before/after) in one `organization.settings_updated`

@@ -18,8 +18,10 @@ from orgs.models import Organization
 from orgs.settings_services import organization_settings_update, password_policy_update
 
 SETTINGS = ("name", "notify_new_device_sign_in", "mfa_policy", "mfa_grace_days", "session_max_age_minutes",
-            "lockout_threshold")
+            "lockout_threshold", "api_keys_require_allowlist")
 BRANDING = ("display_name", "accent_color")
+ALLOWLIST_HELP = ("true: no API key of the org may be created without an IP allow-list, and keys without one are "
+                  "refused (403). The platform's own requirement, if set, holds whatever this says.")
 
 
 class OrgSettingsSerializer(serializers.Serializer):
@@ -31,6 +33,7 @@ class OrgSettingsSerializer(serializers.Serializer):
     mfa_grace_days = serializers.IntegerField()
     session_max_age_minutes = serializers.IntegerField(allow_null=True)
     lockout_threshold = serializers.IntegerField(allow_null=True)
+    api_keys_require_allowlist = serializers.BooleanField(help_text=ALLOWLIST_HELP)
     display_name = serializers.CharField(help_text="Branding: the name the hosted pages show.")
     accent_color = serializers.CharField(help_text="Branding: #rrggbb, or empty.")
 
@@ -42,6 +45,7 @@ class OrgSettingsUpdateSerializer(StrictSerializer):
     mfa_grace_days = StrictIntegerField(required=False)
     session_max_age_minutes = StrictIntegerField(required=False, allow_null=True)
     lockout_threshold = StrictIntegerField(required=False, allow_null=True)
+    api_keys_require_allowlist = StrictBooleanField(required=False, help_text=ALLOWLIST_HELP)
     display_name = StrictCharField(required=False, allow_blank=True, max_length=150)
     accent_color = StrictCharField(required=False, allow_blank=True, max_length=7)
 
