@@ -88,6 +88,10 @@ ACTIONS: tuple[Action, ...] = (
     _a("login.throttled", _("A sign-in was refused: too many attempts.")),
     _a("login.refused", _("A signed-in person was refused an application.")),
     _a("login.authorized", _("A signed-in person was sent to an application.")),
+    # A member's own sign-in, wherever it started, copied into each org the account is an active member of
+    # (audit/fanout.py); the original stays in the platform's log, so these are counted only per org.
+    _a("login.member_succeeded", _("A member signed in.")),
+    _a("login.member_failed", _("A member's sign-in failed.")),
     _a("session.ended", _("A session ended (sign-out or revocation)."), webhook=True),
     _a("sessions.ended", _("Several of someone's sessions were ended at once."), webhook=True),
     _a("session.stepped_up", _("A session was confirmed with a second factor.")),

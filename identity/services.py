@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from applications.tokens import tokens_revoke_for_sessions
+from audit.fanout import audit_record_with_org_copies
 from audit.services import audit_record
 from directory.models import User
 from directory.selectors import user_get_by_email, user_mail_org
@@ -115,23 +116,50 @@ def password_check(
     return check
 
 
+def _active_memberships(user: User) -> list[tuple[int, bool]]:
+    """(org id, whether the org emails about new devices) for each active membership of `user` in an active
+    org: the orgs that see the account's sign-ins. One query; suspended memberships and orgs see nothing."""
+    return list(
+        Membership.objects.filter(user=user, status=Membership.Status.ACTIVE, org__status=Organization.Status.ACTIVE)
+        .order_by("org_id").values_list("org_id", "org__notify_new_device_sign_in")
+    )
+
+
 def login_failed_record(*, request, email: str, check: PasswordCheck, org=None) -> None:
     """Audit a refused sign-in. Unknown emails are recorded too. `org` is the org whose application
     started the sign-in (its failed sign-ins chart and audit log show it); otherwise platform-level.
 
     A request refused by the per-IP throttle is `login.throttled`; every other refusal is
-    `login.failed` with its reason.
+    `login.failed` with its reason. A refusal for an existing account (wrong password, locked, disabled)
+    is also its orgs' business: each org where it is an active member gets a `login.member_failed` copy.
+    An unknown address belongs to no org but the one whose app started the sign-in, and that org is never
+    told which account an address it does not have as a member belongs to (no target, exactly as unknown).
     """
     metadata = {"email": email[:254], "reason": check.outcome.value}
     if check.retry_after:
         metadata["retry_after"] = check.retry_after
-    audit_record(
+    user = check.user
+    if user is None and check.outcome is PasswordOutcome.LOCKED:
+        user = user_get_by_email(email=email)  # locked before the password was looked at
+    member_orgs = [org_id for org_id, _ in _active_memberships(user)] if user is not None else []
+    target, origin_metadata = user, metadata
+    if org is not None and org.pk not in member_orgs:
+        # The app's org must learn nothing it could not learn from an unknown address: no account named, and
+        # "disabled"/"suspended" (told only after a right password) read as a wrong password would.
+        target = None
+        if check.outcome in (PasswordOutcome.DISABLED, PasswordOutcome.SUSPENDED):
+            origin_metadata = {**metadata, "reason": PasswordOutcome.INVALID.value}
+    audit_record_with_org_copies(
         action="login.throttled" if check.outcome is PasswordOutcome.THROTTLED else "login.failed",
+        copy_action="login.member_failed",
+        copy_org_ids=member_orgs,
         actor=None,
         org=org,
-        target=check.user,
+        target=target,
         request=request,
-        metadata=metadata,
+        metadata=origin_metadata,
+        copy_target=user,
+        copy_metadata=metadata,
     )
 
 
@@ -170,9 +198,13 @@ def session_start(*, request, user: User, amr: list[str], org=None) -> UserSessi
     user_session = _new_user_session(request=request, user=user, amr=amr)
     request.session[SESSION_SID_KEY] = user_session.sid
     request.user_session = user_session
-    audit_record(action="login.succeeded", actor=user, org=org, target=user, request=request,
-                 metadata={"amr": amr, "sid": user_session.sid})
-    _notify_if_new_device(user=user, user_session=user_session)
+    # One membership query serves both the orgs that see this sign-in and the new-device email.
+    member_orgs = _active_memberships(user)
+    audit_record_with_org_copies(action="login.succeeded", copy_action="login.member_succeeded",
+                                 copy_org_ids=[org_id for org_id, _ in member_orgs], actor=user, org=org,
+                                 target=user, request=request, metadata={"amr": amr, "sid": user_session.sid})
+    if any(notify for _, notify in member_orgs):
+        _notify_if_new_device(user=user, user_session=user_session)
     return user_session
 
 
@@ -182,12 +214,7 @@ NEW_DEVICE_MEMORY = timedelta(days=90)
 
 def _notify_if_new_device(*, user: User, user_session: UserSession) -> None:
     """Email the user about a sign-in from a device they have not used lately, when one of their
-    organizations asks for it. A first-ever sign-in is not news, so it sends nothing."""
-    if not Membership.objects.filter(
-        user=user, status=Membership.Status.ACTIVE, org__status=Organization.Status.ACTIVE,
-        org__notify_new_device_sign_in=True,
-    ).exists():
-        return
+    organizations asks for it (session_start checks that). A first-ever sign-in is not news, so it sends nothing."""
     earlier = UserSession.objects.filter(user=user, created_at__gte=user_session.created_at - NEW_DEVICE_MEMORY)
     earlier = earlier.exclude(pk=user_session.pk)
     if not earlier.exists() or earlier.filter(device=user_session.device).exists():

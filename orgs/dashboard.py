@@ -11,15 +11,21 @@ from audit.models import AuditEvent
 from emailqueue.models import OutboundEmail
 from orgs.models import Membership, Organization
 
-# Someone signed in: at the hosted pages with the org recorded on the event, or into one of the
-# org's apps through /authorize (DESIGN.md: "an /authorize for an org's app records a sign-in
-# event in that org").
+# Someone signed in: at the hosted pages (the platform's original, or one with an org recorded on it), or
+# into one of the org's apps through /authorize (DESIGN.md: "an /authorize for an org's app records a
+# sign-in event in that org").
 SIGN_IN_ACTIONS = ("login.succeeded", "login.authorized")
 # A sign-in that did not get through: a wrong password or refused account, or a person the app
 # refused (not a member, not in an allowed group). A wrong password carries the org whose app started
-# the sign-in (identity/views/login.py); one typed at a plain /login belongs to no org and is counted
-# only in the platform chart.
+# the sign-in (identity/views/login.py); one typed at a plain /login has no org on its original.
 FAILED_SIGN_IN_ACTIONS = ("login.failed", "login.refused")
+# A member's sign-in (or failed one) wherever it started is copied into each org the account is an active
+# member of (audit/fanout.py). An org counts the copies; the platform counts only the originals, which it
+# already holds, so no sign-in is counted twice on either overview.
+MEMBER_SIGN_IN_ACTIONS = ("login.member_succeeded",)
+MEMBER_FAILED_SIGN_IN_ACTIONS = ("login.member_failed",)
+ORG_SIGN_IN_ACTIONS = SIGN_IN_ACTIONS + MEMBER_SIGN_IN_ACTIONS
+ORG_FAILED_SIGN_IN_ACTIONS = FAILED_SIGN_IN_ACTIONS + MEMBER_FAILED_SIGN_IN_ACTIONS
 TOP_ORGS = 5
 
 
@@ -94,10 +100,14 @@ def _by_status(queryset: QuerySet, choices) -> list[StatusCount]:
     return [StatusCount(key=value, label=str(label), count=counts.get(value, 0)) for value, label in choices]
 
 
-def sign_in_activity(*, events: QuerySet[AuditEvent], days: int) -> SignInActivity:
+def sign_in_activity(
+    *, events: QuerySet[AuditEvent], days: int,
+    succeeded: tuple[str, ...] = SIGN_IN_ACTIONS, failed: tuple[str, ...] = FAILED_SIGN_IN_ACTIONS,
+) -> SignInActivity:
     """Sign-ins per day, failed sign-ins per day and active users over the last `days` days.
 
-    An *active user* is a distinct person who signed in (a `SIGN_IN_ACTIONS` event naming them as
+    `succeeded` and `failed` are the actions counted (an org's overview adds its members' copies).
+    An *active user* is a distinct person who signed in (a `succeeded` event naming them as
     the actor) at least once in the window. Two queries whatever the window: one GROUP BY day and
     action for both series (on the `(org, action, time)` index when `events` is one org's), one
     COUNT(DISTINCT actor). Days are calendar days in the deployment's time zone.
@@ -105,25 +115,25 @@ def sign_in_activity(*, events: QuerySet[AuditEvent], days: int) -> SignInActivi
     calendar = window_days(days)
     recent = events.filter(created_at__gte=_window_start(calendar[0]))
     rows = (
-        recent.filter(action__in=SIGN_IN_ACTIONS + FAILED_SIGN_IN_ACTIONS)
+        recent.filter(action__in=succeeded + failed)
         .order_by()
         .annotate(day=TruncDate("created_at"))
         .values_list("day", "action")
         .annotate(n=Count("*"))
     )
     sign_ins = dict.fromkeys(calendar, 0)
-    failed = dict.fromkeys(calendar, 0)
+    failures = dict.fromkeys(calendar, 0)
     for day, action, n in rows:
         # An event stamped after "today" began elsewhere (clock skew) is not a day of this window.
-        bucket = sign_ins if action in SIGN_IN_ACTIONS else failed
+        bucket = sign_ins if action in succeeded else failures
         if day in bucket:
             bucket[day] += n
     active = (
-        recent.filter(action__in=SIGN_IN_ACTIONS, actor__isnull=False)
+        recent.filter(action__in=succeeded, actor__isnull=False)
         .order_by()
         .aggregate(n=Count("actor", distinct=True))["n"]
     )
-    return SignInActivity(days=calendar, sign_ins=list(sign_ins.values()), failed_sign_ins=list(failed.values()),
+    return SignInActivity(days=calendar, sign_ins=list(sign_ins.values()), failed_sign_ins=list(failures.values()),
                           active_users=active)
 
 
@@ -136,7 +146,8 @@ def org_dashboard(*, org: Organization, days: int = 30, audit: bool = True, emai
     return OrgDashboard(
         days=days,
         members_by_status=_by_status(Membership.objects.for_org(org), Membership.Status.choices),
-        activity=sign_in_activity(events=AuditEvent.objects.for_org(org), days=days) if audit else None,
+        activity=sign_in_activity(events=AuditEvent.objects.for_org(org), days=days, succeeded=ORG_SIGN_IN_ACTIONS,
+                                  failed=ORG_FAILED_SIGN_IN_ACTIONS) if audit else None,
         emails_by_state=_by_status(OutboundEmail.objects.for_org(org), OutboundEmail.Status.choices) if email else None,
     )
 
@@ -144,12 +155,13 @@ def org_dashboard(*, org: Organization, days: int = 30, audit: bool = True, emai
 def platform_dashboard(*, days: int = 30) -> PlatformDashboard:
     """The deployment's overview for operators, across every org and the platform-level rows too.
 
-    Sign-ins and failures here include the events that carry no org (a wrong password for an
-    unknown or multi-org account), which no org's chart shows. Six queries.
+    Sign-ins and failures here are the originals, those that carry no org (a plain /login, a wrong
+    password for an unknown address) included; members' copies in their orgs are not counted again,
+    except in the busiest-orgs list, which ranks orgs by what each org's own overview counts. Six queries.
     """
     calendar = window_days(days)
     top = (
-        AuditEvent.objects.filter(action__in=SIGN_IN_ACTIONS, org__isnull=False,
+        AuditEvent.objects.filter(action__in=ORG_SIGN_IN_ACTIONS, org__isnull=False,
                                   created_at__gte=_window_start(calendar[0]))
         .order_by()
         .values_list("org__slug", "org__name")

@@ -130,10 +130,12 @@ def test_a_failure_from_an_orgs_app_is_in_that_orgs_audit_log_and_dashboard(clie
     from orgs.dashboard import org_dashboard
 
     _fail(client, UNKNOWN, 1, _from_app(client))
-    _fail(Client(), user.email, 1)  # a plain /login: the platform's, no org's
+    _fail(Client(), user.email, 1)  # a plain /login: the platform's original, and a copy in the member's org
 
     failed = AuditEvent.objects.filter(action="login.failed")
     assert [(event.org_id, event.metadata["email"]) for event in failed.order_by("id")] == [
         (org.pk, UNKNOWN), (None, user.email)]
-    assert org_dashboard(org=org).activity.total_failed_sign_ins == 1
+    copies = AuditEvent.objects.filter(action="login.member_failed")
+    assert [(event.org_id, event.metadata["email"]) for event in copies] == [(org.pk, user.email)]
+    assert org_dashboard(org=org).activity.total_failed_sign_ins == 2  # issue #13: its member's counts too
     assert org_dashboard(org=other_org).activity.total_failed_sign_ins == 0
