@@ -8,7 +8,10 @@ Cache-Control: no-store; no GET ever shows it (the approach of applications/view
 
 from django.contrib import messages
 from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.generic import FormView, TemplateView, View
@@ -25,6 +28,7 @@ from applications.apikey_services import (
 from applications.models import ApiKey
 from config.exceptions import DomainError
 from identity.step_up import step_up_required
+from orgs.confirmation import Confirmation, confirm_first
 from orgs.mixins import OrgPermissionMixin
 
 
@@ -109,7 +113,37 @@ class _ApiKeyActionView(OrgPermissionMixin, View):
         return redirect("console:apikey-list", org_slug=self.org.slug)
 
 
+@confirm_first
 class ApiKeyDeactivateView(_ApiKeyActionView):
+    """Pause a key, after a page saying what stops using it."""
+
+    def confirmation(self) -> Confirmation:
+        api_key = api_key_get(org=self.org, pk=self.kwargs["pk"])
+        names = {"name": api_key.name, "prefix": api_key.prefix}
+        back = reverse("console:apikey-list", kwargs={"org_slug": self.org.slug})
+        title = _("Deactivate the API key %(name)s?") % names
+        button = _("Deactivate %(name)s") % names
+        if api_key.revoked_at is not None:
+            return Confirmation(title=title, consequences=[], button=button, cancel_url=back, refusal=_(
+                "The key %(name)s is revoked; it cannot be deactivated or used again.") % names)
+        if api_key.last_used_at is None:
+            used = _("It has never been used.")
+        else:
+            used = _("It was last used at %(when)s from %(ip)s: whatever runs there stops working.") % {
+                "when": date_format(timezone.localtime(api_key.last_used_at), "Y-m-d H:i e"),
+                "ip": api_key.last_used_ip or _("an unknown address")}
+        return Confirmation(
+            title=title,
+            consequences=[
+                _("Every request with the key starting %(prefix)s is refused from now on, until you reactivate "
+                  "it.") % names,
+                used,
+            ],
+            note=_("Its scopes and settings are kept. To end it for good, revoke it instead."),
+            button=button,
+            cancel_url=back,
+        )
+
     def perform(self, api_key):
         api_key_deactivate(api_key=api_key, actor=self.request.user, request=self.request)
         return _("Deactivated the key %(name)s; it is refused until you reactivate it.") % {"name": api_key.name}

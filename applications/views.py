@@ -16,9 +16,11 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import ngettext
 from django.views.generic import FormView, TemplateView, View
 
 from applications.api_forms import ApiScopesGrantForm
@@ -45,10 +47,12 @@ from applications.services import (
     client_secret_rotate,
 )
 from applications.snippets import integration_snippets
+from applications.token_selectors import live_token_count
 from config.exceptions import DomainError
 from identity.backchannel.models import BackchannelLogout
 from identity.backchannel.selectors import backchannel_logout_counts
 from identity.step_up import step_up_required
+from orgs.confirmation import Confirmation, confirm_first
 from orgs.mixins import OrgPermissionMixin
 
 KIND_SUMMARIES = {
@@ -311,12 +315,39 @@ class ApplicationApiAccessView(OrgPermissionMixin, _AppMixin, FormView):
         return redirect(_app_url("app-detail", self.application))
 
 
+@confirm_first
 class ApplicationStatusView(OrgPermissionMixin, _AppMixin, View):
-    """POST only: disable (revokes every token the app holds) or enable."""
+    """Disable (revokes every token the app holds), after a page naming who is signed out; or enable, at once."""
 
     permission = "applications.manage"
     http_method_names = ["post"]
     action = ""
+
+    def confirm_needed(self) -> bool:
+        return self.action == "disable"
+
+    def confirmation(self) -> Confirmation:
+        application = self.application
+        names = {"name": application.name, "client_id": application.client_id}
+        tokens = live_token_count(application=application)
+        if application.kind == Application.Kind.MACHINE:
+            stops = _("%(name)s can no longer get tokens: its client id %(client_id)s is refused.") % names
+        else:
+            stops = _("Nobody can sign in to %(name)s through Gatehouse: its client id %(client_id)s is "
+                      "refused.") % names
+        return Confirmation(
+            title=_("Disable the application %(name)s?") % names,
+            consequences=[
+                stops,
+                ngettext("%(n)d live token is revoked: it can no longer be refreshed or read anyone's profile.",
+                         "%(n)d live tokens are revoked: people signed in to %(name)s cannot renew their sign-in "
+                         "with them.", tokens) % {"n": tokens, **names},
+                _("Its settings, secret, roles and consents are kept."),
+            ],
+            note=_("You can enable it again later; the revoked tokens stay revoked."),
+            button=_("Disable %(name)s") % names,
+            cancel_url=_app_url("app-detail", application),
+        )
 
     def post(self, request, *args, **kwargs):
         if self.action == "disable":
@@ -369,11 +400,33 @@ class ApplicationSecretRotateView(OrgPermissionMixin, _AppMixin, _SubmitOnceMixi
         return _secret_response(self, application, secret, rotated=True)
 
 
+@confirm_first
 class ApplicationSecretOverlapEndView(OrgPermissionMixin, _AppMixin, View):
-    """POST only: the previous secret stops working now, ending a rotation overlap early."""
+    """The previous secret stops working now, ending a rotation overlap early (after a page saying so)."""
 
     permission = "applications.manage"
     http_method_names = ["post"]
+
+    def confirmation(self) -> Confirmation:
+        application = self.application
+        until = overlap_until(application)
+        names = {"name": application.name}
+        if until is None:
+            consequences = [_("No rotation overlap is running: only the current secret works, and nothing "
+                              "changes.")]
+        else:
+            consequences = [
+                _("The previous client secret of %(name)s stops working now instead of at %(until)s.")
+                % {**names, "until": date_format(timezone.localtime(until), "Y-m-d H:i e")},
+                _("Any copy of %(name)s still configured with it can no longer get tokens; tokens already "
+                  "issued stay valid until they expire.") % names,
+            ]
+        return Confirmation(
+            title=_("Stop the previous client secret of %(name)s now?") % names,
+            consequences=consequences,
+            button=_("Stop the previous secret of %(name)s") % names,
+            cancel_url=_app_url("app-detail", application),
+        )
 
     def post(self, request, *args, **kwargs):
         client_secret_overlap_end(application=self.application, actor=request.user, request=request)
@@ -455,12 +508,34 @@ class AppRoleUpdateView(OrgPermissionMixin, _RoleMixin, FormView):
         return redirect(_app_url("app-detail", self.application))
 
 
+@confirm_first
 @step_up_required("app_role.delete")
 class AppRoleDeleteView(OrgPermissionMixin, _RoleMixin, View):
-    """POST only: delete one role of this app; any other role is a 404."""
+    """Delete one role of this app, after a page naming the groups that stop granting it; any other role is a
+    404."""
 
     permission = "applications.manage"
     http_method_names = ["post"]
+
+    def confirmation(self) -> Confirmation:
+        role, application = self.role, self.application
+        names = {"key": role.key, "name": application.name}
+        groups = [group.name for group in role.groups.order_by("name")]
+        if groups:
+            granted = _("Members of these groups no longer receive it in %(name)s's tokens: %(groups)s.") % {
+                **names, "groups": ", ".join(groups)}
+        else:
+            granted = _("No group is granted it, so nobody loses it now.")
+        return Confirmation(
+            title=_("Delete the role %(key)s of %(name)s?") % names,
+            consequences=[
+                granted,
+                _("Tokens already issued keep it until they expire."),
+                _("Deleting cannot be undone; a role with the same key can be added again."),
+            ],
+            button=_("Delete the role %(key)s") % names,
+            cancel_url=_app_url("app-detail", application),
+        )
 
     def post(self, request, *args, **kwargs):
         key = self.role.key

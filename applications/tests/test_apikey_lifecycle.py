@@ -27,7 +27,7 @@ def key_and_raw(org, org_admin):
 def test_deactivate_then_reactivate_from_the_console(org_admin_client, org, org_admin, key_and_raw):
     key, raw = key_and_raw
     assert ApiClient(raw).get(USERS).status_code == 200
-    response = org_admin_client.post(url("apikey-deactivate", org, key.pk), follow=True)
+    response = org_admin_client.post(url("apikey-deactivate", org, key.pk), {"confirmed": "1"}, follow=True)
     assert "Deactivated the key HR sync" in response.content.decode()
     assert "Deactivated</span>" in response.content.decode()
     assert ApiClient(raw).get(USERS).status_code == 401
@@ -69,8 +69,8 @@ def test_the_auditor_and_another_orgs_admin_can_do_none_of_it(sign_in, org, org_
     key = key_and_raw[0]
     auditor = sign_in(org_auditor, Client())
     for name in ("apikey-deactivate", "apikey-reactivate", "apikey-delete"):
-        assert auditor.post(url(name, org, key.pk)).status_code == 403
-        assert other_org_admin_client.post(url(name, org, key.pk)).status_code == 404
+        assert auditor.post(url(name, org, key.pk), {"confirmed": "1"}).status_code == 403
+        assert other_org_admin_client.post(url(name, org, key.pk), {"confirmed": "1"}).status_code == 404
     key.refresh_from_db()
     assert key.deactivated_at is None
     assert not AuditEvent.objects.filter(action__in=["api_key.deactivated", "api_key.deleted"]).exists()

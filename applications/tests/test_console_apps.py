@@ -70,7 +70,7 @@ def test_auditor_reads_but_every_write_is_403(sign_in, org, org_auditor, web_app
     for page in manage_pages:
         assert client.get(page).status_code == 403, page
     for action in actions:
-        assert client.post(action, {"name": "x", "key": "app:x"}).status_code == 403, action
+        assert client.post(action, {"name": "x", "key": "app:x", "confirmed": "1"}).status_code == 403, action
     detail = client.get(url("app-detail", org, web_app.pk)).content.decode()
     assert "Rotate client secret" not in detail
     assert "Delete application" not in detail
@@ -84,7 +84,7 @@ def test_member_has_no_console(sign_in, org, org_member, web_app, role):
     for page in reads + manage_pages:
         assert client.get(page).status_code == 403, page
     for action in actions:
-        assert client.post(action).status_code == 403, action
+        assert client.post(action, {"confirmed": "1"}).status_code == 403, action
 
 
 def test_another_orgs_admin_gets_404_on_every_page_and_action(other_org_admin_client, org, web_app, role):
@@ -92,7 +92,7 @@ def test_another_orgs_admin_gets_404_on_every_page_and_action(other_org_admin_cl
     for page in reads + manage_pages:
         assert other_org_admin_client.get(page).status_code == 404, page
     for action in actions:
-        assert other_org_admin_client.post(action, {"name": "x"}).status_code == 404, action
+        assert other_org_admin_client.post(action, {"name": "x", "confirmed": "1"}).status_code == 404, action
     assert AppRole.objects.filter(pk=role.pk).exists()
     assert Application.objects.get(pk=web_app.pk).status == "active"
 
@@ -105,7 +105,7 @@ def test_another_orgs_app_id_is_404_in_own_console(org_admin_client, org, other_
     for page in reads[1:] + manage_pages[2:]:
         assert org_admin_client.get(page).status_code == 404, page
     for action in actions[1:]:
-        assert org_admin_client.post(action, {"name": "x"}).status_code == 404, action
+        assert org_admin_client.post(action, {"name": "x", "confirmed": "1"}).status_code == 404, action
     assert Application.objects.get(pk=theirs.pk).name == "Theirs"
     assert AppRole.objects.filter(pk=their_role.pk).exists()
 
@@ -117,7 +117,8 @@ def test_junk_ids_kinds_and_other_apps_roles_are_404(org_admin_client, org, web_
                  url("app-role-edit", org, other.pk, role.pk),
                  url("app-role-edit", org, web_app.pk, 99999999999999999999)]:
         assert org_admin_client.get(page).status_code == 404, page
-    assert org_admin_client.post(url("app-role-delete", org, other.pk, role.pk)).status_code == 404
+    for data in ({}, {"confirmed": "1"}):
+        assert org_admin_client.post(url("app-role-delete", org, other.pk, role.pk), data).status_code == 404
     assert AppRole.objects.filter(pk=role.pk).exists()
 
 
@@ -307,7 +308,7 @@ def test_allowed_groups_set_refuses_another_orgs_group(org, web_app, group, fore
 # ------------------------------------------------------------------------------------------ status, rotate, delete
 
 def test_disable_and_enable_are_audited(org_admin_client, org, org_admin, web_app):
-    assert org_admin_client.post(url("app-disable", org, web_app.pk)).status_code == 302
+    assert org_admin_client.post(url("app-disable", org, web_app.pk), {"confirmed": "1"}).status_code == 302
     web_app.refresh_from_db()
     assert web_app.status == "disabled"
     assert last_event("application.disabled").actor == org_admin
@@ -315,7 +316,9 @@ def test_disable_and_enable_are_audited(org_admin_client, org, org_admin, web_ap
     web_app.refresh_from_db()
     assert web_app.status == "active"
     assert last_event("application.enabled").actor == org_admin
-    assert org_admin_client.get(url("app-disable", org, web_app.pk)).status_code == 405
+    # Disabling answers GET with its confirmation only (applications/tests/test_confirmations.py).
+    assert org_admin_client.get(url("app-disable", org, web_app.pk)).status_code == 200
+    assert org_admin_client.get(url("app-enable", org, web_app.pk)).status_code == 405
 
 
 def test_rotate_shows_new_secret_once_and_old_stops_working(org_admin_client, org, org_admin):
@@ -378,7 +381,8 @@ def test_role_create_update_delete_are_audited(org_admin_client, org, org_admin,
     assert event.metadata["before"] == {"name": "Editors", "groups": [group.slug]}
     assert event.metadata["after"] == {"name": "Editing", "groups": []}
 
-    assert org_admin_client.post(url("app-role-delete", org, web_app.pk, role.pk)).status_code == 302
+    assert org_admin_client.post(url("app-role-delete", org, web_app.pk, role.pk),
+                                 {"confirmed": "1"}).status_code == 302
     assert not AppRole.objects.filter(pk=role.pk).exists()
     assert last_event("app_role.deleted").metadata["key"] == "app:editor"
 

@@ -207,7 +207,7 @@ def test_detail_shows_a_running_overlap_and_ends_it(org_admin_client, org, machi
     assert url("app-secret-overlap-end", org, app.pk) in page
     rotate_page = org_admin_client.get(url("app-secret-rotate", org, app.pk)).content.decode()
     assert "Rotating again replaces it" in rotate_page
-    response = org_admin_client.post(url("app-secret-overlap-end", org, app.pk))
+    response = org_admin_client.post(url("app-secret-overlap-end", org, app.pk), {"confirmed": "1"})
     assert response.status_code == 302
     assert "Previous secret valid until" not in org_admin_client.get(detail).content.decode()
     assert last_event("application.secret_overlap_ended").actor == org_admin
@@ -226,9 +226,9 @@ def test_ending_the_overlap_is_post_only_and_for_managers(client, sign_in, org, 
     client_secret_rotate(application=app, actor=org_admin, overlap=timedelta(hours=1))
     end = url("app-secret-overlap-end", org, app.pk)
     admin = sign_in(org_admin)
-    assert admin.get(end).status_code == 405
-    assert sign_in(org_auditor).post(end).status_code == 403
-    assert sign_in(other_org_admin).post(end).status_code == 404
+    assert "Stop the previous client secret" in admin.get(end).content.decode()  # a GET only asks
+    assert sign_in(org_auditor).post(end, {"confirmed": "1"}).status_code == 403
+    assert sign_in(other_org_admin).post(end, {"confirmed": "1"}).status_code == 404
     assert Application.objects.get(pk=app.pk).previous_client_secret
     assert not AuditEvent.objects.filter(action="application.secret_overlap_ended").exists()
 

@@ -74,8 +74,11 @@ def delete_app_role(org, actor):
     app = _web_app(org)
     role = app_role_create(application=app, key="app:admin", name="Admins", actor=None)
     detail = url("app-detail", org, app.pk)
-    return Case(url("app-role-delete", org, app.pk, role.pk), {},
-                lambda: not AppRole.objects.filter(pk=role.pk).exists(), detail, referer=detail)
+    # It asks first (orgs/confirmation.py): the step-up comes with the confirmed POST, and leads back to the
+    # role's confirmation page, not to the page of the button.
+    page = url("app-role-delete", org, app.pk, role.pk)
+    return Case(page, {"confirmed": "1"}, lambda: not AppRole.objects.filter(pk=role.pk).exists(), page,
+                referer=detail)
 
 
 def _api(org):
