@@ -5,7 +5,18 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from api.base import NotFoundView
-from api.views import api_keys, apis, app_users, applications, groups, org_settings, platform, records, users
+from api.views import (
+    api_keys,
+    apis,
+    app_users,
+    applications,
+    branding,
+    groups,
+    org_settings,
+    platform,
+    records,
+    users,
+)
 
 org = "v1/orgs/<slug:org_slug>"
 
@@ -57,6 +68,7 @@ urlpatterns = [
     path(f"{org}/applications/<int:app_id>/api-scopes", apis.ApplicationApiScopesView.as_view(),
          name="api-application-api-scopes"),
     path(f"{org}/settings", org_settings.OrgSettingsView.as_view(), name="api-settings"),
+    path(f"{org}/branding/logo", branding.OrgLogoView.as_view(), name="api-branding-logo"),
     path(f"{org}/password-policy", org_settings.PasswordPolicyView.as_view(), name="api-password-policy"),
     path("v1/platform/organizations", platform.OrganizationListView.as_view(), name="api-platform-orgs"),
     path("v1/platform/organizations/<slug:slug>", platform.OrganizationDetailView.as_view(), name="api-platform-org"),
