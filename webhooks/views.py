@@ -15,10 +15,12 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.generic import FormView, TemplateView, View
 
 from config.exceptions import DomainError
 from identity.step_up import step_up_required
+from orgs.confirmation import Confirmation, confirm_first
 from orgs.mixins import OrgPermissionMixin
 from orgs.models import Organization
 from webhooks.forms import DeliveryFilterForm, WebhookEndpointForm
@@ -145,12 +147,34 @@ class WebhookDetailView(OrgPermissionMixin, _EndpointScope, TemplateView):
         return context
 
 
+@confirm_first
 class WebhookStatusView(OrgPermissionMixin, _EndpointScope, View):
-    """POST only: disable or enable the endpoint."""
+    """Disable the endpoint, after a page naming the deliveries dropped; or enable it, at once."""
 
     permission = "webhooks.manage"
     http_method_names = ["post"]
     active = True
+
+    def confirm_needed(self) -> bool:
+        return not self.active
+
+    def confirmation(self) -> Confirmation:
+        endpoint = self.endpoint
+        counts = webhook_delivery_counts(org=self.org, endpoint=endpoint)
+        waiting = counts["pending"] + counts["failed"]
+        return Confirmation(
+            title=_("Disable the endpoint %(url)s?") % {"url": endpoint.url},
+            consequences=[
+                _("No new event is sent to this URL: the events it subscribes to are not kept for it while it is "
+                  "disabled."),
+                ngettext("%(n)d delivery still waiting is dropped and never sent.",
+                         "%(n)d deliveries still waiting are dropped and never sent.", waiting) % {"n": waiting},
+                _("Its settings, signing secret and delivery history are kept."),
+            ],
+            note=_("You can enable it again later; events from the meantime are not sent."),
+            button=_("Disable the endpoint"),
+            cancel_url=self.detail_url(),
+        )
 
     def post(self, request, *args, **kwargs):
         webhook_endpoint_set_active(endpoint=self.endpoint, active=self.active, actor=request.user, request=request)

@@ -152,7 +152,7 @@ def test_edit_events_disable_enable(org, org_admin_client, endpoint, receiver):
     endpoint.refresh_from_db()
     assert endpoint.url == receiver.url
 
-    org_admin_client.post(url("webhook-disable", org, endpoint.pk))
+    org_admin_client.post(url("webhook-disable", org, endpoint.pk), {"confirmed": "1"})
     endpoint.refresh_from_db()
     assert not endpoint.is_active
     assert "Disabled" in org_admin_client.get(url("webhook-list", org)).content.decode()
@@ -198,7 +198,7 @@ def test_auditors_read_but_change_nothing(org, sign_in, org_auditor, endpoint, d
                        ("webhook-test", (endpoint.pk,)), ("webhook-secret", (endpoint.pk,)),
                        ("webhook-delete", (endpoint.pk,)),
                        ("webhook-delivery-requeue", (endpoint.pk, dead_delivery.pk))]:
-        assert client.post(url(name, org, *args), {}).status_code == 403, name
+        assert client.post(url(name, org, *args), {"confirmed": "1"}).status_code == 403, name
     assert WebhookEndpoint.objects.get().is_active
 
 
@@ -216,7 +216,7 @@ def test_another_orgs_admin_gets_404_everywhere(org, other_org, sign_in, other_o
     posts = [("webhook-disable", (endpoint.pk,)), ("webhook-test", (endpoint.pk,)), ("webhook-delete", (endpoint.pk,)),
              ("webhook-delivery-requeue", (endpoint.pk, dead_delivery.pk))]
     for name, args in posts:
-        assert client.post(url(name, org, *args)).status_code == 404, name
+        assert client.post(url(name, org, *args), {"confirmed": "1"}).status_code == 404, name
     # Under their own org, this org's endpoint and delivery ids are 404 too.
     for name, args in [("webhook-detail", (endpoint.pk,)), ("webhook-delivery", (endpoint.pk, dead_delivery.pk))]:
         assert client.get(url(name, other_org, *args)).status_code == 404, name
