@@ -1,6 +1,6 @@
 """The console form that creates an API key: name, scopes the creator holds, expiry date, allow-list."""
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
 from django import forms
 from django.utils import timezone
@@ -23,7 +23,7 @@ class ApiKeyCreateForm(forms.Form):
     expires_on = forms.DateField(
         label=_lazy("Expires on (optional)"), required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        help_text=_lazy("The key stops working at the end of this day. Empty: it never expires."))
+        help_text=_lazy("The key stops working at the end of this day in your time zone. Empty: it never expires."))
     allowed_ips = forms.CharField(
         label=_lazy("IP allow-list (optional)"), required=False,
         widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
@@ -58,11 +58,15 @@ class ApiKeyCreateForm(forms.Form):
             raise forms.ValidationError(exc.message) from None
 
     def expires_at(self) -> datetime | None:
-        """The end of the chosen day in the current time zone (the next midnight), or None."""
+        """The last moment of the chosen day in the viewer's zone (identity/time_zone.py), or None.
+
+        The end of the day, not the next midnight: shown back in that zone it is the day picked
+        ("30 Jun 2027, 23:59 PDT"), where the next midnight read as the day after.
+        """
         day = self.cleaned_data.get("expires_on")
         if day is None:
             return None
-        return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+        return timezone.make_aware(datetime.combine(day, time.max))
 
     def service_kwargs(self) -> dict:
         data = self.cleaned_data

@@ -35,6 +35,7 @@ ACTIONS: tuple[Action, ...] = (
     # People and memberships
     _a("user.created", _("An account was created."), webhook=True),
     _a("user.updated", _("An account's profile changed."), webhook=True),
+    _a("user.time_zone_changed", _("Someone chose the time zone they read times in.")),
     _a("user.disabled", _("An account was disabled."), webhook=True),
     _a("user.enabled", _("An account was enabled again."), webhook=True),
     _a("user.password_reset", _("An admin sent an account a password reset."), webhook=True),

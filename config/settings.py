@@ -116,6 +116,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "identity.middleware.UserSessionMiddleware",
+    "identity.time_zone.TimeZoneMiddleware",  # the viewer's zone for every time shown and date picked
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.csp_middleware.CSPMiddleware",  # django-csp's, with the common policy built once

@@ -8,6 +8,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from directory.time_zones import DEFAULT_TIME_ZONE, validate_time_zone
 from orgs.models import Organization, OrgScopedQuerySet
 
 
@@ -54,6 +55,9 @@ class User(AbstractBaseUser):
     is_superuser = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # The IANA zone this person reads times in (identity/time_zone.py activates it for their requests).
+    time_zone = models.CharField(_("time zone"), max_length=64, default=DEFAULT_TIME_ZONE,
+                                 validators=[validate_time_zone])
 
     objects = UserManager()
 

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from directory.services import password_validate
+from directory.time_zones import time_zone_names
 from identity.password_policy import password_rules_text
 
 
@@ -86,6 +87,21 @@ class EmailChangeForm(forms.Form):
         if new_email.lower() == self.user.email.lower():
             raise ValidationError(_("This is already your email address."))
         return new_email
+
+
+class TimeZoneForm(forms.Form):
+    """The zone the account reads times in; dates picked in forms mean that day there."""
+
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"), error_messages={
+            "required": _("Choose a time zone, like Europe/Paris or UTC."),
+            "invalid_choice": _("“%(value)s” is not a time zone. Choose one from the list, like Europe/Paris or UTC."),
+        },
+        help_text=_("Times are shown in this zone, and a date you pick means that day in it."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [(name, name.replace("_", " ")) for name in time_zone_names()]
 
 
 def form_add_domain_error(form: forms.Form, exc) -> None:

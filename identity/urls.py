@@ -22,6 +22,7 @@ urlpatterns = [
     path("account/confirm/passkey/options", step_up_views.step_up_passkey_options_view, name="step-up-passkey-options"),
     path("account/confirm/passkey/verify", step_up_views.step_up_passkey_verify_view, name="step-up-passkey-verify"),
     path("account/password", views.password_change_view, name="password-change"),
+    path("account/time-zone", views.time_zone_view, name="time-zone"),
     path("account/email", views.email_change_view, name="email-change"),
     path("account/email/confirm/<str:token>", views.email_change_confirm_view, name="email-change-confirm"),
     path("account/consents/<int:pk>/withdraw", views.consent_withdraw_view, name="consent-withdraw"),

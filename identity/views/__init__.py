@@ -8,6 +8,7 @@ from identity.views.account import (
     password_change_view,
     session_end_view,
     sessions_end_others_view,
+    time_zone_view,
 )
 from identity.views.email_verification import email_verification_confirm_view, email_verification_send_view
 from identity.views.invitation import invitation_view
@@ -20,4 +21,5 @@ __all__ = [
     "invitation_view", "login_password_change_view", "login_view", "logout_view", "password_change_view",
     "password_reset_confirm_view", "password_reset_request_view", "start",
     "session_end_view", "sessions_end_others_view", "email_verification_confirm_view", "email_verification_send_view",
+    "time_zone_view",
 ]

@@ -19,11 +19,12 @@ from config.exceptions import AlreadyExists, DomainError, NotAllowed
 from directory.email_change_services import email_change_confirm, email_change_get, email_change_request
 from directory.email_verification_services import email_verification_needed
 from directory.services import password_change
-from identity.forms import EmailChangeForm, PasswordChangeForm, form_add_domain_error
+from identity.forms import EmailChangeForm, PasswordChangeForm, TimeZoneForm, form_add_domain_error
 from identity.models import OneTimeToken
 from identity.selectors import user_session_get, user_session_list
 from identity.services import SessionEndCause, user_session_end, user_sessions_end_all
 from identity.throttle import throttle_hit
+from identity.time_zone import user_time_zone_update
 from identity.tokens import InvalidLink
 from identity.views.links import link_invalid_page, refused_page, throttled_page
 from orgs.models import Membership
@@ -40,6 +41,10 @@ def _pending_email_change(user) -> OneTimeToken | None:
 @never_cache
 @login_required
 def account_view(request):
+    return _account_page(request, TimeZoneForm(initial={"time_zone": request.user.time_zone}))
+
+
+def _account_page(request, time_zone_form: TimeZoneForm):
     memberships = Membership.objects.filter(user=request.user).select_related("org").order_by("org__name")
     return render(request, "identity/account.html", {
         "memberships": memberships,
@@ -47,7 +52,22 @@ def account_view(request):
         "consents": consent_list(user=request.user),
         "pending_email_change": _pending_email_change(request.user),
         "email_verification_needed": email_verification_needed(request.user),
+        "time_zone_form": time_zone_form,
     })
+
+
+@never_cache
+@login_required
+@require_POST
+def time_zone_view(request):
+    """Change the zone times are shown in; a name that is not a zone gets the account page back, the error
+    beside the field and the choice kept."""
+    form = TimeZoneForm(request.POST)
+    if not form.is_valid():
+        return _account_page(request, form)
+    user_time_zone_update(user=request.user, time_zone=form.cleaned_data["time_zone"], request=request)
+    messages.success(request, _("Times are now shown in %(zone)s.") % {"zone": form.cleaned_data["time_zone"]})
+    return redirect("identity:account")
 
 
 @never_cache
