@@ -25,7 +25,7 @@ _ERRORS = {
     "409": "The change conflicts with the current state (e.g. a duplicate).",
     "412": "If-Match names an older version than the current one.",
     "413": "The body is too large.",
-    "415": "The body is not JSON.",
+    "415": "The body is not in a format this operation reads: JSON (an image for the logo upload).",
     "429": "Too many requests: wait Retry-After seconds.",
 }
 _RATE_LIMIT_HEADERS = {
