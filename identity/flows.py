@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from applications.models import Application
 from identity.mfa.assurance import ACR_PWD, acr_requested, methods_are_multi_factor
-from identity.mfa.selectors import user_has_factor, user_mfa_requirement
+from identity.mfa.selectors import SECOND_FACTORS, user_factor_kinds, user_mfa_requirement
 from identity.password_policy import password_change_reason
 from orgs.models import Organization
 
@@ -37,10 +37,19 @@ class LoginFlow:
     # requires MFA: the flow steps up a session that is already signed in (step_up) or a new sign-in.
     acr: str = ""
     step_up: bool = False
+    # The user's second factors ("totp", "passkey", "recovery": identity/mfa/selectors.py), read once when
+    # the flow first needs them and kept: the second-factor step's pages would otherwise read them on every
+    # request. None: not read yet. The step reads them again after a wrong code (one may have been removed).
+    factors: list[str] | None = None
 
     @property
     def expired(self) -> bool:
         return time.time() - self.started_at > FLOW_MAX_AGE_SECONDS
+
+    def user_factors(self, user) -> list[str]:
+        if self.factors is None:
+            self.factors = user_factor_kinds(user=user)
+        return self.factors
 
     def remaining_steps(self, user) -> list[str]:
         """What the user must still do before login(): the single place that decides the steps.
@@ -56,7 +65,7 @@ class LoginFlow:
         if not self.methods:
             return ["password"]
         if not methods_are_multi_factor(self.methods):
-            if user_has_factor(user=user):
+            if SECOND_FACTORS.intersection(self.user_factors(user)):
                 return ["mfa"]
             if self.acr and self.acr != ACR_PWD:
                 return ["mfa_enrol"]

@@ -22,12 +22,12 @@ from identity.forms import form_add_domain_error
 from identity.mfa.assurance import ACR_PWD
 from identity.mfa.forms import CodeForm, TotpEnrolForm
 from identity.mfa.qr import totp_qr_svg, totp_setup_key
-from identity.mfa.selectors import user_has_recovery_codes, user_mfa_requirement, user_totp_devices
+from identity.mfa.selectors import user_factor_kinds, user_mfa_requirement
 from identity.mfa.services import CodeKind, CodeOutcome, mfa_verify_code, totp_enrol_begin, totp_enrol_confirm
+from identity.mfa.verify_page import remember_factor, verify_page
 from identity.mfa.views import PENDING_TOTP_KEY, pending_totp, recovery_codes_context
-from identity.passkeys.selectors import user_passkey_count
 from identity.views.links import refused_page
-from identity.views.login import LAST_FACTOR_COOKIE, login_flow_continue, remember_factor
+from identity.views.login import login_flow_continue
 
 
 def _pending_flow(request) -> tuple[LoginFlow, User] | None:
@@ -49,25 +49,6 @@ def _start_again(request) -> HttpResponse:
 # ---------------------------------------------------------------------- /login/verify
 
 
-def _verify_page(request, user, form: CodeForm, kind: str | None = None, status: int = 200) -> HttpResponse:
-    """The step's page. `kind` None: the one chosen by link, else this browser's last, else an app's code."""
-    has_totp = user_totp_devices(user=user).exists()
-    has_passkey = user_passkey_count(user=user) > 0
-    if kind is None:
-        wanted = request.GET.get("method") or request.COOKIES.get(LAST_FACTOR_COOKIE, "")
-        if wanted == CodeKind.RECOVERY:
-            kind = CodeKind.RECOVERY
-        elif has_passkey and (wanted == "passkey" or not has_totp):
-            kind = "passkey"
-        else:
-            kind = CodeKind.TOTP
-        form = CodeForm(kind=kind if kind != "passkey" else CodeKind.TOTP)
-    return render(request, "mfa/login_verify.html", {
-        "form": form, "kind": kind, "has_totp": has_totp, "has_passkey": has_passkey,
-        "has_recovery": user_has_recovery_codes(user=user), "account_email": user.email,
-    }, status=status)
-
-
 @never_cache
 @sensitive_post_parameters("code")
 @csrf_protect
@@ -80,11 +61,11 @@ def login_verify_view(request):
     if flow.remaining_steps(user)[:1] != ["mfa"]:
         return login_flow_continue(request, flow, user)
     if request.method == "GET":
-        return _verify_page(request, user, CodeForm())
+        return verify_page(request, flow, user)
 
     form = CodeForm(request.POST)
     if not form.is_valid():
-        return _verify_page(request, user, form, request.POST.get("kind") or CodeKind.TOTP, status=400)
+        return verify_page(request, flow, user, form, request.POST.get("kind") or CodeKind.TOTP, status=400)
     kind = CodeKind(form.cleaned_data["kind"])
     check = mfa_verify_code(user=user, code=form.cleaned_data["code"], kind=kind, request=request,
                             org=flow_org(flow))
@@ -97,14 +78,17 @@ def login_verify_view(request):
             form.add_error(None, ngettext("Too many wrong codes. Try again in %(minutes)s minute.",
                                           "Too many wrong codes. Try again in %(minutes)s minutes.", minutes)
                            % {"minutes": minutes})
-        response = _verify_page(request, user, form, kind, status=429)
+        response = verify_page(request, flow, user, form, kind, status=429)
         response["Retry-After"] = str(check.retry_after)
         return response
     if not check.ok:
+        # Read the factors again: one may have been removed meanwhile, and the page must not offer it.
+        flow.factors = user_factor_kinds(user=user)
+        flow_save(request.session, flow)
         form.add_error("code", _("That code is not right, or it was already used. Enter the code your app shows "
                                  "now.") if kind is CodeKind.TOTP else
                        _("That recovery code is not right, or it was already used."))
-        return _verify_page(request, user, form, kind, status=400)
+        return verify_page(request, flow, user, form, kind, status=400)
     flow.methods.append("otp")
     if check.recovery_codes_left is not None:
         messages.warning(request, ngettext(

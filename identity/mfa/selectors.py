@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from directory.models import User
 from identity.mfa.models import RecoveryCode, RecoveryCodeSet, TotpDevice
+from identity.passkeys.models import Passkey
 from identity.passkeys.selectors import user_passkey_count
 from orgs.models import Membership, Organization
 
@@ -63,6 +65,24 @@ def user_factor_count(*, user: User) -> int:
 
 def user_has_factor(*, user: User) -> bool:
     return user_totp_devices(user=user).exists() or user_passkey_count(user=user) > 0
+
+
+# The kinds user_factor_kinds names; the first two are factors, recovery codes only stand in for one.
+FACTOR_TOTP, FACTOR_PASSKEY, FACTOR_RECOVERY = "totp", "passkey", "recovery"
+SECOND_FACTORS = frozenset({FACTOR_TOTP, FACTOR_PASSKEY})
+
+
+def user_factor_kinds(*, user: User) -> list[str]:
+    """Which of an authenticator app, a passkey and an unused recovery code the user has, in one query:
+    the sign-in flow reads it once and keeps it (identity/flows.py)."""
+    row = User.objects.filter(pk=user.pk).annotate(
+        has_totp=Exists(TotpDevice.objects.filter(user=OuterRef("pk"), confirmed=True)),
+        has_passkey=Exists(Passkey.objects.filter(user=OuterRef("pk"))),
+        has_recovery=Exists(RecoveryCode.objects.filter(code_set__user=OuterRef("pk"), used_at__isnull=True)),
+    ).values_list("has_totp", "has_passkey", "has_recovery").first()
+    if row is None:
+        return []
+    return [kind for kind, has in zip((FACTOR_TOTP, FACTOR_PASSKEY, FACTOR_RECOVERY), row, strict=True) if has]
 
 
 @dataclass(frozen=True)

@@ -80,13 +80,12 @@ def mfa_verify_code(*, user: User, code: str, kind: CodeKind, request=None, org=
                          metadata={"kind": kind.value, "retry_after": decision.retry_after})
         return CodeCheck(CodeOutcome.THROTTLED, kind, retry_after=decision.retry_after)
     if kind is CodeKind.TOTP:
-        devices = list(user_totp_devices(user=user))
-        if devices and (wait := _totp_back_off(devices)):
+        verified, wait = _totp_verify(user=user, code=code)
+        if wait:
             # django-otp's own back-off (seconds, capped in models.py) after wrong codes: say so rather
             # than call a possibly right code wrong; this attempt was not a guess, so it is not counted.
             throttle_forgive(key=_throttle_key(user), window_seconds=window)
             return CodeCheck(CodeOutcome.THROTTLED, kind, retry_after=wait, back_off=True)
-        verified = _totp_verify(user=user, code=code)
         left = None
     else:
         verified, left = _recovery_code_use(user=user, code=code, request=request, org=org)
@@ -99,11 +98,14 @@ def mfa_verify_code(*, user: User, code: str, kind: CodeKind, request=None, org=
 
 
 @transaction.atomic
-def _totp_verify(*, user: User, code: str) -> bool:
-    """Any of the user's apps accepts the code. The rows are locked, so two requests racing with the same
+def _totp_verify(*, user: User, code: str) -> tuple[bool, int]:
+    """Whether any of the user's apps accepts the code, and the seconds of django-otp's back-off that keep
+    every app from checking one now (0: none). The rows are locked, so two requests racing with the same
     code cannot both pass: the second sees the first's time step and is refused as a replay."""
-    devices = TotpDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("pk")
-    return any(device.verify_token(code) for device in devices)
+    devices = list(TotpDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("pk"))
+    if devices and (wait := _totp_back_off(devices)):
+        return False, wait
+    return any(device.verify_token(code) for device in devices), 0
 
 
 def _totp_back_off(devices: list[TotpDevice]) -> int:

@@ -2,7 +2,6 @@
 
 import math
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -26,6 +25,7 @@ from identity.flows import (
 from identity.forms import PasswordStepForm
 from identity.mfa.assurance import PASSKEY_METHODS, amr_for
 from identity.mfa.services import user_session_step_up
+from identity.mfa.verify_page import remember_factor, verify_page
 from identity.oidc.csp import allow_form_action, source_for_authorize_url
 from identity.redirects import landing_url, safe_next_url
 from identity.services import (
@@ -57,19 +57,6 @@ def _login_page(request, form, next_url: str):
     application's redirect origin, or Chromium blocks the last redirect."""
     response = render(request, "identity/login.html", {"form": form})
     return allow_form_action(response, source_for_authorize_url(next_url) if next_url else None)
-
-
-# Which second factor this browser used last ("totp", "recovery" or "passkey"): the second-factor step
-# offers it first. Not a secret, and only a preference: it lives in a cookie of its own for a year.
-LAST_FACTOR_COOKIE = "gatehouse_mfa_last"
-LAST_FACTOR_VALUES = ("totp", "recovery", "passkey")
-
-
-def remember_factor(response: HttpResponse, factor: str) -> HttpResponse:
-    if factor in LAST_FACTOR_VALUES:
-        response.set_cookie(LAST_FACTOR_COOKIE, factor, max_age=365 * 24 * 3600, secure=settings.SESSION_COOKIE_SECURE,
-                            httponly=True, samesite="Lax")
-    return response
 
 
 def login_flow_continue(request, flow: LoginFlow, user) -> HttpResponse:
@@ -151,6 +138,12 @@ def login_view(request):
     flow.methods = ["pwd"]
     flow.enrol_skipped = flow.step_up = False
     flow.acr = flow_acr_of_next(flow.next_url)
+    flow.factors = None  # another account's may be left from an earlier attempt in this browser
+    if flow.remaining_steps(check.user)[:1] == ["mfa"]:
+        # The second-factor step's page right away rather than a redirect to it: a round trip less, which
+        # is most of what an authenticator app adds to a sign-in (bench/login.py --totp, issue #11).
+        flow_save(request.session, flow)
+        return verify_page(request, flow, check.user)
     return login_flow_continue(request, flow, check.user)
 
 

@@ -35,6 +35,12 @@ def post_password(client, email: str, password: str = DEFAULT_PASSWORD, next_url
     return client.post("/login", data)
 
 
+def shows_second_factor_step(response) -> bool:
+    """The password step answered with the second-factor step's page itself (not a redirect to it)."""
+    return (response.status_code == 200 and "mfa/login_verify.html" in {t.name for t in response.templates}
+            and "Two-step verification" in response.content.decode())
+
+
 def post_code(client, code: str, kind: str = "totp"):
     return client.post("/login/verify", {"kind": kind, "code": code})
 

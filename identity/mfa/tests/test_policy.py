@@ -10,7 +10,14 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from directory.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from identity.mfa.selectors import user_mfa_requirement
-from identity.mfa.tests.support import code_at, enrol_totp, post_code, post_password, signed_in_user_id
+from identity.mfa.tests.support import (
+    code_at,
+    enrol_totp,
+    post_code,
+    post_password,
+    shows_second_factor_step,
+    signed_in_user_id,
+)
 from identity.models import UserSession
 from orgs.models import Organization
 
@@ -63,7 +70,7 @@ def test_a_member_with_an_authenticator_always_uses_it(client, policy, role):
     user = _member(_org(policy), role)
     _, totp = enrol_totp(user)
 
-    assert post_password(client, user.email)["Location"] == "/login/verify"
+    assert shows_second_factor_step(post_password(client, user.email))
     post_code(client, code_at(totp))
     assert UserSession.objects.get(user=user).amr == ["pwd", "otp", "mfa"]
 

@@ -8,9 +8,8 @@ from django.forms import BoundField
 from webauthn.helpers import bytes_to_base64url
 
 from directory.models import User
-from identity.flows import flow_load
 from identity.passkeys.ceremonies import NAME_MAX_LENGTH, rp_id, unavailable_reason
-from identity.passkeys.selectors import passkey_list, passkey_user_handle_get, user_passkey_count
+from identity.passkeys.selectors import passkey_list, passkey_user_handle_get
 
 register = template.Library()
 
@@ -36,14 +35,12 @@ def passkey_account_section(context: template.Context) -> dict[str, Any]:
 
 @register.inclusion_tag("passkeys/_second_factor_choice.html", takes_context=True)
 def passkey_second_factor_choice(context: template.Context) -> dict[str, Any]:
-    """Offered only when the account signing in has a passkey and this issuer can use them."""
-    request = context.get("request")
-    flow = flow_load(request.session) if request is not None else None
-    user = User.objects.filter(pk=flow.user_id).first() if flow is not None and flow.user_id else None
+    """Offered only when the account signing in has a passkey (the page's `has_passkey`, from the sign-in
+    flow) and this issuer can use them."""
     return {
-        "request": request,
+        "request": context.get("request"),
         "csrf_token": context.get("csrf_token"),
-        "offered": user is not None and not unavailable_reason() and user_passkey_count(user=user) > 0,
+        "offered": bool(context.get("has_passkey")) and not unavailable_reason(),
     }
 
 
