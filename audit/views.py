@@ -2,6 +2,7 @@
 their streaming exports (CSV, JSON Lines) with the list's filters, and an org's retention."""
 
 import json
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -9,7 +10,9 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.generic import FormView, TemplateView, View
 
 from audit.display import metadata_tree
@@ -26,6 +29,7 @@ from audit.selectors import (
 from audit.services import audit_export_record, audit_retention_update
 from config.exceptions import DomainError
 from identity.step_up import step_up_required
+from orgs.confirmation import Confirmation, confirmation_response, is_confirmed
 from orgs.mixins import OrgPermissionMixin, PlatformOperatorMixin
 from orgs.models import Organization
 
@@ -205,9 +209,34 @@ class AuditRetentionView(OrgPermissionMixin, FormView):
     def get_initial(self):
         return {"days": self.org.audit_retention_days}
 
+    def _purge_confirmation(self, days: int) -> Confirmation:
+        cutoff = timezone.now() - timedelta(days=days)
+        doomed = AuditEvent.objects.for_org(self.org).filter(created_at__lt=cutoff).count()
+        return Confirmation(
+            title=ngettext("Keep audit events for only %(days)d day?", "Keep audit events for only %(days)d days?",
+                           days) % {"days": days},
+            consequences=[
+                ngettext("%(n)d event of %(org)s, older than %(cutoff)s, is deleted for good at tonight's purge.",
+                         "%(n)d events of %(org)s, older than %(cutoff)s, are deleted for good at tonight's purge.",
+                         doomed) % {"n": doomed, "org": self.org.name,
+                                    "cutoff": date_format(timezone.localtime(cutoff), "Y-m-d H:i e")},
+                _("From then on, every night deletes the events that pass that age."),
+                _("An audit.purged event records how many went and the last one's hash, so the log can still be "
+                  "verified. Export the log first if you need to keep older events elsewhere."),
+            ],
+            button=ngettext("Keep events for %(days)d day", "Keep events for %(days)d days", days) % {"days": days},
+            cancel_url=reverse("console:audit-retention", kwargs={"org_slug": self.org.slug}),
+            keep={"days": str(days)},
+        )
+
     def form_valid(self, form):
+        days = form.cleaned_data["days"]
+        current = self.org.audit_retention_days
+        if days is not None and (current is None or days < current) and not is_confirmed(self.request):
+            # A shorter retention deletes events at the next purge: say how many, and ask.
+            return confirmation_response(self, self._purge_confirmation(days))
         try:
-            audit_retention_update(org=self.org, days=form.cleaned_data["days"], actor=self.request.user,
+            audit_retention_update(org=self.org, days=days, actor=self.request.user,
                                    request=self.request)
         except DomainError as exc:
             form.add_error("days" if exc.field == "days" else None, exc.message)

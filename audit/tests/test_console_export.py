@@ -120,7 +120,7 @@ def retention_url(org) -> str:
 
 
 def test_admin_sets_and_clears_the_retention(org, org_admin_client):
-    response = org_admin_client.post(retention_url(org), {"days": "90"})
+    response = org_admin_client.post(retention_url(org), {"days": "90", "confirmed": "1"})
 
     assert response.status_code == 302
     org.refresh_from_db()
@@ -147,7 +147,7 @@ def test_bad_retention_is_refused_and_nothing_changes(org, org_admin_client, day
 
 
 def test_retention_is_for_admins_of_this_org(org, sign_in, org_auditor, other_org_admin, client):
-    assert sign_in(org_auditor).post(retention_url(org), {"days": "5"}).status_code == 403
+    assert sign_in(org_auditor).post(retention_url(org), {"days": "5", "confirmed": "1"}).status_code == 403
     client.logout()
     assert sign_in(other_org_admin).get(retention_url(org)).status_code == 404
     org.refresh_from_db()
