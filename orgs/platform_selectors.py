@@ -62,7 +62,9 @@ def user_search_page(users: QuerySet[User], *, after: tuple[str, int] | None = N
     """One page of `users` after the cursor position, with every membership of each (one more query)."""
     if after is not None:
         email, pk = after
-        users = users.filter(Q(email__gt=email) | Q(email=email, pk__gt=pk))
+        # `email >= x` on its own, so PostgreSQL seeks into the email index instead of filtering every row
+        # before the cursor; the OR is the tie-break on id.
+        users = users.filter(Q(email__gte=email), Q(email__gt=email) | Q(pk__gt=pk))
     memberships = Membership.objects.select_related("org").order_by("org__name", "org_id")
     rows = list(users.prefetch_related(Prefetch("memberships", queryset=memberships,
                                                 to_attr="platform_memberships"))[:size + 1])
