@@ -1,7 +1,7 @@
 """API keys in the console: who may do what, tenant isolation, the key shown once, services and audits."""
 
 import hashlib
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.urls import reverse
@@ -130,7 +130,9 @@ def test_create_shows_the_key_once_and_stores_only_its_hash(org_admin_client, or
     assert raw not in str(ApiKey.objects.values().get())
     assert key.scopes == ["groups.view", "members.view"]
     assert key.allowed_ips == ["203.0.113.0/24", "2001:db8::/32", "198.51.100.7/32"]
-    assert key.expires_at.date() == timezone.localdate() + timedelta(days=31)
+    # The end of the day picked (identity/tests/test_time_zone.py: in the viewer's zone).
+    assert timezone.localtime(key.expires_at).date() == timezone.localdate() + timedelta(days=30)
+    assert timezone.localtime(key.expires_at).time() == time.max
     assert key.created_by == org_admin
     # Never again: not on the list, not on the form, not on the revoke page, not in the audit log.
     for page_url in (url("apikey-list", org), url("apikey-create", org), url("apikey-revoke", org, key.pk)):

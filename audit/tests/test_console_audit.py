@@ -279,7 +279,7 @@ def test_detail_shows_who_what_where_and_a_change_table(org, org_admin_client, a
     response = org_admin_client.get(detail_url(acme_event, org))
     content = response.content.decode()
     for text in ("membership.suspended", "admin@acme.test", "bob@acme.test", "orgs.membership", "#7",
-                 "203.0.113.9", "203.0.113.9, 10.0.0.2", "Firefox/140", "2026-03-10 12:00:00"):
+                 "203.0.113.9", "203.0.113.9, 10.0.0.2", "Firefox/140", "10 Mar 2026, 12:00:00 UTC"):
         assert text in content, text
     assert '<dl class="audit-metadata">' in content
     assert "<dt>Tokens revoked <small><code>tokens_revoked</code></small></dt>" in content

@@ -141,7 +141,8 @@ def test_session_summary_counts_live_sessions_only(org_admin_client, org, alice)
     assert summary.last_seen_at > latest.last_seen_at
     page = org_admin_client.get(url("user-detail", org, alice)).content.decode()
     assert "2 active sessions" in page
-    assert "last seen " + timezone.localtime(summary.last_seen_at).strftime("%Y-%m-%d") in page
+    last_seen = timezone.localtime(summary.last_seen_at)
+    assert f"last seen {last_seen.day} {last_seen:%b %Y}, " in page
 
 
 def test_no_session_ever(org_admin_client, org, alice):

@@ -65,9 +65,9 @@ def test_account_lists_each_session_with_device_address_times_and_this_one(devic
         ["Chrome on Android", "203.0.113.99"],
         ["Safari on iOS", "198.51.100.7"],
     ]
-    assert table[1][2:] == [f"signed in {tablet.created_at:%Y-%m-%d %H:%M} UTC",
-                            f"last seen {tablet.last_seen_at:%Y-%m-%d %H:%M} UTC"]
-    assert table[2][2] == f"signed in {phone.created_at:%Y-%m-%d %H:%M} UTC"
+    assert table[1][2:] == [f"signed in {tablet.created_at.day} {tablet.created_at:%b %Y, %H:%M} UTC",
+                            f"last seen {tablet.last_seen_at.day} {tablet.last_seen_at:%b %Y, %H:%M} UTC"]
+    assert table[2][2] == f"signed in {phone.created_at.day} {phone.created_at:%b %Y, %H:%M} UTC"
     html = response.content.decode()
     # This session signs out through /logout; each other one through its own form.
     assert f'action="/account/sessions/{phone.pk}/end"' in html

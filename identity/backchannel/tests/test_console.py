@@ -53,7 +53,8 @@ def test_admin_sees_every_state_with_errors_next_attempts_and_a_requeue_button_f
     assert "member@acme.test" in html
     assert "HTTP 503" in html
     assert "ConnectionRefusedError: refused" in html
-    assert f"Next attempt {timezone.localtime(deliveries['failed'].next_attempt_at):%Y-%m-%d %H:%M:%S}" in html
+    next_at = timezone.localtime(deliveries["failed"].next_attempt_at)
+    assert f"Next attempt {next_at.day} {next_at:%b %Y, %H:%M:%S} UTC" in html
     assert "8 attempts" in html
     assert html.count(">Send again</button>") == 2
     assert _requeue_url(app, deliveries["dead"]) in html

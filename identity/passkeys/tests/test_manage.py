@@ -34,7 +34,7 @@ def test_the_security_page_lists_each_passkey_with_its_times_and_sync_state(memb
     page = _page(member_client)
 
     assert "Laptop" in page
-    assert laptop.created_at.strftime("%Y-%m-%d") in page
+    assert f"{laptop.created_at.day} {laptop.created_at:%b %Y, %H:%M} UTC" in page
     assert "Never" in page  # not used to sign in yet
     assert "No, this device only" in page
     assert "Rename Laptop" in page
