@@ -125,6 +125,11 @@ def _active_memberships(user: User) -> list[tuple[int, bool]]:
     )
 
 
+def member_sign_in_org_ids(user: User) -> list[int]:
+    """The orgs that see `user`'s sign-ins and failed sign-ins: those of its active memberships in active orgs."""
+    return [org_id for org_id, _ in _active_memberships(user)]
+
+
 def login_failed_record(*, request, email: str, check: PasswordCheck, org=None) -> None:
     """Audit a refused sign-in. Unknown emails are recorded too. `org` is the org whose application
     started the sign-in (its failed sign-ins chart and audit log show it); otherwise platform-level.
@@ -141,7 +146,7 @@ def login_failed_record(*, request, email: str, check: PasswordCheck, org=None) 
     user = check.user
     if user is None and check.outcome is PasswordOutcome.LOCKED:
         user = user_get_by_email(email=email)  # locked before the password was looked at
-    member_orgs = [org_id for org_id, _ in _active_memberships(user)] if user is not None else []
+    member_orgs = member_sign_in_org_ids(user) if user is not None else []
     target, origin_metadata = user, metadata
     if org is not None and org.pk not in member_orgs:
         # The app's org must learn nothing it could not learn from an unknown address: no account named, and

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from webauthn.helpers import bytes_to_base64url
 
+from audit.fanout import audit_record_with_org_copies
 from audit.services import audit_record
 from config.exceptions import DomainError
 from directory.models import User
@@ -35,6 +36,7 @@ from identity.passkeys.ceremonies import (
 )
 from identity.passkeys.models import Passkey, PasskeyUser
 from identity.passkeys.selectors import passkey_sign_in_refusal
+from identity.services import member_sign_in_org_ids
 from security.services import login_ip_forgive, login_ip_hit
 from security.throttle import throttle_forgive, throttle_hit
 
@@ -132,9 +134,12 @@ def passkey_step_up_options(*, session: SessionBase, user: User) -> dict[str, An
 
 
 def _failed(*, request, reason: str, passkey: Passkey | None, purpose: str) -> None:
-    audit_record(action="login.failed", actor=None, target=passkey.user if passkey else None, request=request,
-                 metadata={"method": "passkey", "purpose": purpose, "reason": reason,
-                           **({"passkey": passkey.pk} if passkey else {})})
+    # A known passkey's refusal is its account's failed sign-in: its orgs see it too (identity/services.py).
+    user = passkey.user if passkey else None
+    audit_record_with_org_copies(action="login.failed", copy_action="login.member_failed",
+                                 copy_org_ids=member_sign_in_org_ids(user) if user else [], actor=None, target=user,
+                                 request=request, metadata={"method": "passkey", "purpose": purpose, "reason": reason,
+                                                            **({"passkey": passkey.pk} if passkey else {})})
 
 
 def _counter_advance(*, passkey: Passkey, new_count: int, backed_up: bool) -> bool:
