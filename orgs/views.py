@@ -59,6 +59,12 @@ class PlatformOrgStatusView(PlatformOperatorMixin, View):
 
     def confirmation(self) -> Confirmation:
         org = organization_get(slug=self.kwargs["slug"])
+        title = _("Suspend the organization %(name)s?") % {"name": org.name}
+        button = _("Suspend %(name)s") % {"name": org.name}
+        back = reverse("console:platform-orgs")
+        if not org.is_active:
+            return Confirmation(title=title, consequences=[], button=button, cancel_url=back,
+                                refusal=_("%(name)s is already suspended.") % {"name": org.name})
         members = Membership.objects.filter(org=org, status=Membership.Status.ACTIVE).count()
         apps = Application.objects.for_org(org).count()
         tokens = live_token_count(org=org)
@@ -74,11 +80,11 @@ class PlatformOrgStatusView(PlatformOperatorMixin, View):
             _("Platform operators can still open its console; its data is kept."),
         ]
         return Confirmation(
-            title=_("Suspend the organization %(name)s?") % {"name": org.name},
+            title=title,
             consequences=consequences,
             note=_("You can reactivate it later."),
-            button=_("Suspend %(name)s") % {"name": org.name},
-            cancel_url=reverse("console:platform-orgs"),
+            button=button,
+            cancel_url=back,
             form=ReasonForm(initial={"reason": self.request.POST.get("reason", "")[:500]}),
         )
 

@@ -118,3 +118,11 @@ def test_after_a_step_up_reactivating_goes_back_to_the_list_it_was_clicked_on(cl
     assert client.post(reactivate, HTTP_REFERER=f"http://testserver{listing}")["Location"] == "/account/confirm"
     confirmed = client.post("/account/confirm", {"method": "password", "password": DEFAULT_PASSWORD})
     assert confirmed["Location"] == f"http://testserver{listing}"
+
+
+def test_an_org_already_suspended_is_said_so_and_has_no_button(operator_client, org):
+    org.status = Organization.Status.SUSPENDED
+    org.save()
+    page = _page(operator_client.get(suspend_url()))
+    assert "Acme Corp is already suspended." in page
+    assert 'name="confirmed"' not in page
