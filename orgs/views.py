@@ -66,15 +66,14 @@ class PlatformOrgStatusView(PlatformOperatorMixin, View):
             return Confirmation(title=title, consequences=[], button=button, cancel_url=back,
                                 refusal=_("%(name)s is already suspended.") % {"name": org.name})
         members = Membership.objects.filter(org=org, status=Membership.Status.ACTIVE).count()
-        apps = Application.objects.for_org(org).count()
         tokens = live_token_count(org=org)
         consequences = [
             ngettext("Its %(members)d active member can no longer sign in to its applications or use its console.",
                      "Its %(members)d active members can no longer sign in to its applications or use its console.",
                      members) % {"members": members},
-            ngettext("%(tokens)d live token of its %(apps)d applications is revoked; reactivating restores none.",
-                     "%(tokens)d live tokens of its %(apps)d applications are revoked; reactivating restores none.",
-                     tokens) % {"tokens": tokens, "apps": apps},
+            ngettext("%(tokens)d live token issued by its applications is revoked; reactivating restores none.",
+                     "%(tokens)d live tokens issued by its applications are revoked; reactivating restores none.",
+                     tokens) % {"tokens": tokens},
             _("Its applications are told that the sessions they were used in have ended (back-channel logout), "
               "so people are signed out of them."),
             _("Platform operators can still open its console; its data is kept."),

@@ -40,7 +40,7 @@ def test_the_first_request_shows_what_suspending_does_and_changes_nothing(operat
     page = _page(response)
     assert "Suspend the organization Acme Corp?" in page
     assert "Its 2 active members can no longer sign in to its applications or use its console." in page
-    assert "2 live tokens of its 1 applications are revoked; reactivating restores none." in page
+    assert "2 live tokens issued by its applications are revoked; reactivating restores none." in page
     assert "back-channel logout" in page
     assert 'name="confirmed" value="1"' in page
     assert '<button type="submit" class="danger">Suspend Acme Corp</button>' in page
