@@ -235,19 +235,20 @@ def _machine_snippets(urls: Endpoints, v: dict) -> dict[str, str]:
         + [f"  --data-urlencode {shlex.quote(f'{k}={val}')}" + (" \\" if i < len(form) - 1 else "")
            for i, (k, val) in enumerate(form)]
     )
-    extra = "".join(f", {k}={_q(val)}" for k, val in form[1:])
+    arguments = "".join(f"    {k}={_q(val)},\n" for k, val in form)
     authlib = (
         "import os\n\nfrom authlib.integrations.requests_client import OAuth2Session\n\n"
         f"session = OAuth2Session({_q(v['client_id'])}, os.environ[{_q(SECRET_VARIABLE)}])\n"
-        f"token = session.fetch_token({_q(urls.token)}, grant_type=\"client_credentials\"{extra})\n"
+        f"token = session.fetch_token(\n    {_q(urls.token)},\n{arguments})\n"
         "# session.get(...) now sends Authorization: Bearer <access token>"
     )
-    data = ", ".join(f"{_q(k)}: {_q(val)}" for k, val in form)
+    data = "".join(f"        {_q(k)}: {_q(val)},\n" for k, val in form)
     httpx = (
         "import os\n\nimport httpx\n\n"
-        f"response = httpx.post({_q(urls.token)},\n"
-        f"                      auth=({_q(v['client_id'])}, os.environ[{_q(SECRET_VARIABLE)}]),\n"
-        f"                      data={{{data}}})\n"
+        "response = httpx.post(\n"
+        f"    {_q(urls.token)},\n"
+        f"    auth=({_q(v['client_id'])}, os.environ[{_q(SECRET_VARIABLE)}]),\n"
+        f"    data={{\n{data}    }},\n)\n"
         "response.raise_for_status()\naccess_token = response.json()[\"access_token\"]"
     )
     return {"env": _env(urls, v, confidential=True), "curl": curl, "authlib": authlib, "httpx": httpx}

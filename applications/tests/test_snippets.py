@@ -126,8 +126,8 @@ def test_machine_page_shows_curl_and_python_with_the_apis_audience(org_admin_cli
     assert f'-u {app.client_id}:"$OIDC_CLIENT_SECRET"' in curl
     assert "--data-urlencode resource=https://orders.example" in curl
     assert "--data-urlencode scope=orders:read" in curl
-    assert 'resource="https://orders.example"' in snippet(body, "snippet-authlib-client-credentials")
-    assert '"resource": "https://orders.example"' in snippet(body, "snippet-httpx")
+    assert '    resource="https://orders.example",\n' in snippet(body, "snippet-authlib-client-credentials")
+    assert '        "resource": "https://orders.example",\n' in snippet(body, "snippet-httpx")
     assert "Orders (<code>https://orders.example</code>)" in body
     assert created.client_secret not in body
     for other in BROWSER_LIBRARIES + NATIVE_LIBRARIES + ("Redirect URI", "server_metadata_url"):
