@@ -2,7 +2,10 @@
 is created without a list (console and API) and a key without one is refused with a 403 that says why. The
 platform's GATEHOUSE_API_KEYS_REQUIRE_ALLOWLIST holds whatever the org says."""
 
+import io
+
 import pytest
+from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from api.tests.conftest import ApiClient, new_key
@@ -115,3 +118,16 @@ def test_the_platform_requirement_wins_over_an_org_that_is_off(org, org_admin, s
         refused = problem(settings_api.post(KEYS, {"name": "Job", "scopes": ["members.view"]}), 400)
         assert refused["errors"][0]["field"] == "allowed_ips"
         assert settings_api.get(USERS).status_code == 200
+
+
+def test_manage_py_refuses_a_key_without_a_list_for_such_an_org(org):
+    require(org)
+    with pytest.raises(CommandError) as refused:
+        call_command("create_api_key", "--org", "acme", "--name", "Nightly", "--scopes", "members.view",
+                     stdout=io.StringIO())
+    assert refused.value.returncode == 2
+    assert ORG_REQUIRES in str(refused.value)
+    assert not ApiKey.objects.exists()
+    call_command("create_api_key", "--org", "acme", "--name", "Nightly", "--scopes", "members.view",
+                 "--allow-ip", "192.0.2.0/24", stdout=io.StringIO())
+    assert ApiKey.objects.get().allowed_ips == ["192.0.2.0/24"]
