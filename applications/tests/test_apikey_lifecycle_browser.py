@@ -19,6 +19,10 @@ def test_deactivate_and_reactivate_from_the_list(live_server, browser_page, brow
     page = browser_page
     page.goto(f"{live_server.url}/console/acme/api-keys/")
     page.get_by_role("button", name="Deactivate HR sync").click()
+    # It asks first (docs/confirmations.md); the confirmation's button carries the same name.
+    expect(page.get_by_role("heading", name="Deactivate the API key HR sync?")).to_be_visible()
+    assert ApiKey.objects.get(name="HR sync").deactivated_at is None
+    page.get_by_role("button", name="Deactivate HR sync").click()
     expect(page.get_by_text("Deactivated the key HR sync")).to_be_visible()
     page.set_viewport_size({"width": 1280, "height": 800})
     page.screenshot(path="/tmp/gatehouse-apikeys-desktop.png", full_page=True)
