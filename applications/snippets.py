@@ -76,6 +76,8 @@ def integration_snippets(application: Application) -> dict:
         Application.Kind.NATIVE: _native_snippets, Application.Kind.MACHINE: _machine_snippets,
     }
     snippets = builders[Application.Kind(application.kind)](urls, values)
+    if application.kind in (Application.Kind.SPA, Application.Kind.NATIVE):
+        values["scope"] = _spa_scope(values)  # what their snippets ask for, API scopes included
     return {**values, "secret_variable": SECRET_VARIABLE, "snippets": snippets,
             "snippet_template": f"applications/partials/snippets/{application.kind}.html"}
 
@@ -105,8 +107,19 @@ def _web_snippets(urls: Endpoints, v: dict) -> dict[str, str]:
         f"@app.route({_q(urlsplit(v['redirect_uri']).path or '/callback')})\ndef callback():\n"
         "    token = oauth.gatehouse.authorize_access_token()\n"
         "    session[\"user\"] = token[\"userinfo\"]  # the ID token's verified claims\n"
+        "    session[\"id_token\"] = token[\"id_token\"]\n"
         "    return redirect(\"/\")"
     )
+    if v["post_logout_uri"]:
+        # RP-initiated logout: Gatehouse ends its session too, then sends the browser back.
+        flask += (
+            "\n\n\n@app.route(\"/logout\", methods=[\"POST\"])\ndef logout():\n"
+            "    query = urlencode({\"id_token_hint\": session.pop(\"id_token\", \"\"),\n"
+            f"                       \"post_logout_redirect_uri\": {_q(v['post_logout_uri'])}}})\n"
+            "    session.clear()\n"
+            f"    return redirect({_q(urls.logout)} + \"?\" + query)"
+        )
+        flask = flask.replace("import os\n\n", "import os\nfrom urllib.parse import urlencode\n\n", 1)
     django = (
         "# settings.py: AUTHLIB_OAUTH_CLIENTS could hold the same values.\nimport os\n\n"
         "from authlib.integrations.django_client import OAuth\nfrom django.shortcuts import redirect\n\n"

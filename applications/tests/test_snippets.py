@@ -50,6 +50,8 @@ def test_web_page_shows_authlib_and_mozilla_django_oidc_with_its_values(org_admi
     assert f'server_metadata_url="{settings.GATEHOUSE_ISSUER}/.well-known/openid-configuration"' in flask
     assert '"scope": "openid email"' in flask
     assert 'client_secret=os.environ["OIDC_CLIENT_SECRET"]' in flask
+    assert '"post_logout_redirect_uri": "https://hr.example/bye"' in flask
+    assert f'return redirect("{settings.GATEHOUSE_ISSUER}/oauth/logout" + "?" + query)' in flask
     assert "authorize_redirect(request, \"https://hr.example/auth/cb\")" in snippet(body, "snippet-authlib-django")
     mozilla = snippet(body, "snippet-mozilla-django-oidc")
     assert f'OIDC_RP_CLIENT_ID = "{app.client_id}"' in mozilla
@@ -86,8 +88,9 @@ def test_spa_with_api_access_asks_for_that_apis_scopes(org_admin_client, org):
     api = api_create(org=org, name="Orders", identifier="https://orders.example", scopes=[("orders:read", "Read")]).api
     app = make(org, "spa", redirect_uris=["https://spa.example/cb"], allowed_origins=["https://spa.example"]).application
     application_api_scopes_set(application=app, scopes=api.scopes.all())
-    text = snippet(detail(org_admin_client, app), "snippet-oidc-client-ts")
-    assert 'scope: "openid profile email orders:read"' in text
+    body = detail(org_admin_client, app)
+    assert 'scope: "openid profile email orders:read"' in snippet(body, "snippet-oidc-client-ts")
+    assert "<dd><code>openid profile email orders:read</code></dd>" in body  # the values list says the same
 
 
 def test_native_page_shows_appauth_with_custom_scheme_redirect(org_admin_client, org, settings):
