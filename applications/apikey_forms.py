@@ -34,10 +34,19 @@ class ApiKeyCreateForm(forms.Form):
         empty_label=_lazy("None: a key of the organization"),
         help_text=_lazy("Tie the key to one application; it stops working while that application is disabled."))
 
-    def __init__(self, *args, held: frozenset[str], applications, **kwargs):
+    def __init__(self, *args, held: frozenset[str], applications, allowlist_required: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["scopes"].choices = [(name, name) for name in sorted(held)]
         self.fields["application"].queryset = applications
+        if allowlist_required:
+            # The org (or the platform) refuses keys without a list (api_key_allowlist_required): say so up front.
+            field = self.fields["allowed_ips"]
+            field.required = True
+            field.label = _("IP allow-list")
+            field.help_text = _("One address or CIDR network per line, e.g. 203.0.113.0/24 or 2001:db8::/32. "
+                                "Required: every API key here must list the addresses it is used from.")
+            field.error_messages["required"] = _("Every API key here must have an IP allow-list: list the "
+                                                 "addresses or networks (CIDR) this key is used from.")
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()

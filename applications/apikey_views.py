@@ -19,6 +19,7 @@ from django.views.generic import FormView, TemplateView, View
 from applications.apikey_forms import ApiKeyCreateForm
 from applications.apikey_selectors import api_key_application_choices, api_key_get, api_key_list
 from applications.apikey_services import (
+    api_key_allowlist_required,
     api_key_create,
     api_key_deactivate,
     api_key_delete,
@@ -52,7 +53,8 @@ class ApiKeyCreateView(OrgPermissionMixin, FormView):
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "held": self.org_permissions,
-                "applications": api_key_application_choices(org=self.org)}
+                "applications": api_key_application_choices(org=self.org),
+                "allowlist_required": api_key_allowlist_required(org=self.org)}
 
     def form_valid(self, form):
         try:

@@ -82,14 +82,24 @@ def test_while_on_the_api_refuses_a_key_without_a_list_and_makes_one_with(org, s
 
 
 def test_while_on_the_console_shows_the_error_beside_the_field_and_creates_nothing(org, org_admin_client):
+    assert "IP allow-list (optional)" in org_admin_client.get("/console/acme/api-keys/new").content.decode()
     require(org)
+    form = org_admin_client.get("/console/acme/api-keys/new").content.decode()
+    assert "IP allow-list (optional)" not in form
+    assert "Required: every API key here must list the addresses it is used from." in form
     response = org_admin_client.post("/console/acme/api-keys/new", {
         "name": "Payroll export", "scopes": ["members.view"], "expires_on": "", "allowed_ips": "",
         "application": ""})
     assert response.status_code == 200
-    assert ORG_REQUIRES in " ".join(response.context["form"].errors["allowed_ips"])
+    assert response.context["form"].errors["allowed_ips"] == [
+        "Every API key here must have an IP allow-list: list the addresses or networks (CIDR) this key is used from."]
     assert 'value="Payroll export"' in response.content.decode()
     assert not ApiKey.objects.exists()
+    made = org_admin_client.post("/console/acme/api-keys/new", {
+        "name": "Payroll export", "scopes": ["members.view"], "expires_on": "", "allowed_ips": "192.0.2.0/24",
+        "application": ""})
+    assert made.status_code == 200
+    assert ApiKey.objects.get().allowed_ips == ["192.0.2.0/24"]
 
 
 def test_while_on_a_key_without_a_list_is_refused_with_the_reason(org, other_org, org_admin, other_org_admin):
