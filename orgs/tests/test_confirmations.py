@@ -1,10 +1,11 @@
 """Suspending an organization asks first: the page names what stops and for how many people, and only the
 confirmed POST suspends it and writes the audit row (issue #13)."""
 
+import re
 from html import unescape
 
 import pytest
-from django.urls import reverse
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from applications.tests.token_factories import issue_tokens, web_app
 from audit.models import AuditEvent
@@ -126,3 +127,39 @@ def test_an_org_already_suspended_is_said_so_and_has_no_button(operator_client, 
     page = _page(operator_client.get(suspend_url()))
     assert "Acme Corp is already suspended." in page
     assert 'name="confirmed"' not in page
+
+
+# ---------------------------------------------------------------------- no destructive action without a page
+
+DESTRUCTIVE = re.compile(r"(suspend|disable|deactivate|remove|delete|revoke|rotate|overlap-end|sessions-end|mfa-reset|"
+                         r"purge|retention|cancel)$")
+# Console actions whose name sounds destructive but that take nothing away a person relies on.
+NOT_ASKED = {
+    "import-cancel": "drops a CSV preview that was never applied",
+    "email-cancel": "stops one message still waiting; its page's form takes a reason, and the invitation or reset "
+                    "can be sent again",
+    "platform-email-cancel": "the same, on the platform's queue",
+}
+
+
+def _console_patterns(patterns, namespace=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _console_patterns(pattern.url_patterns, pattern.namespace or namespace)
+        elif isinstance(pattern, URLPattern) and namespace == "console":
+            yield pattern
+
+
+def test_every_destructive_console_action_asks_on_a_page_first():
+    """Either the shared confirmation (`@confirm_first`) or a page of its own that a GET shows (the dedicated
+    pages: remove, delete, rotate, revoke, reset); never a bare one-click POST."""
+    checked = []
+    for pattern in _console_patterns(get_resolver().url_patterns):
+        if not pattern.name or not DESTRUCTIVE.search(pattern.name) or pattern.name in NOT_ASKED:
+            continue
+        view = pattern.callback.view_class
+        asks = getattr(view, "confirms_first", False) or ("get" in view.http_method_names and hasattr(view, "get"))
+        assert asks, f"{pattern.name} ({view.__name__}) acts on a POST without asking first"
+        checked.append(pattern.name)
+    assert {"platform-org-suspend", "user-suspend", "group-member-remove", "app-disable", "app-role-delete",
+            "apikey-deactivate", "webhook-disable", "audit-retention"} <= set(checked)
