@@ -189,7 +189,7 @@ if REDIS_URL:
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    SESSION_ENGINE = "config.sessions.cached_db"  # Django's, less a query per new session (its docstring)
 else:
     # No Redis: counters that several processes must share live in database rows.
     CACHES = {
@@ -198,7 +198,7 @@ else:
             "LOCATION": "gatehouse_cache",
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    SESSION_ENGINE = "config.sessions.db"
 # Where throttle and lockout counters live (security/counters.py): "redis" (atomic INCR with an
 # expiry, database rows only while Redis is unreachable) when REDIS_URL is set, else "database" rows,
 # which every process of the embedded default shares. Tests pick one per case; an operator may pin it.
