@@ -31,3 +31,12 @@ def membership_list(*, org: Organization, status: str | None = None) -> QuerySet
     if status:
         memberships = memberships.filter(status=status)
     return memberships.order_by("user__email")
+
+
+def member_org_ids(*, user) -> list[int]:
+    """The orgs whose business an event about `user`'s account is: those where the account is an active
+    member of an active org (audit/fanout.py copies the event into each). Invited or suspended
+    memberships, and suspended orgs, see nothing: they must not learn what the account does elsewhere."""
+    return list(Membership.objects.filter(user=user, status=Membership.Status.ACTIVE,
+                                          org__status=Organization.Status.ACTIVE)
+                .order_by("org_id").values_list("org_id", flat=True))
