@@ -1,4 +1,4 @@
-"""Template context: the console's org switcher, and the org branding of hosted pages."""
+"""Template context: the console's org switcher, the layout of error pages, and the org branding of hosted pages."""
 
 from functools import partial
 
@@ -6,9 +6,12 @@ from django.urls import reverse
 
 from identity.flows import flow_load
 from orgs.branding import HostedBrand, hosted_brand_get
-from orgs.permissions import console_memberships
+from orgs.models import Organization
+from orgs.permissions import console_memberships, permissions_for
 
 _BRAND_CACHE = "_gatehouse_hosted_brand"
+_ERROR_ORG_CACHE = "_gatehouse_console_error_org"
+CONSOLE_PREFIX = "/console/"
 # A view that knows which org its hosted page speaks for sets this request attribute to the org's id.
 HOSTED_ORG_ATTR = "hosted_org_id"
 
@@ -16,9 +19,32 @@ HOSTED_ORG_ATTR = "hosted_org_id"
 def console(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {}
-    # A callable: templates evaluate it only on pages that show the switcher.
-    return {"console_memberships": partial(console_memberships, user)}
+        return {"error_layout": "layouts/hosted.html"}
+    in_console = request.path.startswith(CONSOLE_PREFIX)
+    return {
+        # A 404 or 403 inside the console keeps the console's layout and navigation (404.html, 403.html).
+        "error_layout": "layouts/console.html" if in_console else "layouts/hosted.html",
+        # Callables: templates evaluate them only on pages that show the switcher or an error.
+        "console_memberships": partial(console_memberships, user),
+        "console_error_org": partial(_console_error_org, request),
+    }
+
+
+def _console_error_org(request) -> dict | None:
+    """The org of a console address that ended in an error, with what the signed-in user may do there,
+    so the error page's sidebar shows that org's links. None unless the user may open that org's console:
+    an error page must not confirm that another tenant's org exists. Memoized on the request."""
+    if hasattr(request, _ERROR_ORG_CACHE):
+        return getattr(request, _ERROR_ORG_CACHE)
+    found = None
+    slug = request.path[len(CONSOLE_PREFIX):].split("/", 1)[0]
+    if slug and request.path.startswith(CONSOLE_PREFIX):
+        org = Organization.objects.filter(slug=slug[:100]).first()
+        granted = permissions_for(user=request.user, org=org) if org is not None else frozenset()
+        if granted:
+            found = {"org": org, "permissions": granted}
+    setattr(request, _ERROR_ORG_CACHE, found)
+    return found
 
 
 def _hosted_brand(request) -> HostedBrand | None:

@@ -3,6 +3,10 @@
     {% component "table_card" title=_("Users") %}<table>…</table>{% endcomponent %}
 
 renders templates/components/table_card.html with `title` and with `slot`, the rendered inner markup.
+A value that is itself markup (a title with a link, a translated sentence with variables) goes in a
+named fill instead of a key=value:
+
+    {% component "page_header" %}{% fill "title" %}Import of <code>{{ name }}</code>{% endfill %}…{% endcomponent %}
 `include` cannot wrap markup, and the page header, cards and toolbars all need to, so that every page
 uses the same component rather than copying its markup.
 """
@@ -15,6 +19,17 @@ from django.utils.safestring import mark_safe
 register = template.Library()
 
 
+class FillNode(template.Node):
+    """Markup for one named value of the enclosing component; renders nothing where it stands."""
+
+    def __init__(self, name: str, nodelist: NodeList):
+        self.name = name
+        self.nodelist = nodelist
+
+    def render(self, context: Context) -> str:
+        return ""
+
+
 class ComponentNode(template.Node):
     def __init__(self, name: FilterExpression, kwargs: dict[str, FilterExpression], nodelist: NodeList):
         self.name = name
@@ -23,8 +38,14 @@ class ComponentNode(template.Node):
 
     def render(self, context: Context) -> str:
         values = {key: value.resolve(context) for key, value in self.kwargs.items()}
-        # The slot is rendered in the page's context, so it sees the page's variables, not the component's.
-        values["slot"] = mark_safe(self.nodelist.render(context))
+        # Fills and the slot are rendered in the page's context: they see the page's variables, not the component's.
+        rest = NodeList()
+        for node in self.nodelist:
+            if isinstance(node, FillNode):
+                values[node.name] = mark_safe(node.nodelist.render(context).strip())
+            else:
+                rest.append(node)
+        values["slot"] = mark_safe(rest.render(context))
         component = context.template.engine.get_template(f"components/{self.name.resolve(context)}.html")
         with context.render_context.push_state(component, isolated_context=False), context.push(**values):
             return component.render(context)
@@ -41,3 +62,13 @@ def component(parser: Parser, token: Token) -> ComponentNode:
     nodelist = parser.parse(("endcomponent",))
     parser.delete_first_token()
     return ComponentNode(parser.compile_filter(bits[1]), kwargs, nodelist)
+
+
+@register.tag
+def fill(parser: Parser, token: Token) -> FillNode:
+    bits = token.split_contents()
+    if len(bits) != 2 or bits[1][0] not in "\"'" or bits[1][0] != bits[1][-1]:
+        raise template.TemplateSyntaxError('{% fill %} takes one quoted name: {% fill "title" %}.')
+    nodelist = parser.parse(("endfill",))
+    parser.delete_first_token()
+    return FillNode(bits[1][1:-1], nodelist)
