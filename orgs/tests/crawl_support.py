@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import deque
 from dataclasses import dataclass, field
@@ -53,8 +54,9 @@ def seed() -> dict[str, str]:
 
     Its webhook points at a loopback address (no DNS here): the caller sets GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE.
 
-    Returns paths no link leads to: an open invitation, and /oauth/authorize for an app the plain member
-    may use (its consent page) and for one limited to a group they are not in (its refusal page).
+    Returns paths a crawl should see whatever links it follows first: an open invitation, /oauth/authorize
+    for an app the plain member may use (its consent page) and for one limited to a group they are not in
+    (its refusal page), an app of each kind, and the member and group with unbroken names.
     """
     acme = OrganizationFactory(slug="acme", name="Acme Corp")
     globex = OrganizationFactory(slug="globex", name="Globex")
@@ -72,9 +74,10 @@ def seed() -> dict[str, str]:
 
     engineering = group_create(org=acme, name="Engineering", slug="engineering", actor=owner)
     finance = group_create(org=acme, name="Finance", slug="finance", actor=owner)
-    group_create(org=acme, name=f"Group {LONG_NAME}", slug="long-name", actor=owner,
-                 description="A group whose name has no spaces to break at. " * 4)
+    long_group = group_create(org=acme, name=f"Group {LONG_NAME}", slug="long-name", actor=owner,
+                              description="A group whose name has no spaces to break at. " * 4)
     for user in (member, long_one):
+        group_member_add(group=long_group, user=user, actor=owner, notify=False)
         group_member_add(group=engineering, user=user, actor=owner, notify=False)
     group_create(org=globex, name="Sales", slug="sales", actor=None)
 
@@ -108,8 +111,16 @@ def seed() -> dict[str, str]:
                             b"not-an-email,Broken Row,member,\n")
     member_invite(org=acme, email="invited@acme.test", role="member", actor=owner)
     _with_authenticator(_member(acme, "member", "mfa@acme.test", "Mia Factor"))
-    return {"invitation": _invitation_path(acme, owner), "consent": _authorize_path(web),
-            "refused": _authorize_path(payroll)}
+    apps = Application.objects.filter(org=acme).order_by("pk")
+    return {
+        "invitation": _invitation_path(acme, owner),
+        "consent": _authorize_path(web),
+        "refused": _authorize_path(payroll),
+        # One detail page of each kind of app (each shows its own snippets), and the unbroken names'.
+        **{f"app_{app.kind}": f"/console/acme/applications/{app.pk}/" for app in apps},
+        "long_member": f"/console/acme/users/{long_one.pk}/",
+        "long_group": f"/console/acme/groups/{long_group.pk}/",
+    }
 
 
 def _member(org, role: str, email: str, full_name: str):
@@ -144,20 +155,27 @@ def _invitation_path(org, actor) -> str:
 
 SKIPPED_PATHS = re.compile(r"^/(logout|static/|media/|oauth/|\.well-known/|api/)|/export|\.(csv|json|txt)$")
 ID_SEGMENT = re.compile(r"(?<=/)(\d+|[0-9a-f]{8}-[0-9a-f-]{27})(?=/|$)")
+ORG_SEGMENT = re.compile(r"^/console/(?!platform/)[^/]+/")
 
 
 def page_key(url: str) -> str:
-    """URLs that differ only by numeric ids (path segments, query values) are one page for the crawl.
-
-    Query values are ignored altogether: a list filtered by one status looks like it filtered by another.
+    """URLs that differ only by ids (numbers, UUIDs, the org's slug) are one page for the crawl: an operator
+    sees each org page once, not once per org. Query values are ignored altogether: a list filtered by one
+    status looks like it filtered by another.
     """
     parts = urlsplit(url)
     keys = sorted({key for key, _ in parse_qsl(parts.query, keep_blank_values=True)})
-    return ID_SEGMENT.sub("N", parts.path) + ("?" + "&".join(keys) if keys else "")
+    path = ORG_SEGMENT.sub("/console/ORG/", ID_SEGMENT.sub("N", parts.path))
+    return path + ("?" + "&".join(keys) if keys else "")
 
 
-def slug(key: str) -> str:
-    return re.sub(r"[^a-zA-Z0-9]+", "-", key).strip("-") or "root"
+def shot_name(path: str, crawl: Crawl) -> str:
+    """A file name per checked page: its pattern, plus a short hash for an extra page of a shared pattern."""
+    key = page_key(path)
+    name = re.sub(r"[^a-zA-Z0-9]+", "-", key).strip("-")[:80] or "root"
+    if crawl.key(path) != key:
+        name += "-" + hashlib.sha1(path.encode()).hexdigest()[:6]
+    return name
 
 
 def followable(url: str, origin: str) -> str | None:
@@ -202,8 +220,14 @@ SETTLE_JS = """() => {
 }"""
 AXE_RUN_JS = """async () => {
   const result = await axe.run(document, {resultTypes: ['violations']});
+  // For colour contrast, the colours and ratio of the first element: what to change, at a glance.
+  const detail = node => {
+    const data = (node.any[0] || {}).data || {};
+    return data.contrastRatio ? ` (${data.fgColor} on ${data.bgColor}: ${data.contrastRatio}, needs ` +
+      `${data.expectedContrastRatio})` : '';
+  };
   return result.violations.filter(v => v.impact === 'serious' || v.impact === 'critical').map(v => ({
-    id: v.id, impact: v.impact, help: v.help,
+    id: v.id, impact: v.impact, help: v.help, detail: detail(v.nodes[0]),
     targets: v.nodes.slice(0, 3).map(n => n.target.join(' ')), count: v.nodes.length}));
 }"""
 
@@ -217,6 +241,11 @@ class Crawl:
     failures: list[str] = field(default_factory=list)
     pages: dict[str, str] = field(default_factory=dict)  # page key → the first URL found for it
     skipped: list[str] = field(default_factory=list)
+    beyond_cap: set[str] = field(default_factory=set)  # pages found after PAGE_CAP: not checked, but named
+
+    def key(self, path: str) -> str:
+        """Extra pages are checked each as itself (an app of each kind); links found collapse by page_key."""
+        return path if path in self.role.extra else page_key(path)
 
     def fail(self, path: str, width: int, theme: str, problem: str) -> None:
         self.failures.append(f"{path} @{width} {theme}: {problem}")
@@ -240,7 +269,7 @@ def crawl_role(context_for, crawl: Crawl, axe_source: str) -> None:
     seen = watch(page)
     queue = deque([crawl.role.start, *crawl.role.extra])
     for path in queue:
-        crawl.pages.setdefault(page_key(path), path)
+        crawl.pages.setdefault(crawl.key(path), path)
     landed: set[str] = set()  # where each visit ended up: "/", "/console/" and "/console/acme/" are one page
     while queue:
         path = queue.popleft()
@@ -248,9 +277,13 @@ def crawl_role(context_for, crawl: Crawl, axe_source: str) -> None:
             continue
         for href in page.evaluate(LINKS_JS):
             found = followable(href, crawl.origin)
-            if found and page_key(found) not in crawl.pages and len(crawl.pages) < PAGE_CAP:
-                crawl.pages[page_key(found)] = found
-                queue.append(found)
+            if not found or page_key(found) in crawl.pages:
+                continue
+            if len(crawl.pages) >= PAGE_CAP:
+                crawl.beyond_cap.add(page_key(found))
+                continue
+            crawl.pages[page_key(found)] = found
+            queue.append(found)
     for width in others:
         page = context_for(width).new_page()
         seen = watch(page)
@@ -265,7 +298,7 @@ def visit(page, seen: list[tuple[str, str]], crawl: Crawl, path: str, width: int
     page.emulate_media(color_scheme="light")
     response = load(page, crawl, path, width, landed)
     if response is None:
-        crawl.pages.pop(page_key(path), None)
+        crawl.pages.pop(crawl.key(path), None)
         return False
     folder = SCREENSHOTS / crawl.role.name
     folder.mkdir(parents=True, exist_ok=True)
@@ -281,8 +314,8 @@ def visit(page, seen: list[tuple[str, str]], crawl: Crawl, path: str, width: int
                 page.evaluate(axe_source)
             for violation in page.evaluate(AXE_RUN_JS):
                 crawl.fail(path, width, theme, "axe {impact} {id} ({help}) on {count} element(s), e.g. "
-                                               "{targets}".format(**violation))
-        page.screenshot(path=str(folder / f"{slug(page_key(path))}-{width}-{theme}.png"))
+                                               "{targets}{detail}".format(**violation))
+        page.screenshot(path=str(folder / f"{shot_name(path, crawl)}-{width}-{theme}.png"))
     for violation in page.evaluate("() => window.__cspViolations || []"):
         crawl.fail(path, width, "both", f"CSP violation: {violation}")
     for message, url in seen:
@@ -311,11 +344,11 @@ def load(page, crawl: Crawl, path: str, width: int, landed: set[str] | None):
     if not (response.headers.get("content-type") or "").startswith("text/html"):
         crawl.skipped.append(f"{path} (not a page: {response.headers.get('content-type')})")
         return None
-    if landed is not None:
-        final = page_key(followable(page.url, crawl.origin) or page.url)
-        if final != page_key(path) and final in landed | set(crawl.pages):
+    if landed is not None and path not in crawl.role.extra:  # an extra page is checked wherever it lands
+        final = followable(page.url, crawl.origin) or page.url
+        if final != path and page_key(final) in landed | set(crawl.pages):
             return None
-        landed.add(final)
+        landed.add(page_key(final))
     if crawl.role.email and urlsplit(page.url).path == "/login" and path != "/login":
         crawl.fail(path, width, "light", "signed out: the page sent the crawler to /login")
     return response
