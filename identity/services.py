@@ -24,6 +24,7 @@ from identity.devices import describe_device
 from identity.middleware import SESSION_SID_KEY
 from identity.models import UserSession
 from orgs.models import Membership, Organization
+from orgs.selectors import member_org_ids
 from security.services import (
     login_ip_forgive,
     login_ip_hit,
@@ -118,7 +119,7 @@ def password_check(
 
 def _active_memberships(user: User) -> list[tuple[int, bool]]:
     """(org id, whether the org emails about new devices) for each active membership of `user` in an active
-    org: the orgs that see the account's sign-ins. One query; suspended memberships and orgs see nothing."""
+    org: orgs.selectors.member_org_ids with the email flag, so a sign-in still costs one membership query."""
     return list(
         Membership.objects.filter(user=user, status=Membership.Status.ACTIVE, org__status=Organization.Status.ACTIVE)
         .order_by("org_id").values_list("org_id", "org__notify_new_device_sign_in")
@@ -127,7 +128,7 @@ def _active_memberships(user: User) -> list[tuple[int, bool]]:
 
 def member_sign_in_org_ids(user: User) -> list[int]:
     """The orgs that see `user`'s sign-ins and failed sign-ins: those of its active memberships in active orgs."""
-    return [org_id for org_id, _ in _active_memberships(user)]
+    return member_org_ids(user=user)
 
 
 def login_failed_record(*, request, email: str, check: PasswordCheck, org=None) -> None:
