@@ -36,7 +36,8 @@ def event(org, action: str, when: datetime, actor=None) -> AuditEvent:
 
 def table_row(day_offset: int, *values: int) -> str:
     """The data table's row for a day, as the page renders it."""
-    day = (timezone.localdate() - timedelta(days=day_offset)).isoformat()
+    day = timezone.localdate() - timedelta(days=day_offset)
+    day = f"{day.day} {day:%b %Y}"  # the one day format of the pages (identity/templatetags/when.py)
     return f'<tr><th scope="row">{day}</th>' + "".join(f"<td>{v}</td>" for v in values) + "</tr>"
 
 
@@ -154,7 +155,8 @@ def test_overview_charts_show_the_numbers_of_each_day(org_admin_client, org, oth
     assert table_row(0, 2, 1) in page
     assert table_row(5, 1, 0) in page  # Globex's sign-in and failure that day are not Acme's
     assert table_row(1, 0, 0) in page
-    assert f"{(timezone.localdate()).isoformat()}: Sign-ins 2</title>" in page
+    today = timezone.localdate()
+    assert f"{today.day} {today:%b %Y}: Sign-ins 2</title>" in page
     assert "Sign-ins (bars): 3 in all" in page
     assert "Failed sign-ins (line): 1 in all" in page
     assert "3 sign-ins and 1 failed sign-ins in the last 30 days." in page
