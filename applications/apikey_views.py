@@ -9,9 +9,7 @@ Cache-Control: no-store; no GET ever shows it (the approach of applications/view
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
-from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.generic import FormView, TemplateView, View
@@ -28,6 +26,7 @@ from applications.apikey_services import (
 )
 from applications.models import ApiKey
 from config.exceptions import DomainError
+from directory.time_zones import format_when
 from identity.step_up import step_up_required
 from orgs.confirmation import Confirmation, confirm_first
 from orgs.mixins import OrgPermissionMixin
@@ -132,7 +131,7 @@ class ApiKeyDeactivateView(_ApiKeyActionView):
             used = _("It has never been used.")
         else:
             used = _("It was last used at %(when)s from %(ip)s: whatever runs there stops working.") % {
-                "when": date_format(timezone.localtime(api_key.last_used_at), "Y-m-d H:i e"),
+                "when": format_when(api_key.last_used_at),
                 "ip": api_key.last_used_ip or _("an unknown address")}
         return Confirmation(
             title=title,

@@ -6,7 +6,6 @@ import math
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 from audit.services import audit_record
 from config.exceptions import DomainError
 from directory.models import User
+from directory.time_zones import format_day
 from identity.flows import LoginFlow, flow_clear, flow_load, flow_org, flow_save
 from identity.forms import form_add_domain_error
 from identity.mfa.assurance import ACR_PWD
@@ -169,7 +169,7 @@ def _skip(request, flow: LoginFlow, user) -> HttpResponse:
                         "set up an authenticator app or a passkey.") % {
                 "orgs": ", ".join(requirement.orgs) or _("This platform"),
                 "since": (_(", and the time to set it up ended on %(date)s") % {
-                    "date": formats.date_format(requirement.grace_ends, "DATE_FORMAT")})
+                    "date": format_day(requirement.grace_ends)})
                 if requirement.grace_ends else ""}
         audit_record(action="mfa.enrolment_refused", actor=None, org=flow_org(flow), target=user, request=request,
                      metadata={"orgs": list(requirement.orgs), "app_asked": context["app_asked"]})
