@@ -224,7 +224,7 @@ def _native_snippets(urls: Endpoints, v: dict) -> dict[str, str]:
     placeholder = (f"// build.gradle: android {{ defaultConfig {{ manifestPlaceholders = [appAuthRedirectScheme: "
                    f"{_q(scheme)}] }} }}\n" if redirect_style(uri) == "scheme" else "")
     android = (
-        f"{placeholder}import net.openid.appauth.*\nimport android.net.Uri\n\n"
+        f"{placeholder}import android.net.Uri\nimport android.util.Log\nimport net.openid.appauth.*\n\n"
         f"AuthorizationServiceConfiguration.fetchFromIssuer(Uri.parse({_q(urls.issuer)})) {{ config, ex ->\n"
         "    if (config == null) { Log.e(\"auth\", \"Discovery failed\", ex); return@fetchFromIssuer }\n"
         "    // Public client: no secret. AppAuth adds PKCE (S256) to every code request.\n"

@@ -221,3 +221,13 @@ def test_machine_snippets_get_a_token_for_the_api(live_server, org, sign_in, org
         assert claims["aud"] == "https://orders.example"
         assert claims["client_id"] == created.application.client_id
         assert "orders:read" in claims["scope"].split()
+
+
+def test_values_are_escaped_in_the_page_and_exact_in_the_copied_text(org_admin_client, org):
+    app = make(org, "web", redirect_uris=["https://hr.example/cb?next=<home>&x=\"1\""]).application
+    body = detail(org_admin_client, app)
+    assert "<home>" not in body
+    flask = snippet(body, "snippet-authlib-flask")
+    # A Python string literal of the exact URI: its quotes escaped for Python, not broken out of.
+    assert 'authorize_redirect("https://hr.example/cb?next=<home>&x=\\"1\\"")' in flask
+    compile(flask, "flask", "exec")
