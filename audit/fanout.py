@@ -44,6 +44,9 @@ def audit_record_with_org_copies(
         "created_at": timezone.now(),
         **_request_fields(request),
     }
+    credential = getattr(request, "api_credential", None) if request is not None else None
+    if isinstance(credential, dict):  # as audit_record: a change through the API names the key that acted
+        metadata = {"api_credential": credential, **(metadata or {})}
     origin = org.pk if org is not None else None
     copies = sorted({org_id for org_id in copy_org_ids if org_id != origin})
     events = [AuditEvent(org=org, action=action, metadata=metadata or {}, **_target_fields(target), **common)]

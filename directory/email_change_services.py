@@ -8,7 +8,7 @@ from audit.services import audit_record
 from config.exceptions import AlreadyExists, DomainError, NotAllowed
 from directory.models import User
 from directory.selectors import user_mail_org
-from directory.services import normalize_email, only_in_org_check
+from directory.services import account_event_record, normalize_email, only_in_org_check
 from emailqueue.services import email_enqueue
 from identity.models import OneTimeToken
 from identity.tokens import EMAIL_CHANGE_LIFETIME, token_get, token_issue, token_link, token_use, token_void
@@ -127,6 +127,6 @@ def email_change_confirm(*, raw_token: str, user: User, request=None) -> User:
     org = user_mail_org(user)
     email_enqueue(to=before, template="email_changed", kind="email_changed", org=org,
                    context={"user": user, "old_email": before, "new_email": user.email})
-    audit_record(action="email.changed", actor=user, org=org, target=user, request=request,
-                 metadata={"before": before, "after": user.email})
+    account_event_record(action="email.changed", actor=user, org=org, user=user, request=request,
+                         metadata={"before": before, "after": user.email})
     return user

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from applications.tokens import tokens_revoke
+from audit.fanout import audit_record_with_org_copies
 from audit.services import audit_record
 from config.exceptions import AlreadyExists, DomainError, NotAllowed
 from directory.email_verification_services import email_verification_send
@@ -26,6 +27,7 @@ from identity.tokens import (
     token_void,
 )
 from orgs.models import Membership
+from orgs.selectors import member_org_ids
 from security.services import account_unlock
 
 
@@ -34,6 +36,14 @@ def normalize_email(email: str) -> str:
     email = (email or "").strip()
     local, _, domain = email.rpartition("@")
     return f"{local}@{domain.lower()}" if local else email
+
+
+def account_event_record(*, action: str, user: User, actor, org=None, request=None, metadata: dict) -> None:
+    """Audit an event about `user`'s account in `org` (None: the platform's log), and the same event in each
+    other org where the account is an active member (audit/fanout.py), so those orgs' logs and webhooks
+    hear of it too. Orgs where it is only invited or suspended hear nothing."""
+    audit_record_with_org_copies(action=action, copy_action=action, copy_org_ids=member_org_ids(user=user),
+                                 org=org, actor=actor, target=user, request=request, metadata=metadata)
 
 
 @transaction.atomic
@@ -151,9 +161,9 @@ def user_disable(*, user: User, actor, request=None, reason: str = "") -> User:
     # Every browser is signed out at once and every app used in those sessions is told after commit.
     sessions_ended = user_sessions_end_all(user=user, actor=actor, reason=SessionEndCause.USER_DISABLED,
                                            request=request)
-    audit_record(action="user.disabled", actor=actor, target=user, request=request,
-                 metadata={"email": user.email, "before": before, "after": user.status, "reason": reason,
-                           "tokens_revoked": revoked, "sessions_ended": sessions_ended})
+    account_event_record(action="user.disabled", actor=actor, user=user, request=request,
+                         metadata={"email": user.email, "before": before, "after": user.status, "reason": reason,
+                                   "tokens_revoked": revoked, "sessions_ended": sessions_ended})
     return user
 
 
@@ -169,8 +179,8 @@ def user_enable(*, user: User, actor, request=None, reason: str = "") -> User:
     before = user.status
     user.status = User.Status.ACTIVE
     user.save(update_fields=["status", "updated_at"])
-    audit_record(action="user.enabled", actor=actor, target=user, request=request,
-                 metadata={"email": user.email, "before": before, "after": user.status, "reason": reason})
+    account_event_record(action="user.enabled", actor=actor, user=user, request=request,
+                         metadata={"email": user.email, "before": before, "after": user.status, "reason": reason})
     return user
 
 
@@ -305,8 +315,8 @@ def password_reset_confirm(*, raw_token: str, password: str, request=None) -> Us
 
     account_unlock(user=user, actor=None, request=request)
     _password_changed_notice(user=user, how="reset")
-    audit_record(action="password.reset", actor=user, org=user_mail_org(user), target=user, request=request,
-                 metadata={"sessions_ended": sessions_ended, "tokens_revoked": tokens_revoked})
+    account_event_record(action="password.reset", actor=user, org=user_mail_org(user), user=user, request=request,
+                         metadata={"sessions_ended": sessions_ended, "tokens_revoked": tokens_revoked})
     return user
 
 
@@ -323,8 +333,8 @@ def password_change(*, user: User, current_password: str, new_password: str, req
     sessions_ended = _sessions_end_others(user=user, request=request)
     tokens_revoked = tokens_revoke(user=user, reason="password.changed")
     _password_changed_notice(user=user, how="changed")
-    audit_record(action="password.changed", actor=user, org=user_mail_org(user), target=user, request=request,
-                 metadata={"sessions_ended": sessions_ended, "tokens_revoked": tokens_revoked})
+    account_event_record(action="password.changed", actor=user, org=user_mail_org(user), user=user, request=request,
+                         metadata={"sessions_ended": sessions_ended, "tokens_revoked": tokens_revoked})
     return user
 
 
@@ -346,9 +356,9 @@ def password_change_at_sign_in(*, user: User, new_password: str, reason: str, re
     sessions_ended = _sessions_end_others(user=user, request=request)
     tokens_revoked = tokens_revoke(user=user, reason="password.changed")
     _password_changed_notice(user=user, how="changed")
-    audit_record(action="password.changed", actor=user, org=user_mail_org(user), target=user, request=request,
-                 metadata={"reason": reason, "at_sign_in": True, "sessions_ended": sessions_ended,
-                           "tokens_revoked": tokens_revoked})
+    account_event_record(action="password.changed", actor=user, org=user_mail_org(user), user=user, request=request,
+                         metadata={"reason": reason, "at_sign_in": True, "sessions_ended": sessions_ended,
+                                   "tokens_revoked": tokens_revoked})
     return user
 
 

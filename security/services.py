@@ -31,11 +31,12 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from audit.services import audit_record
+from audit.fanout import audit_record_with_org_copies
 from config.exceptions import DomainError, NotAllowed
 from directory.selectors import user_mail_org
 from emailqueue.services import email_enqueue
 from orgs.models import Membership
+from orgs.selectors import member_org_ids
 from security.keys import counter_key, ip_bucket
 from security.models import SignInLock
 from security.throttle import (
@@ -203,11 +204,15 @@ def signin_attempt_failed(
         lock.updated_at = now
         lock.save(update_fields=["level", "locked_until", "generation", "updated_at"])
         # A user of one org only is that org's to see (audit and email queue), as other mail about
-        # them is; anyone else, and every unknown address, is platform-level.
+        # them is; anyone else, and every unknown address, is platform-level. Each org where the account
+        # is an active member gets the event too; an unknown address concerns no org.
         org = user_mail_org(user) if user is not None else None
-        audit_record(action="account.locked", actor=None, org=org, target=user, request=request,
-                     metadata={"email": email[:254], "level": lock.level, "seconds": int(period.total_seconds()),
-                               "locked_until": lock.locked_until.isoformat(), "threshold": threshold})
+        audit_record_with_org_copies(action="account.locked", copy_action="account.locked",
+                                     copy_org_ids=member_org_ids(user=user) if user is not None else [],
+                                     actor=None, org=org, target=user, request=request,
+                                     metadata={"email": email[:254], "level": lock.level,
+                                               "seconds": int(period.total_seconds()),
+                                               "locked_until": lock.locked_until.isoformat(), "threshold": threshold})
         if user is not None:
             _lockout_email(user=user, org=org, locked_until=lock.locked_until, period=period, threshold=threshold)
     return LockDecision(True, _seconds(period))
@@ -307,8 +312,10 @@ def account_unlock(*, user, actor, request=None, org=None) -> bool:
     lock.generation += 1  # the failures counted so far stay behind
     lock.updated_at = now
     lock.save()
-    audit_record(action="account.unlocked", actor=actor, org=org, target=user, request=request,
-                 metadata={"email": user.email, "was_locked": was_locked, "locked_until": before})
+    audit_record_with_org_copies(action="account.unlocked", copy_action="account.unlocked",
+                                 copy_org_ids=member_org_ids(user=user), actor=actor, org=org, target=user,
+                                 request=request,
+                                 metadata={"email": user.email, "was_locked": was_locked, "locked_until": before})
     return True
 
 

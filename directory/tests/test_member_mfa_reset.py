@@ -160,8 +160,11 @@ def test_an_operator_resets_anyone_in_the_platform_log(operator_client, operator
     response = operator_client.post(url("user-mfa-reset", org, alice))
     assert response.status_code == 302
     assert _factors(alice) == (0, 0, 0)
-    event = AuditEvent.objects.get(action="mfa.reset")
+    event = AuditEvent.objects.get(action="mfa.reset", org=None)
     assert (event.actor, event.org, event.metadata["by"]) == (operator, None, "operator")
+    # Each org where Alice is an active member gets the event too (its log and webhooks).
+    copies = AuditEvent.objects.filter(action="mfa.reset").exclude(org=None)
+    assert sorted(copy.org_id for copy in copies) == sorted([org.pk, other_org.pk])
     mail = OutboundEmail.objects.get(kind="mfa_reset")
     assert "A platform operator reset the two-step verification of alice@acme.test" in mail.body_text
 

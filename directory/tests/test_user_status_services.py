@@ -46,9 +46,12 @@ def test_disabling_revokes_the_users_tokens_in_every_org_and_nothing_else(world,
     assert not User.objects.get(pk=world.alice.pk).is_active
     assert world.revoked() == {"alice@acme_web", "alice@globex_web"}
     assert world.live() == EVERYONE - world.revoked()
-    event = AuditEvent.objects.get(action="user.disabled")
+    event = AuditEvent.objects.get(action="user.disabled", org=None)
     assert event.actor == operator
-    assert event.org is None  # a global identity: the event is platform-level
+    # A global identity: the event is platform-level, and each org Alice is an active member of gets a copy.
+    copies = AuditEvent.objects.filter(action="user.disabled", org__isnull=False)
+    assert sorted(copy.org_id for copy in copies) == sorted([world.acme.pk, world.globex.pk])
+    assert {copy.metadata["tokens_revoked"] for copy in copies} == {7}
     assert event.target_id == str(world.alice.pk)
     assert event.metadata == {"email": "alice@example.test", "before": "active", "after": "disabled",
                               "reason": "left the company", "tokens_revoked": 7, "sessions_ended": 2}
@@ -82,7 +85,8 @@ def test_disabling_a_disabled_user_writes_nothing(world, operator):
 
     user_disable(user=world.alice, actor=operator)
 
-    assert AuditEvent.objects.filter(action="user.disabled").count() == 1
+    assert AuditEvent.objects.filter(action="user.disabled", org=None).count() == 1
+    assert AuditEvent.objects.filter(action="user.disabled").count() == 3  # and a copy each in Acme and Globex
     assert later.is_live()
     assert UserSession.objects.get(pk=later_session.pk).ended_at is None
 
@@ -97,7 +101,8 @@ def test_enabling_restores_the_account_but_no_token_or_session(world, operator, 
     assert User.objects.get(pk=world.alice.pk).is_active
     assert world.revoked() == {"alice@acme_web", "alice@globex_web"}
     assert not UserSession.objects.live().filter(user=world.alice).exists()
-    events = AuditEvent.objects.filter(action="user.enabled")
+    assert AuditEvent.objects.filter(action="user.enabled").count() == 3  # and a copy each in Acme and Globex
+    events = AuditEvent.objects.filter(action="user.enabled", org=None)
     assert events.count() == 1
     assert events.get().actor == operator
     assert events.get().metadata == {"email": "alice@example.test", "before": "disabled", "after": "active",

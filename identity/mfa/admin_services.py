@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import audit_record
+from audit.fanout import audit_record_with_org_copies
 from config.exceptions import NotAllowed
 from directory.models import User
 from directory.selectors import user_mail_org
@@ -13,6 +13,7 @@ from emailqueue.services import email_enqueue
 from identity.mfa.admin_selectors import MfaSummary, mfa_reset_refusal, user_mfa_summary
 from identity.mfa.models import RecoveryCodeSet, TotpDevice
 from identity.passkeys.models import Passkey
+from orgs.selectors import member_org_ids
 
 
 @dataclass(frozen=True)
@@ -44,10 +45,13 @@ def user_mfa_reset(*, user: User, actor: User | None, org=None, request=None) ->
     TotpDevice.objects.filter(user=user).delete()
     RecoveryCodeSet.objects.filter(user=user).delete()
     Passkey.objects.filter(user=user).delete()
-    audit_record(action="mfa.reset", actor=actor, org=org, target=user, request=request,
-                 metadata={"email": user.email, "authenticator_apps": removed.authenticator_apps,
-                           "passkeys": removed.passkeys, "recovery_codes_left": removed.recovery_codes_left,
-                           "by": "org_admin" if org is not None else "operator" if actor is not None else "command"})
+    # The admin's org (or the platform's log), and each org where the account is an active member.
+    audit_record_with_org_copies(
+        action="mfa.reset", copy_action="mfa.reset", copy_org_ids=member_org_ids(user=user), actor=actor, org=org,
+        target=user, request=request,
+        metadata={"email": user.email, "authenticator_apps": removed.authenticator_apps,
+                  "passkeys": removed.passkeys, "recovery_codes_left": removed.recovery_codes_left,
+                  "by": "org_admin" if org is not None else "operator" if actor is not None else "command"})
     email_enqueue(to=user.email, template="mfa_reset", kind="mfa_reset", org=user_mail_org(user),
                   context={"user": user, "org_name": org.name if org is not None else "", "when": timezone.now(),
                            "removed": removed})

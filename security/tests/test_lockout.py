@@ -171,11 +171,14 @@ def test_a_lockout_is_audited_and_the_owner_is_emailed(user, org, settings):
     assert "2030-01-01 12:15 UTC" in mail.body_html
 
 
-def test_a_user_of_several_orgs_is_locked_at_platform_level(user, other_org):
+def test_a_user_of_several_orgs_is_locked_at_platform_level(user, org, other_org):
     MembershipFactory(org=other_org, user=user)
     fail_until_locked(user.email, T0, user)
 
-    assert AuditEvent.objects.get(action="account.locked").org is None
+    assert AuditEvent.objects.get(action="account.locked", org=None).target_id == str(user.pk)
+    # Each org where the account is an active member gets the event too (its log and webhooks).
+    copies = AuditEvent.objects.filter(action="account.locked", org__isnull=False)
+    assert sorted(copy.org_id for copy in copies) == sorted([org.pk, other_org.pk])
     assert OutboundEmail.objects.get().org is None
 
 
@@ -297,7 +300,8 @@ def test_a_lockout_consumes_the_counted_attempts_and_unlock_forgets_a_partial_co
     assert signin_failures_count(email=user.email) == 4
     assert account_unlock(user=user, actor=operator) is True  # four failures are something to lift
     assert signin_failures_count(email=user.email) == 0
-    assert AuditEvent.objects.filter(action="account.unlocked").count() == 2
+    assert AuditEvent.objects.filter(action="account.unlocked", org=None).count() == 2
+    assert AuditEvent.objects.filter(action="account.unlocked").count() == 4  # and a copy each in the user's org
 
 
 def test_attempts_refused_during_a_lock_do_not_count_against_the_next_window(user):
