@@ -276,7 +276,7 @@ def api_snippets(api: Api) -> dict[str, str]:
         f"    \"INTROSPECTION_CLIENT_ID\": {_q(api.client_id)},\n"
         "    \"INTROSPECTION_CLIENT_SECRET\": os.environ[\"GATEHOUSE_API_SECRET\"],\n")
     django = (
-        "# pip install \"gatehouse-sdk[django]\"\n# settings.py\nimport os\n\n"
+        "# pip install \"gatehouse-sdk[django]\"\n# settings.py\n" + ("" if api.is_jwt else "import os\n\n") +
         f"GATEHOUSE_SDK = {{\n    \"ISSUER\": {_q(urls.issuer)},\n    \"AUDIENCE\": {_q(api.identifier)},\n{opaque}}}\n"
         "MIDDLEWARE = [\n    # ...\n"
         "    \"gatehouse_sdk.django.GatehouseMiddleware\",  # sets request.access_token\n]\n\n"
@@ -298,7 +298,7 @@ def api_snippets(api: Api) -> dict[str, str]:
         f",\n    introspection_client_id={_q(api.client_id)},\n"
         "    introspection_client_secret=os.environ[\"GATEHOUSE_API_SECRET\"]")
     python = (
-        "# pip install gatehouse-sdk\nimport os\n\n"
+        "# pip install gatehouse-sdk\n" + ("" if api.is_jwt else "import os\n\n") +
         "from gatehouse_sdk import GatehouseError, ResourceServer\nfrom gatehouse_sdk.checks import check_scope\n\n"
         f"api = ResourceServer(\n    issuer={_q(urls.issuer)},\n"
         f"    audience={_q(api.identifier)}{python_opaque},\n)\n\n\n"

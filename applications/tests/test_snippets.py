@@ -198,7 +198,8 @@ def test_opaque_api_page_introspects_with_the_secret_from_the_environment(org_ad
 
 @pytest.mark.django_db(transaction=True)
 def test_machine_snippets_get_a_token_for_the_api(live_server, org, sign_in, org_admin, monkeypatch):
-    """curl, Authlib and httpx, exactly as shown, each get a JWT whose audience is the granted API."""
+    """curl, Authlib and httpx, exactly as shown, each get a JWT whose audience is the granted API, and the
+    API page's gatehouse-sdk snippet, as shown, verifies it."""
     with issuer_settings(live_server):
         api = api_create(org=org, name="Orders", identifier="https://orders.example",
                          scopes=[("orders:read", "Read")]).api
@@ -216,6 +217,13 @@ def test_machine_snippets_get_a_token_for_the_api(live_server, org, sign_in, org
             exec(compile(snippet(body, element_id), element_id, "exec"), scope)  # noqa: S102 - our own snippet
             value = scope[name]
             tokens.append(value["access_token"] if isinstance(value, dict) else value)
+        # The API page's plain-Python gatehouse-sdk snippet, as shown, accepts those tokens and refuses none.
+        api_body = sign_in(org_admin).get(reverse("console:api-detail", args=[org.slug, api.pk])).content.decode()
+        sdk_scope: dict = {}
+        exec(compile(snippet(api_body, "snippet-sdk-python"), "sdk", "exec"), sdk_scope)  # noqa: S102
+        for token in tokens:
+            assert sdk_scope["handle"]({"Authorization": f"Bearer {token}"})[0] == 200
+        assert sdk_scope["handle"]({})[0] == 401
     for token in tokens:
         claims = jwt.decode(token, options={"verify_signature": False})
         assert claims["aud"] == "https://orders.example"
