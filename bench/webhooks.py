@@ -3,6 +3,7 @@
     .venv/bin/python bench/webhooks.py                     # prefork worker, 4 processes, 1,000 deliveries
     .venv/bin/python bench/webhooks.py --pool solo         # one process, one delivery at a time
     .venv/bin/python bench/webhooks.py --deliveries 200 --skip-kill
+    .venv/bin/python bench/webhooks.py --deliveries 2000      # the figures in bench/RESULTS.md (#12)
 
 Shape: production (PostgreSQL on 127.0.0.1:5432, Redis broker). It (re)creates the database
 `gatehouse_bench_webhooks`, migrates it, empties Redis database 11 (this benchmark's broker; 10 is its
@@ -17,9 +18,12 @@ loopback). One organization with one endpoint subscribed to `group.created`. The
    and reports deliveries per second from the first verified request at the receiver to the last;
 2. kill: records N more, starts a worker, SIGKILLs its whole process group when half have arrived,
    starts a new worker at once, and waits for every row to be `sent` (a row the killed worker had
-   claimed comes back through the sweeper after its 60-second sending timeout, and tasks the dead worker
-   had taken off the broker after the 5-minute redispatch delay, so this takes minutes). Reports N of N
-   delivered, the time it took, and duplicates counted by webhook-id at the receiver.
+   claimed comes back through the sweeper after its 60-second sending timeout, and the rest of the tasks
+   the dead worker had taken off the broker after the one-minute redispatch delay, webhooks/delivery.py;
+   the sweeper runs every minute, so this takes one to three minutes). Reports the distinct webhook-ids
+   the receiver verified (N of N: nothing lost), duplicates (the deliveries in flight at the kill, sent
+   again: at least once), when the claimed rows and the whole batch were sent after the kill, the
+   deliveries/s of the whole phase, and a timeline of rows sent.
 
 The target is ≥ 100 deliveries/s with nothing lost. Not collected by pytest, not run in CI.
 Results: bench/RESULTS.md ("Webhooks").
@@ -96,6 +100,70 @@ def bench_env(var_dir: Path) -> dict[str, str]:
     }
 
 
+def kill_phase(record, worker, arrived, receiver, n: int, timeout: float) -> dict:
+    """Record N events, start a worker, SIGKILL it when half have arrived (others in flight), start a new
+    worker at once, and follow the rows until every one is sent. Reports what the receiver got (distinct
+    webhook-ids, duplicates), how long the rows of the dead worker waited, and deliveries/s overall."""
+    from django.db.models import Count
+
+    from emailqueue.tests.worker import kill_worker
+    from webhooks.models import WebhookDelivery
+
+    ids, _ = record("b")
+    started = time.perf_counter()
+    victim = worker()
+    while arrived(ids) < n // 2:
+        time.sleep(0.002)
+    kill_worker(victim)
+    killed_at = time.perf_counter()
+    at_kill = arrived(ids)
+    rows = WebhookDelivery.objects.filter(message_id__in=ids)
+    claimed = set(rows.filter(status="sending").values_list("message_id", flat=True))
+    unsent = set(rows.exclude(status="sent").values_list("message_id", flat=True))
+    log(f"SIGKILLed the worker at {killed_at - started:.1f}s with {at_kill}/{n} at the receiver, {len(claimed)} "
+        f"row(s) claimed (sending), {len(unsent)} not yet sent")
+    worker()
+    claimed_back = backlog_done = None
+    timeline = []  # (seconds after the kill, rows sent) whenever the count changes
+    deadline = killed_at + timeout
+    while time.perf_counter() < deadline:
+        now = time.perf_counter() - killed_at
+        sent = set(rows.filter(status="sent").values_list("message_id", flat=True))
+        if not timeline or timeline[-1][1] != len(sent):
+            timeline.append((round(now, 1), len(sent)))
+        if claimed_back is None and claimed <= sent:
+            claimed_back = now
+        if len(sent) == n:
+            backlog_done = now
+            break
+        time.sleep(0.25)
+    done = time.perf_counter() - killed_at
+    sent_count = rows.filter(status="sent").count()
+    received = [mid for mid in receiver.ids() if mid in ids]
+    distinct = len(set(received))
+    duplicates = len(received) - distinct
+    total = time.perf_counter() - started
+    log(f"After the kill: {sent_count}/{n} sent, {distinct}/{n} distinct webhook-ids at the receiver, "
+        f"{duplicates} duplicate(s); claimed rows sent again {claimed_back or float('nan'):.1f}s after the kill; "
+        f"all sent {done:.1f}s after the kill; {n / total:.1f} deliveries/s overall ({total:.1f}s); "
+        f"timeline (s after kill, sent): {compact(timeline)}")
+    attempts = dict(rows.values("attempts").annotate(rows=Count("id")).order_by("attempts")
+                    .values_list("attempts", "rows"))
+    return {"kill_delivered": sent_count, "kill_distinct_at_receiver": distinct, "kill_duplicates": duplicates,
+            "kill_claimed_at_kill": len(claimed), "kill_unsent_at_kill": len(unsent),
+            "kill_delivered_at_kill": at_kill, "kill_claimed_retried_after_s": round(claimed_back or -1, 1),
+            "kill_all_sent_after_s": round(backlog_done or -1, 1), "kill_overall_per_s": round(n / total, 1),
+            "kill_attempts_histogram": attempts}
+
+
+def compact(timeline: list[tuple[float, int]]) -> str:
+    """The first few points, the points around each pause of more than 2 s, and the last."""
+    keep = [point for i, point in enumerate(timeline)
+            if i < 3 or i == len(timeline) - 1 or timeline[i][0] - timeline[i - 1][0] > 2
+            or (i + 1 < len(timeline) and timeline[i + 1][0] - point[0] > 2)]
+    return ", ".join(f"{t}s:{c}" for t, c in keep)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--deliveries", type=int, default=1000)
@@ -122,7 +190,7 @@ def main() -> int:
     from django.db import transaction
 
     from audit.services import audit_record
-    from emailqueue.tests.worker import kill_worker, start_worker, stop_worker
+    from emailqueue.tests.worker import start_worker, stop_worker
     from orgs.models import Organization
     from webhooks.models import WebhookDelivery
     from webhooks.services import webhook_endpoint_create
@@ -190,30 +258,7 @@ def main() -> int:
                   "receiver_cpu_ms_per_delivery": round(bench_cpu * 1000 / n, 1)}
 
         if not args.skip_kill:
-            # 2. SIGKILL halfway, restart at once, wait for every row.
-            ids_b, _ = record("b")
-            victim = worker()
-            while arrived(ids_b) < n // 2:
-                time.sleep(0.002)
-            kill_worker(victim)
-            killed_at = time.perf_counter()
-            at_kill = arrived(ids_b)
-            claimed = WebhookDelivery.objects.filter(status="sending").count()
-            log(f"SIGKILLed the worker with {at_kill}/{n} delivered, {claimed} row(s) claimed (sending)")
-            worker()
-            deadline = killed_at + args.kill_timeout
-            sent_b = WebhookDelivery.objects.filter(message_id__in=ids_b, status="sent")
-            while sent_b.count() < n and time.perf_counter() < deadline:
-                time.sleep(0.5)
-            done = time.perf_counter() - killed_at
-            sent = sent_b.count()
-            received_b = [mid for mid in receiver.ids() if mid in ids_b]
-            duplicates_b = len(received_b) - len(set(received_b))
-            log(f"After the kill: {sent}/{n} sent, {len(set(received_b))}/{n} distinct at the receiver, "
-                f"{duplicates_b} duplicate(s), all in {done:.1f}s")
-            result.update(kill_delivered=sent, kill_distinct_at_receiver=len(set(received_b)),
-                          kill_duplicates=duplicates_b, kill_claimed_at_kill=claimed, kill_delivered_at_kill=at_kill,
-                          kill_recovery_seconds=round(done, 1))
+            result.update(kill_phase(record, worker, arrived, receiver, n, args.kill_timeout))
         print(result)
         lost = n - result.get("kill_distinct_at_receiver", n)
         return 1 if lost or receiver.rejected else 0

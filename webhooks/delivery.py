@@ -15,6 +15,8 @@ Redirects are not followed and no proxy is used; any 2xx is sent, anything else 
 recorded with the status code and a short excerpt. The target is checked again at each attempt and the
 connection goes to the address that was checked (targets.py). Delivery is at least once: a worker that
 dies after the receiver answered leaves the row `sending`, and the sweeper sends it again (same id).
+A worker that dies also strands the rest of the tasks it had taken off the broker: the sweeper hands
+their rows over again after REDISPATCH_AFTER (a minute).
 """
 
 import http.client
@@ -23,7 +25,7 @@ import logging
 import socket
 import ssl
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -32,7 +34,6 @@ from standardwebhooks.webhooks import Webhook
 
 from config.encryption import decrypt
 from config.outbox import (
-    HTTP_REDISPATCH_AFTER,
     HTTP_SENDING_TIMEOUT,
     RESPONSE_EXCERPT_CHARS,
     RetryPolicy,
@@ -53,6 +54,16 @@ logger = logging.getLogger(__name__)
 INTERRUPTED_ERROR = ("Delivery was interrupted (the worker stopped while sending); the endpoint may have "
                      "received the event already.")
 USER_AGENT = "Gatehouse-Webhooks/1"
+# A task a worker took off the broker and then died with (SIGKILL, out of memory, a lost machine) stays
+# unacknowledged in the broker for its visibility timeout (Redis: an hour), so the sweeper hands the rows
+# of a task that has not run within this delay over again. The HTTP outboxes' shared five minutes was the
+# whole recovery time of a killed worker's batch (bench/RESULTS.md, #12); a minute brings it to one or two
+# sweeps. The cost: while a backlog older than a minute waits in the broker, each sweep hands its oldest
+# rows (at most a sweep's batch) over once more, and those tasks find the rows taken and do nothing.
+# Rows a dead worker had claimed come back after HTTP_SENDING_TIMEOUT (60 s): an attempt's timeout applies
+# to each connect and read, to each address, so an attempt can outlast it, and a shorter lease would send
+# deliveries still in flight a second time.
+REDISPATCH_AFTER = timedelta(seconds=60)
 
 
 def retry_policy() -> RetryPolicy:
@@ -62,7 +73,7 @@ def retry_policy() -> RetryPolicy:
         retry_base=float(settings.GATEHOUSE_WEBHOOKS_RETRY_BASE_SECONDS),
         retry_cap=float(settings.GATEHOUSE_WEBHOOKS_RETRY_CAP_SECONDS),
         sending_timeout=HTTP_SENDING_TIMEOUT,
-        redispatch_after=HTTP_REDISPATCH_AFTER,
+        redispatch_after=REDISPATCH_AFTER,
     )
 
 

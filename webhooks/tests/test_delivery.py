@@ -278,3 +278,22 @@ def test_one_transactions_deliveries_go_to_the_broker_together(org, org_admin, e
     assert len(handed) == 1  # one hand-over (webhook_dispatch sends it as two messages of at most 100)
     assert sorted(handed[0]) == sorted(WebhookDelivery.objects.values_list("pk", flat=True))
     assert len(handed[0]) == 150
+
+
+def test_rows_of_a_task_that_never_ran_are_handed_over_again_after_a_minute(org, org_admin, endpoint, receiver):
+    """A worker that died with the task in hand (SIGKILL) never acknowledges it, and the broker keeps it for an
+    hour: the sweeper hands the row over again once a minute has passed, and it is delivered once."""
+    # The test's transaction never commits, so the task is never handed over: as if a dead worker held it.
+    group_create(org=org, name="Engineering", actor=org_admin)
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == Status.PENDING
+    assert delivery.dispatched_at is not None
+
+    advance_clock(50)
+    assert webhook_sweep()["due"] == 0  # its task may still be waiting its turn in the broker
+
+    advance_clock(11)
+    assert webhook_sweep() == {"stuck_dead": 0, "stuck_retried": 0, "due": 1, "dispatched": 1}
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (Status.SENT, 1)
+    assert receiver.ids() == [delivery.message_id]
