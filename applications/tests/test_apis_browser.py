@@ -50,6 +50,7 @@ def test_an_admin_registers_an_api_and_grants_its_scopes(live_server, browser_pa
     expect(page.get_by_role("region", name="API access")).to_contain_text("orders:read — Read your orders")
 
     page.set_viewport_size({"width": 390, "height": 800})
+    page.get_by_role("button", name="Menu").click()  # on a phone the sidebar folds behind the menu button
     page.get_by_role("link", name="APIs", exact=True).click()
     row = page.get_by_role("row").filter(has_text="Orders API")
     expect(row).to_contain_text("https://orders.acme.test")

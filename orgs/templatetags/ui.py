@@ -12,6 +12,7 @@ uses the same component rather than copying its markup.
 """
 
 from django import template
+from django.template import Engine
 from django.template.base import FilterExpression, NodeList, Parser, Token
 from django.template.context import Context
 from django.utils.safestring import mark_safe
@@ -39,14 +40,16 @@ class ComponentNode(template.Node):
     def render(self, context: Context) -> str:
         values = {key: value.resolve(context) for key, value in self.kwargs.items()}
         # Fills and the slot are rendered in the page's context: they see the page's variables, not the component's.
+        # Their output is template output, already autoescaped, so it is marked safe rather than escaped twice.
         rest = NodeList()
         for node in self.nodelist:
             if isinstance(node, FillNode):
-                values[node.name] = mark_safe(node.nodelist.render(context).strip())
+                values[node.name] = mark_safe(node.nodelist.render(context).strip())  # noqa: S308
             else:
                 rest.append(node)
-        values["slot"] = mark_safe(rest.render(context))
-        component = context.template.engine.get_template(f"components/{self.name.resolve(context)}.html")
+        values["slot"] = mark_safe(rest.render(context))  # noqa: S308
+        engine = context.template.engine if context.template is not None else Engine.get_default()
+        component = engine.get_template(f"components/{self.name.resolve(context)}.html")
         with context.render_context.push_state(component, isolated_context=False), context.push(**values):
             return component.render(context)
 

@@ -113,7 +113,8 @@ def test_htmx_is_loaded_only_by_pages_that_use_it(org_admin_client, org, org_adm
     assert 'hx-trigger="every 1s"' in running
     UserImport.objects.filter(pk=user_import.pk).update(status=UserImport.Status.DONE)
     done = org_admin_client.get(detail_url).content.decode()
-    assert "hx-trigger" not in done and "htmx" not in " ".join(page_assets(done))
+    assert "hx-trigger" not in done
+    assert "htmx" not in " ".join(page_assets(done))
 
 
 def test_a_list_page_uses_the_shared_components(org_admin_client, org, org_admin):
@@ -129,7 +130,18 @@ def test_a_list_page_uses_the_shared_components(org_admin_client, org, org_admin
 
 def test_an_empty_list_says_what_to_do_next(org_admin_client, org):
     html = org_admin_client.get(reverse("console:group-list", kwargs={"org_slug": org.slug})).content.decode()
-    assert re.search(r'class="empty-state">\s*<strong>No groups yet.</strong>', html)
+    assert re.search(r'class="empty-state">\s*<strong>No groups yet.</strong>\s*<p>Groups gather people[^<]*</p>\s*'
+                     r'<div class="actions"><a href="/console/acme/groups/new" role="button">'
+                     r'Create the first group</a>', html)
+
+
+def test_an_empty_list_offers_no_action_to_a_role_that_cannot_take_it(client, sign_in, org):
+    auditor = UserFactory(email="auditor-empty@example.test")
+    MembershipFactory(org=org, user=auditor, role="auditor")
+    sign_in(auditor)
+    html = client.get(reverse("console:group-list", kwargs={"org_slug": org.slug})).content.decode()
+    assert "No groups yet." in html
+    assert "/groups/new" not in html
 
 
 def test_a_filtered_empty_list_says_so_and_offers_to_clear(org_admin_client, org):
@@ -156,8 +168,10 @@ def test_an_operator_inside_an_org_sees_org_and_platform_links_under_separate_he
     org_part, platform_part = nav.split('id="nav-platform-heading">Platform</h2>')
     assert f'id="nav-org-heading">{org.name}</h2>' in org_part
     org_users = reverse("console:user-list", kwargs={"org_slug": org.slug})
-    assert f'href="{org_users}"' in org_part and "All organizations" not in org_part
-    assert "All organizations</a>" in platform_part and org_users not in platform_part
+    assert f'href="{org_users}"' in org_part
+    assert "All organizations" not in org_part
+    assert "All organizations</a>" in platform_part
+    assert org_users not in platform_part
 
 
 def test_an_org_admin_sees_no_platform_heading(org_admin_client, org):
@@ -191,7 +205,8 @@ def test_a_console_404_under_another_orgs_address_names_nothing_of_it(org_admin_
     html = response.content.decode()
     assert response.status_code == 404
     assert '<aside class="console-nav"' in html
-    assert other_org.name not in html and other_org.slug not in html.replace(f"/console/{other_org.slug}/", "")
+    assert other_org.name not in html
+    assert other_org.slug not in html.replace(f"/console/{other_org.slug}/", "")
 
 
 def test_a_console_403_keeps_the_layout_and_says_why(client, sign_in, org):
@@ -210,7 +225,9 @@ def test_a_404_outside_the_console_keeps_the_hosted_layout(client):
     response = client.get("/no-such-page/")
     html = response.content.decode()
     assert response.status_code == 404
-    assert "Page not found" in html and "hosted-card" in html and "console-nav" not in html
+    assert "Page not found" in html
+    assert "hosted-card" in html
+    assert "console-nav" not in html
 
 
 def test_the_component_tag_renders_fills_and_slot_in_the_pages_context():
