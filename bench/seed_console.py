@@ -170,9 +170,9 @@ class Seeder:
         self.copy("orgs_organization",
                   ["id", "slug", "name", "status", "created_at", "updated_at", "notify_new_device_sign_in",
                    "mfa_policy", "session_max_age_minutes", "accent_color", "display_name", "lockout_threshold",
-                   "mfa_grace_days"],
+                   "mfa_grace_days", "api_keys_require_allowlist"],
                   [(pk, slug, name, "active", self.now - timedelta(days=1200), self.now, False, "off", None, "",
-                    "", None, 7)])
+                    "", None, 7, False)])
         return pk
 
     def users(self, domain: str, count: int, admin_email: str | None = None, admin_hash: str = "!") -> list[tuple]:
@@ -197,9 +197,10 @@ class Seeder:
             out.append((pk, email, name, self.now - timedelta(seconds=rng.randrange(3 * 365 * 86400))))
         self.copy("directory_user",
                   ["id", "password", "last_login", "public_id", "email", "full_name", "status", "email_verified",
-                   "password_changed_at", "is_superuser", "created_at", "updated_at"],
+                   "password_changed_at", "is_superuser", "created_at", "updated_at", "time_zone"],
                   ((pk, admin_hash if email == admin_email else "!", None, uuid.UUID(int=rng.getrandbits(128)),
-                    email, name, "active", True, None, False, created, created) for pk, email, name, created in out))
+                    email, name, "active", True, None, False, created, created, "UTC")
+                   for pk, email, name, created in out))
         return out
 
     def memberships(self, org_id: int, users: list[tuple], *, owners: int, admins: int, auditors: int) -> None:
