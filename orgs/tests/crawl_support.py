@@ -277,7 +277,7 @@ def crawl_role(context_for, crawl: Crawl, axe_source: str) -> None:
             continue
         for href in page.evaluate(LINKS_JS):
             found = followable(href, crawl.origin)
-            if not found or page_key(found) in crawl.pages:
+            if not found or page_key(found) in crawl.pages or found in crawl.role.extra:
                 continue
             if len(crawl.pages) >= PAGE_CAP:
                 crawl.beyond_cap.add(page_key(found))
@@ -323,7 +323,7 @@ def visit(page, seen: list[tuple[str, str]], crawl: Crawl, path: str, width: int
         # 404 page is a page to check too). A stylesheet's or script's failure is still a fault.
         if not (url == response.url and message.endswith(f"status of {response.status} ({response.status_text})")
                 and 400 <= response.status < 500):
-            crawl.fail(path, width, "both", message)
+            crawl.fail(path, width, "both", f"{message} [{url}]" if url else message)
     return True
 
 
