@@ -7,10 +7,13 @@ import pytest
 from django.test import Client
 
 from audit.models import AuditEvent
+from directory.email_change_services import email_change_confirm
 from directory.services import password_change, user_disable, user_enable
 from directory.tests.factories import DEFAULT_PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
 from identity.mfa.admin_services import user_mfa_reset
 from identity.mfa.tests.support import enrol_totp
+from identity.models import OneTimeToken
+from identity.tokens import EMAIL_CHANGE_LIFETIME, token_issue
 from orgs.models import Membership
 from security.services import account_unlock
 from webhooks.models import WebhookDelivery
@@ -18,8 +21,8 @@ from webhooks.services import webhook_endpoint_create
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("allow_private")]
 
-ACCOUNT_EVENTS = ["account.locked", "account.unlocked", "mfa.reset", "password.changed", "user.disabled",
-                  "user.enabled"]
+ACCOUNT_EVENTS = ["account.locked", "account.unlocked", "email.changed", "mfa.reset", "password.changed",
+                  "user.disabled", "user.enabled"]
 NEW_PASSWORD = "a-quite-different-passphrase-42"
 
 
@@ -119,3 +122,15 @@ def test_an_operator_s_mfa_reset_reaches_each_of_the_account_s_orgs(world):
     sent = deliveries("mfa.reset")
     assert sorted(sent) == ["north", "south"]
     assert all(payload["data"]["metadata"]["authenticator_apps"] == 1 for payload in sent.values())
+
+
+def test_an_email_address_the_owner_changes_reaches_each_of_their_orgs(world):
+    alice, _ = world
+    _token, raw = token_issue(purpose=OneTimeToken.Purpose.EMAIL_CHANGE, user=alice, lifetime=EMAIL_CHANGE_LIFETIME,
+                              email="alice@new.example.test")
+
+    email_change_confirm(raw_token=raw, user=alice)
+
+    sent = deliveries("email.changed")
+    assert sorted(sent) == ["north", "south"]
+    assert {payload["data"]["metadata"]["after"] for payload in sent.values()} == {"alice@new.example.test"}
