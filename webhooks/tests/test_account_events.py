@@ -6,6 +6,7 @@ org where the account is only invited, or suspended, or not a member at all, hea
 import pytest
 from django.test import Client
 
+from api.tests.conftest import ApiClient, new_key
 from audit.models import AuditEvent
 from directory.email_change_services import email_change_confirm
 from directory.services import password_change, user_disable, user_enable
@@ -15,7 +16,7 @@ from identity.mfa.tests.support import enrol_totp
 from identity.models import OneTimeToken
 from identity.tokens import EMAIL_CHANGE_LIFETIME, token_issue
 from orgs.models import Membership
-from security.services import account_unlock
+from security.services import account_unlock, signin_attempt_begin, signin_attempt_failed
 from webhooks.models import WebhookDelivery
 from webhooks.services import webhook_endpoint_create
 
@@ -134,3 +135,21 @@ def test_an_email_address_the_owner_changes_reaches_each_of_their_orgs(world):
     sent = deliveries("email.changed")
     assert sorted(sent) == ["north", "south"]
     assert {payload["data"]["metadata"]["after"] for payload in sent.values()} == {"alice@new.example.test"}
+
+
+def test_an_unlock_through_the_api_still_names_the_key_that_did_it(org, org_admin, org_member, settings):
+    """The event goes through audit/fanout.py now; like audit_record, it names the API key that acted."""
+    settings.GATEHOUSE_LOCKOUT_THRESHOLD = 3
+    for _ in range(3):
+        signin_attempt_begin(email=org_member.email)
+        signin_attempt_failed(email=org_member.email, user=org_member)
+    api = ApiClient(new_key(org, org_admin, {"members.view", "members.manage"}, name="helpdesk bot"))
+
+    response = api.post(f"/api/v1/orgs/{org.slug}/users/{org_member.pk}/unlock")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["changed"] is True
+    event = AuditEvent.objects.get(action="account.unlocked")
+    assert event.org == org
+    assert event.metadata["api_credential"]["name"] == "helpdesk bot"
+    assert event.metadata["was_locked"] is True
