@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections import deque
 from dataclasses import dataclass, field
@@ -30,7 +31,8 @@ from orgs.services import invitation_build, member_invite
 from webhooks.services import webhook_endpoint_create
 
 AXE_JS = Path(__file__).parent / "assets" / "axe-core" / "4.14.1" / "axe.min.js"
-SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+# CI keeps var/screenshots/ as artifacts; CRAWL_SCREENSHOTS lets two runs in one checkout keep apart.
+SCREENSHOTS = Path(os.environ.get("CRAWL_SCREENSHOTS") or Path(settings.BASE_DIR) / "var" / "screenshots")
 WIDTHS = (390, 1280, 1440)
 AXE_WIDTH = 1280
 HEIGHT = 900
@@ -41,7 +43,8 @@ LONG_EMAIL = f"{'averyveryverylongmailboxname' * 3}@{'subdomain' * 4}.acme.test"
 
 @dataclass(frozen=True)
 class Role:
-    """Who crawls: the account it signs in as (None: anonymous), where it starts, and pages no link reaches."""
+    """Who crawls: the account it signs in as (None: anonymous), where it starts, and extra pages, each
+    checked as itself: pages no link reaches (error pages, an invitation) or one of each kind (app kinds)."""
 
     name: str
     email: str | None
