@@ -16,7 +16,6 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
-from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -49,6 +48,7 @@ from applications.services import (
 from applications.snippets import integration_snippets
 from applications.token_selectors import live_token_count
 from config.exceptions import DomainError
+from directory.time_zones import format_when
 from identity.backchannel.models import BackchannelLogout
 from identity.backchannel.selectors import backchannel_logout_counts
 from identity.step_up import step_up_required
@@ -417,7 +417,7 @@ class ApplicationSecretOverlapEndView(OrgPermissionMixin, _AppMixin, View):
         else:
             consequences = [
                 _("The previous client secret of %(name)s stops working now instead of at %(until)s.")
-                % {**names, "until": date_format(timezone.localtime(until), "Y-m-d H:i e")},
+                % {**names, "until": format_when(until)},
                 _("Any copy of %(name)s still configured with it can no longer get tokens; tokens already "
                   "issued stay valid until they expire.") % names,
             ]

@@ -10,7 +10,6 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.generic import FormView, TemplateView, View
@@ -28,6 +27,7 @@ from audit.selectors import (
 )
 from audit.services import audit_export_record, audit_retention_update
 from config.exceptions import DomainError
+from directory.time_zones import format_when
 from identity.step_up import step_up_required
 from orgs.confirmation import Confirmation, confirmation_response, is_confirmed
 from orgs.mixins import OrgPermissionMixin, PlatformOperatorMixin
@@ -219,7 +219,7 @@ class AuditRetentionView(OrgPermissionMixin, FormView):
                 ngettext("%(n)d event of %(org)s, older than %(cutoff)s, is deleted for good at tonight's purge.",
                          "%(n)d events of %(org)s, older than %(cutoff)s, are deleted for good at tonight's purge.",
                          doomed) % {"n": doomed, "org": self.org.name,
-                                    "cutoff": date_format(timezone.localtime(cutoff), "Y-m-d H:i e")},
+                                    "cutoff": format_when(cutoff)},
                 _("From then on, every night deletes the events that pass that age."),
                 _("An audit.purged event records how many went and the last one's hash, so the log can still be "
                   "verified. Export the log first if you need to keep older events elsewhere."),
