@@ -125,7 +125,7 @@ class ImportDetailView(OrgPermissionMixin, _ImportMixin, TemplateView):
 
 
 class ImportProgressView(OrgPermissionMixin, _ImportMixin, TemplateView):
-    """The progress fragment, polled by htmx every second while the import runs."""
+    """The progress fragment, polled every second (static/console/poll.js) while the import runs."""
 
     permission = "members.manage"
     template_name = "directory/imports/partials/_progress.html"

@@ -72,7 +72,7 @@ def test_upload_preview_confirm_progress_results(org_admin_client, org, org_admi
     assert "<progress" in text
     assert 'value="2" max="2"' in text
     assert "Download the results (CSV)" in text
-    assert "hx-trigger" not in text
+    assert "data-poll-url" not in text
     assert Membership.objects.get(org=org, user__email="ada@example.test").status == Membership.Status.INVITED
     assert OutboundEmail.objects.get(kind="invitation").recipient == "ada@example.test"
     assert AuditEvent.objects.get(action="user_import.confirmed").actor == org_admin
@@ -93,7 +93,7 @@ def test_progress_fragment_polls_while_running(org_admin_client, org, org_admin)
     response = org_admin_client.get(url("import-progress", org, user_import))
     text = page_text(response)
     assert response.status_code == 200
-    assert 'hx-trigger="every 1s"' in text
+    assert 'data-poll-seconds="1"' in text
     assert url("import-progress", org, user_import) in text
     assert "0 of 1 rows applied" in text
     assert "<html" not in text  # a fragment, not a page
