@@ -79,7 +79,8 @@ def _secret_response(view, application: Application, secret: str, *, rotated: bo
     response = view.response_class(
         request=view.request, template="applications/app_secret.html",
         context={**view.get_context_data(), "application": application, "client_secret": secret,
-                 "rotated": rotated, "previous_until": overlap_until(application), **integration(application)})
+                 "rotated": rotated, "previous_until": overlap_until(application),
+                 **integration_snippets(application)})
     add_never_cache_headers(response)
     return response
 
@@ -90,44 +91,6 @@ def overlap_until(application: Application):
     if application.previous_client_secret and expires is not None and expires > timezone.now():
         return expires
     return None
-
-
-def integration(application: Application) -> dict:
-    """What an RP developer pastes: discovery URL, client id, and a config snippet for the app's kind."""
-    issuer = settings.GATEHOUSE_ISSUER
-    discovery = f"{issuer}/.well-known/openid-configuration"
-    secret_line = ("OIDC_CLIENT_SECRET=<the secret shown once at creation or rotation>\n"
-                   if application.is_confidential else "")
-    redirect = (application.redirect_uris.split() or [""])[0]
-    env = (f"OIDC_ISSUER={issuer}\nOIDC_DISCOVERY_URL={discovery}\nOIDC_CLIENT_ID={application.client_id}\n"
-           f"{secret_line}" + (f"OIDC_REDIRECT_URI={redirect}\n" if redirect else ""))
-    if application.kind == Application.Kind.MACHINE:
-        authlib = (
-            "import os\n"
-            "from authlib.integrations.requests_client import OAuth2Session\n\n"
-            f'session = OAuth2Session("{application.client_id}", os.environ["OIDC_CLIENT_SECRET"],\n'
-            f'                        token_endpoint="{issuer}/oauth/token")\n'
-            'token = session.fetch_token(grant_type="client_credentials")\n'
-        )
-    else:
-        secret_arg = ('    client_secret=os.environ["OIDC_CLIENT_SECRET"],\n'
-                      if application.is_confidential else "")
-        # Only scopes the app may ask for: another would be refused with invalid_scope.
-        scope = application.allowed_scopes or "openid email profile"
-        authlib = (
-            "import os\n"
-            "from authlib.integrations.flask_client import OAuth\n\n"
-            "oauth = OAuth(app)\n"
-            "oauth.register(\n"
-            '    name="gatehouse",\n'
-            f'    server_metadata_url="{discovery}",\n'
-            f'    client_id="{application.client_id}",\n'
-            f"{secret_arg}"
-            f'    client_kwargs={{"scope": "{scope}", "code_challenge_method": "S256"}},\n'
-            ")\n"
-        )
-    return {"issuer": issuer, "discovery_url": discovery, "env_snippet": env.rstrip("\n"),
-            "authlib_snippet": authlib.rstrip("\n")}
 
 
 SUBMIT_ONCE_KEY = "applications.submit_once"

@@ -42,8 +42,9 @@ def test_a_new_account_reads_times_in_utc(org, org_admin, org_admin_client):
     AuditEvent.objects.create(org=org, action="group.created", created_at=WINTER)
 
     assert "6 Dec 2026, 14:05:09 UTC" in audit_list(org_admin_client)
-    account = org_admin_client.get("/account/").content.decode()
-    assert re.search(r'<option value="UTC" selected>UTC</option>', account)
+    assert "<dt>Time zone</dt><dd>UTC · " in org_admin_client.get("/account/").content.decode()
+    form = org_admin_client.get(reverse("identity:time-zone")).content.decode()
+    assert re.search(r'<option value="UTC" selected>UTC</option>', form)
 
 
 def test_a_viewer_in_paris_sees_event_times_in_cet_and_cest(org, org_admin, sign_in):
@@ -96,6 +97,9 @@ def test_an_api_key_expiry_picked_in_los_angeles_is_the_end_of_that_day_there(or
 
 def test_choosing_a_zone_on_the_account_page_saves_it_and_audits_it(org_member, sign_in):
     client = sign_in(org_member)
+    account = client.get(reverse("identity:account")).content.decode()
+    assert f'href="{reverse("identity:time-zone")}">Change time zone</a>' in account
+    assert "<option" not in account  # the list of zones is on its own page
 
     response = client.post(reverse("identity:time-zone"), {"time_zone": "Europe/Paris"})
 
@@ -107,7 +111,9 @@ def test_choosing_a_zone_on_the_account_page_saves_it_and_audits_it(org_member, 
                                                           "after": {"time_zone": "Europe/Paris"}})
     page = client.get(reverse("identity:account")).content.decode()
     assert "Times are now shown in Europe/Paris." in page
-    assert '<option value="Europe/Paris" selected>Europe/Paris</option>' in page
+    assert "Europe/Paris · " in page
+    form = client.get(reverse("identity:time-zone")).content.decode()
+    assert '<option value="Europe/Paris" selected>Europe/Paris</option>' in form
     # The sessions list now reads in Paris time.
     assert re.search(r"signed in <time datetime=\"[^\"]+\">\d{1,2} \w{3} \d{4}, \d\d:\d\d CES?T</time>", page)
 

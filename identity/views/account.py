@@ -41,10 +41,6 @@ def _pending_email_change(user) -> OneTimeToken | None:
 @never_cache
 @login_required
 def account_view(request):
-    return _account_page(request, TimeZoneForm(initial={"time_zone": request.user.time_zone}))
-
-
-def _account_page(request, time_zone_form: TimeZoneForm):
     memberships = Membership.objects.filter(user=request.user).select_related("org").order_by("org__name")
     return render(request, "identity/account.html", {
         "memberships": memberships,
@@ -52,19 +48,22 @@ def _account_page(request, time_zone_form: TimeZoneForm):
         "consents": consent_list(user=request.user),
         "pending_email_change": _pending_email_change(request.user),
         "email_verification_needed": email_verification_needed(request.user),
-        "time_zone_form": time_zone_form,
     })
 
 
 @never_cache
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def time_zone_view(request):
-    """Change the zone times are shown in; a name that is not a zone gets the account page back, the error
-    beside the field and the choice kept."""
+    """Change the zone times are shown in; a name that is not a zone gets the form back, the error beside the
+    field and the choice kept. A page of its own: its list of some 600 zones costs ~40 ms to render, too much
+    for /account/, where every sign-in lands."""
+    if request.method == "GET":
+        form = TimeZoneForm(initial={"time_zone": request.user.time_zone})
+        return render(request, "identity/account_time_zone.html", {"form": form})
     form = TimeZoneForm(request.POST)
     if not form.is_valid():
-        return _account_page(request, form)
+        return render(request, "identity/account_time_zone.html", {"form": form})
     user_time_zone_update(user=request.user, time_zone=form.cleaned_data["time_zone"], request=request)
     messages.success(request, _("Times are now shown in %(zone)s.") % {"zone": form.cleaned_data["time_zone"]})
     return redirect("identity:account")
