@@ -40,8 +40,11 @@ def dana(org):
 
 @pytest.fixture
 def clock(monkeypatch):
-    """The throttle's clock, held in the middle of a minute so a test never straddles a window."""
-    now = {"value": datetime(2026, 12, 6, 12, 0, 30, tzinfo=UTC)}
+    """The throttle's clock, held in the middle of a minute so a test never straddles a window. A minute or two
+    ahead of the real one: Redis counters expire at their window's end by the real clock (PEXPIREAT), so a
+    window already past there would vanish at once."""
+    ahead = datetime.now(UTC).replace(second=30, microsecond=0) + timedelta(minutes=2)
+    now = {"value": ahead}
     monkeypatch.setattr("security.throttle.timezone", SimpleNamespace(now=lambda: now["value"]))
     return now
 
