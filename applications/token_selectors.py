@@ -5,6 +5,19 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 
+def token_filter(*, user, application, org) -> Q:
+    """Every token model carries `user` and `application`, so one Q fits all four: the revocation
+    (applications/tokens.py) and the counts a confirmation page shows narrow the same way."""
+    conditions = Q()
+    if user is not None:
+        conditions &= Q(user=user)
+    if application is not None:
+        conditions &= Q(application=application)
+    if org is not None:
+        conditions &= Q(application__org=org)
+    return conditions
+
+
 def live_token_count(*, org=None, application=None, user=None) -> int:
     """Live tokens matching all the given filters: unexpired access tokens plus refresh tokens not yet revoked.
 
@@ -13,13 +26,7 @@ def live_token_count(*, org=None, application=None, user=None) -> int:
     """
     if org is None and application is None and user is None:
         raise ValueError("live_token_count needs an org, an application or a user.")
-    conditions = Q()
-    if org is not None:
-        conditions &= Q(application__org=org)
-    if application is not None:
-        conditions &= Q(application=application)
-    if user is not None:
-        conditions &= Q(user=user)
+    conditions = token_filter(user=user, application=application, org=org)
     live_access = get_access_token_model().objects.filter(conditions, expires__gt=timezone.now()).count()
     live_refresh = get_refresh_token_model().objects.filter(conditions, revoked__isnull=True).count()
     return live_access + live_refresh

@@ -15,20 +15,9 @@ from oauth2_provider.models import (
 )
 
 from applications.models import AuthorizationRecord
+from applications.token_selectors import token_filter
 
 logger = logging.getLogger(__name__)
-
-
-def _token_filter(*, user, application, org) -> Q:
-    """Every token model carries `user` and `application`, so one Q fits all four."""
-    conditions = Q()
-    if user is not None:
-        conditions &= Q(user=user)
-    if application is not None:
-        conditions &= Q(application=application)
-    if org is not None:
-        conditions &= Q(application__org=org)
-    return conditions
 
 
 def _refresh_tokens_mark_revoked(refresh_tokens) -> int:
@@ -65,7 +54,7 @@ def tokens_revoke(*, user=None, application=None, org=None, reason: str) -> int:
     """
     if user is None and application is None and org is None:
         raise ValueError("tokens_revoke needs a user, an application or an org; it never revokes everything.")
-    conditions = _token_filter(user=user, application=application, org=org)
+    conditions = token_filter(user=user, application=application, org=org)
     refresh_token_model = get_refresh_token_model()
     access_token_model = get_access_token_model()
     refresh_tokens = refresh_token_model.objects.filter(conditions)

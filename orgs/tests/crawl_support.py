@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pyotp
 from django.conf import settings
 from django.utils import timezone
+from playwright.sync_api import Error as PlaywrightError
 
 from applications.api_services import api_create
 from applications.apikey_services import api_key_create
@@ -335,7 +336,7 @@ def load(page, crawl: Crawl, path: str, width: int, landed: set[str] | None):
     HTML, or (at the first width, `landed` given) a redirect to a page already crawled."""
     try:
         response = page.goto(crawl.origin + path, wait_until="load")
-    except Exception as exc:  # Playwright does not render a download
+    except PlaywrightError as exc:  # Playwright does not render a download
         if "Download is starting" not in str(exc):
             raise
         response = None
