@@ -72,6 +72,10 @@ endef
 # `make test` runs on every core (pytest-xdist). Each worker is its own process with its own test
 # database, caches and temporary folders; worksteal hands a worker tests from another's queue when its
 # own runs out, so one slow file does not hold the run up.
+# Bytecode is cached even where the environment sets PYTHONDONTWRITEBYTECODE: without it every worker and
+# every manage.py subprocess compiles the project again, and pytest rewrites each test module's asserts
+# again (~7 s a worker). The __pycache__ folders are gitignored.
+test test-all: export PYTHONDONTWRITEBYTECODE :=
 test: $(VENV)/.installed-dev
 	$(call pytest,-q -m "not browser and not services" -n $(PYTEST_WORKERS) --dist worksteal)
 

@@ -21,10 +21,102 @@ def pytest_configure(config):
                          "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     settings.WHITENOISE_USE_FINDERS = True
     settings.STATIC_ROOT = None
+    _walk_static_files_once()
+    # After each transactional test, Django's flush re-created every content type and permission through
+    # post_migrate (~3 % of the suite's time). Gatehouse reads neither table (its roles are its own).
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.contenttypes.management import create_contenttypes
+    from django.db.models.signals import post_migrate
+
+    post_migrate.disconnect(create_permissions, dispatch_uid="django.contrib.auth.management.create_permissions")
+    post_migrate.disconnect(create_contenttypes)
     from config.celery import app
 
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
+
+
+def _walk_static_files_once():
+    """Each test Client builds its own middleware, and WhiteNoise walked every static file again for each
+    (6 % of the suite's time). The files do not change during a run; what a walk finds is kept per
+    max-age (DEBUG changes it)."""
+    from whitenoise.middleware import WhiteNoiseMiddleware
+
+    walk = WhiteNoiseMiddleware.add_files_from_finders
+    found: dict[int, dict] = {}
+
+    def add_files_from_finders(self):
+        if self.max_age not in found:
+            walk(self)
+            found[self.max_age] = dict(self.files)
+        self.files.update(found[self.max_age])
+
+    WhiteNoiseMiddleware.add_files_from_finders = add_files_from_finders
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(request, django_test_environment, django_db_blocker, django_db_use_migrations, django_db_keepdb,
+                    django_db_createdb, django_db_modify_db_settings):
+    """On the embedded default, each worker's in-memory test database is a copy of one migrated template
+    (config/tests/migrated_template.py) instead of a migration run of its own. Any other database
+    (PostgreSQL through DATABASE_URL, as .ci/run's test-all sets) gets pytest-django's own setup."""
+    from django.db import connection
+    from pytest_django.fixtures import django_db_setup as plugin_setup
+
+    from config.tests.migrated_template import copy_into
+
+    test_name = connection.creation._get_test_db_name() if connection.vendor == "sqlite" else None
+    if test_name is None or not connection.creation.is_in_memory_db(test_name):
+        yield from plugin_setup.__wrapped__(request, django_test_environment, django_db_blocker,
+                                            django_db_use_migrations, django_db_keepdb, django_db_createdb,
+                                            django_db_modify_db_settings)
+        return
+    original_name = connection.settings_dict["NAME"]
+    with django_db_blocker.unblock():
+        connection.close()
+        settings.DATABASES[connection.alias]["NAME"] = connection.settings_dict["NAME"] = test_name
+        copy_into(connection)
+    yield
+    with django_db_blocker.unblock():
+        connection.close()
+    settings.DATABASES[connection.alias]["NAME"] = connection.settings_dict["NAME"] = original_name
+
+
+_SIGNING_KEYS: list[tuple[str, str, dict]] = []
+_LOADED_KEYS: dict[str, object] = {}
+
+
+def _loaded_keys(load):
+    def load_once(pem: str):
+        if pem not in _LOADED_KEYS:
+            _LOADED_KEYS[pem] = load(pem)
+        return _LOADED_KEYS[pem]
+
+    return load_once
+
+
+@pytest.fixture(autouse=True)
+def _pooled_signing_keys(monkeypatch):
+    """A new 2048-bit RSA signing key costs ~45 ms to generate and ~30 ms more to export, and most token
+    tests make one or two. Each test draws distinct keys from a per-process pool of real ones that grows on
+    demand, so keys within a test never repeat. (identity.signing._generate is what makes each key.)"""
+    from identity import signing
+
+    generate = signing._generate
+    drawn = 0
+
+    def pooled():
+        nonlocal drawn
+        if drawn == len(_SIGNING_KEYS):
+            _SIGNING_KEYS.append(generate())
+        drawn += 1
+        kid, pem, public_jwk = _SIGNING_KEYS[drawn - 1]
+        return kid, pem, dict(public_jwk)
+
+    monkeypatch.setattr(signing, "_generate", pooled)
+    # Loading a key again (each test starts with empty key caches) would rebuild its private key with
+    # cryptography's RSA consistency check, ~30 ms; a pooled key's PEM maps to the JWK loaded first.
+    monkeypatch.setattr(signing, "_load_private_jwk", _loaded_keys(signing._load_private_jwk))
 
 
 @pytest.fixture(autouse=True)

@@ -64,7 +64,8 @@ def _check_broker() -> str | None:
 
     try:
         with Connection(url, connect_timeout=PROBE_TIMEOUT_SECONDS) as broker:
-            broker.ensure_connection(max_retries=1, timeout=PROBE_TIMEOUT_SECONDS)
+            # One retry, at once: kombu's default first wait (2 s) would hold a probe past its own timeout.
+            broker.ensure_connection(max_retries=1, interval_start=0, timeout=PROBE_TIMEOUT_SECONDS)
     except Exception as exc:  # noqa: BLE001 — kombu raises transport-specific errors; report any as down.
         return f"broker: {exc.__class__.__name__}"
     return None

@@ -26,7 +26,9 @@ def orders_server(live_server):
     """The Orders API on a free port, in a thread, trusting the live server as its issuer."""
     with issuer_settings(live_server):
         server = orders_api.make_server("127.0.0.1", 0, issuer=live_server.url)
-        thread = threading.Thread(target=server.serve_forever, name="orders-api", daemon=True)
+        # A short poll: shutdown() waits for the next one (0.5 s by default).
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, name="orders-api",
+                                  daemon=True)
         thread.start()
         try:
             yield server

@@ -112,7 +112,8 @@ def other_issuer(oidc):
     server = ThreadingHTTPServer(("127.0.0.1", 0), Discovery)
     url = f"http://127.0.0.1:{server.server_address[1]}"
     document.update(issuer=url, jwks_uri=f"{oidc.url}/.well-known/jwks.json")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll: shutdown() waits for the next one (0.5 s by default).
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     yield url
     server.shutdown()

@@ -1,13 +1,9 @@
 """manage.py create_org, and the helper the command tests share to run manage.py in a subprocess."""
 
-import atexit
-import functools
 import io
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,15 +11,8 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from audit.models import AuditEvent
+from config.tests.migrated_template import embedded_env, migrated_var_dir
 from orgs.models import Organization
-
-# Variables that would point a subprocess away from the embedded default.
-_NON_EMBEDDED_ENV = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "EMAIL_URL")
-
-
-def subprocess_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _NON_EMBEDDED_ENV}
-    return {**env, **extra}
 
 
 def run_manage(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -31,21 +20,11 @@ def run_manage(*args: str, env: dict[str, str], stdin: str | None = None) -> sub
                           capture_output=True, text=True, timeout=120)
 
 
-@functools.cache
-def _migrated_template() -> Path:
-    # Migrating takes seconds; do it once per test run and give each test a copy.
-    template = Path(tempfile.mkdtemp(prefix="gatehouse-var-"))
-    atexit.register(shutil.rmtree, template, ignore_errors=True)
-    result = run_manage("migrate", "-v0", env=subprocess_env(GATEHOUSE_VAR_DIR=str(template)))
-    assert result.returncode == 0, result.stderr
-    return template
-
-
 def manage_py(var_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run manage.py on an embedded default of its own in `var_dir`, migrated on first use."""
     if not (var_dir / "gatehouse.sqlite3").exists():
-        shutil.copytree(_migrated_template(), var_dir, dirs_exist_ok=True)
-    return run_manage(*args, env=subprocess_env(GATEHOUSE_VAR_DIR=str(var_dir)), stdin=stdin)
+        shutil.copytree(migrated_var_dir(), var_dir, dirs_exist_ok=True)
+    return run_manage(*args, env=embedded_env(GATEHOUSE_VAR_DIR=str(var_dir)), stdin=stdin)
 
 
 @pytest.mark.django_db

@@ -11,9 +11,10 @@ from django.test import Client
 from applications.api_services import api_create, application_api_scopes_set
 from applications.models import Api, ApiScope, Application
 from audit.models import AuditEvent
+from config.tests.migrated_template import embedded_env
 from directory.models import Group, GroupMembership, User
 from orgs.models import Membership, Organization
-from orgs.tests.test_commands import run_manage, subprocess_env
+from orgs.tests.test_commands import run_manage
 
 CREDENTIALS = [
     ("admin@example.com", "gatehouse-admin"),
@@ -218,8 +219,8 @@ def test_force_writes_into_a_non_embedded_database(settings, monkeypatch):
 
 def test_refusal_exits_2_from_the_command_line(tmp_path):
     database = tmp_path / "production.sqlite3"
-    env = subprocess_env(DATABASE_URL=f"sqlite:///{database}", SECRET_KEY="test-secret-key-" * 4,
-                         GATEHOUSE_ENCRYPTION_KEYS=Fernet.generate_key().decode(), GATEHOUSE_VAR_DIR=str(tmp_path))
+    env = embedded_env(DATABASE_URL=f"sqlite:///{database}", SECRET_KEY="test-secret-key-" * 4,
+                       GATEHOUSE_ENCRYPTION_KEYS=Fernet.generate_key().decode(), GATEHOUSE_VAR_DIR=str(tmp_path))
 
     result = run_manage("seed_demo", env=env)
 
