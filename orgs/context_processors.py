@@ -39,8 +39,12 @@ def _console_error_org(request) -> dict | None:
     found = None
     slug = request.path[len(CONSOLE_PREFIX):].split("/", 1)[0]
     if slug and request.path.startswith(CONSOLE_PREFIX):
-        org = Organization.objects.filter(slug=slug[:100]).first()
-        granted = permissions_for(user=request.user, org=org) if org is not None else frozenset()
+        seen = getattr(request, "console_org_seen", None)  # set by the view, if it got that far
+        if seen is not None and seen.slug == slug:
+            org, granted = seen.org, seen.permissions
+        else:
+            org = Organization.objects.filter(slug=slug[:100]).first()
+            granted = permissions_for(user=request.user, org=org) if org is not None else frozenset()
         if granted:
             found = {"org": org, "permissions": granted}
     setattr(request, _ERROR_ORG_CACHE, found)

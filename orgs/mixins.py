@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from identity.mfa.enforcement import org_console_step_up
 from orgs.models import Membership, Organization
-from orgs.permissions import permissions_for
+from orgs.permissions import ConsoleOrgSeen, permissions_for
 
 
 class OrgPermissionMixin(LoginRequiredMixin):
@@ -29,9 +29,11 @@ class OrgPermissionMixin(LoginRequiredMixin):
         if not self.permission:
             raise TypeError(f"{type(self).__name__} must declare a permission.")
         org = Organization.objects.filter(slug=kwargs.get("org_slug", "")).first()
+        granted = permissions_for(user=request.user, org=org) if org is not None else frozenset()
+        # What a 404 or 403 page's sidebar would ask again (orgs.context_processors).
+        request.console_org_seen = ConsoleOrgSeen(kwargs.get("org_slug", ""), org, granted)
         if org is None:
             raise Http404(_("No such organization."))
-        granted = permissions_for(user=request.user, org=org)
         if self.permission not in granted:
             membership = Membership.objects.filter(user=request.user, org=org).first()
             if membership is None and not granted:

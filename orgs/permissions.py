@@ -1,5 +1,7 @@
 """The one map from console role to permissions. Every console view and API endpoint asks it."""
 
+from typing import NamedTuple
+
 from django.db.models import QuerySet
 
 from orgs.models import Membership, Organization
@@ -40,6 +42,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 CONSOLE_ROLES = frozenset(role for role, perms in ROLE_PERMISSIONS.items() if perms)
+
+
+class ConsoleOrgSeen(NamedTuple):
+    """The org a console view resolved from its address, and what the signed-in user may do there."""
+
+    slug: str
+    org: Organization | None
+    permissions: frozenset[str]
 
 
 def permissions_for(*, user, org: Organization) -> frozenset[str]:

@@ -16,12 +16,14 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"user{n}@example.test")
     full_name = factory.Faker("name")
     email_verified = True
-    password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
+    password = DEFAULT_PASSWORD  # a raw password (None: unusable), hashed before the one INSERT
 
-    @factory.post_generation
-    def _save_password(obj, create, extracted, **kwargs):
-        if create:
-            obj.save()
+    @classmethod
+    def _create(cls, model_class, *args, password=DEFAULT_PASSWORD, **kwargs):
+        user = model_class(*args, **kwargs)
+        user.set_password(password)
+        user.save(force_insert=True)
+        return user
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):

@@ -57,7 +57,7 @@ class Issuer:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self.discovery_override: dict[str, Any] | None = None
         # A short poll so that stop() (shutdown) returns at once.
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.005,), daemon=True)
         self._thread.start()
 
     # -- what it serves ---------------------------------------------------------------------------
