@@ -12,7 +12,8 @@ parameters (the first PASSWORD_HASHERS entry). A load generator (this file with 
 process, 127.0.0.1 only, bounded by count and --seconds) keeps --concurrency "browsers" busy, each a fresh
 cookie jar per iteration:
 
-  sign-in  GET /login (CSRF token from the form), POST the credentials, GET the page it redirects to
+  hosted   GET /login (CSRF token from the form), POST the credentials: issue #14's "hosted sign-in"
+  sign-in  as hosted, then GET the page it redirects to (what a browser does next)
   flow     GET /oauth/authorize (hr-portal, PKCE S256, openid profile email), GET /login?next=..., POST the
            credentials, GET /oauth/authorize again, POST the consent form when it is shown, then
            POST /oauth/token with the code (HTTP Basic hr-portal:hr-portal-secret)
@@ -132,6 +133,21 @@ def _expect(status: int, wanted: int, step: str):
         raise RuntimeError(f"{step}: HTTP {status}")
 
 
+def one_hosted_signin(port: int, email: str) -> dict:
+    """Issue #14's "hosted sign-in": GET /login and POST the credentials; the redirect is not followed."""
+    browser = Browser(port)
+    try:
+        status, _, html = browser.request("GET", "/login")
+        _expect(status, 200, "GET /login")
+        token = CSRF_RE.search(html).group(1)
+        status, _, _ = browser.request("POST", "/login", {"csrfmiddlewaretoken": token, "email": email,
+                                                          "password": PASSWORD, "next": ""})
+        _expect(status, 302, "POST /login")
+        return {"consent": 0}
+    finally:
+        browser.close()
+
+
 def one_signin(port: int, email: str) -> dict:
     browser = Browser(port)
     try:
@@ -248,7 +264,7 @@ def loadgen(spec_path: str) -> None:
     """The load generator process: READY, wait for a line, run, print one JSON line."""
     spec = json.loads(Path(spec_path).read_text())
     port, kind, count, users = spec["port"], spec["kind"], spec["count"], spec["users"]
-    action = one_flow if kind == "flow" else one_signin
+    action = {"flow": one_flow, "hosted": one_hosted_signin}.get(kind, one_signin)
     global TOTP_STEPS
     TOTP_STEPS = TotpSteps(Path(spec["totp_steps"])) if spec.get("totp_steps") else None
     lock = threading.Lock()
@@ -424,7 +440,7 @@ def main() -> int:
             warm = run_load(bench, port, "flow", len(users), args.concurrency, args.seconds, users, 0, work)
             if warm["errors"]:
                 raise SystemExit(f"warm-up errors: {warm['errors']}")
-            kinds = [("signin", args.signins, users), ("flow", args.flows, users)]
+            kinds = [("hosted", args.signins, users), ("signin", args.signins, users), ("flow", args.flows, users)]
             if totp_users:
                 warm = run_load(bench, port, "signin-totp", len(totp_users), args.concurrency, args.seconds,
                                 totp_users, 0, work)

@@ -21,7 +21,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from identity.models import PasswordChangeRequired, PasswordHistory, PasswordPolicy
-from orgs.models import Membership, Organization
+from orgs.models import Organization
+from orgs.selectors import member_org_ids
 
 # Past passwords kept per user; an org cannot ask for more.
 HISTORY_KEEP = 24
@@ -44,9 +45,7 @@ def effective_policy(*, user, extra_org: Organization | None = None) -> Effectiv
     """The strictest rules of the user's active memberships (plus `extra_org`, an org being joined)."""
     org_ids = set()
     if user is not None and user.pk is not None:
-        org_ids = set(Membership.objects.filter(user=user, status=Membership.Status.ACTIVE,
-                                                org__status=Organization.Status.ACTIVE)
-                      .values_list("org_id", flat=True))
+        org_ids = set(member_org_ids(user=user))
     if extra_org is not None:
         org_ids.add(extra_org.pk)
     policies = list(PasswordPolicy.objects.filter(org_id__in=org_ids))

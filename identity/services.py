@@ -24,7 +24,7 @@ from identity.devices import describe_device
 from identity.middleware import SESSION_SID_KEY
 from identity.models import UserSession
 from orgs.models import Membership, Organization
-from orgs.selectors import member_org_ids
+from orgs.selectors import member_org_ids, membership_in_force, memberships_remember, user_memberships
 from security.services import (
     login_ip_forgive,
     login_ip_hit,
@@ -57,7 +57,7 @@ def _suspended_orgs(user: User) -> tuple[str, ...]:
     Users with no membership (operators, or people between invitations) are not refused here;
     invited memberships let the user in so they can accept.
     """
-    memberships = list(Membership.objects.filter(user=user).select_related("org"))
+    memberships = memberships_remember(user=user)  # the rest of the sign-in reads them again
     if not memberships:
         return ()
     in_force = [
@@ -119,11 +119,8 @@ def password_check(
 
 def _active_memberships(user: User) -> list[tuple[int, bool]]:
     """(org id, whether the org emails about new devices) for each active membership of `user` in an active
-    org: orgs.selectors.member_org_ids with the email flag, so a sign-in still costs one membership query."""
-    return list(
-        Membership.objects.filter(user=user, status=Membership.Status.ACTIVE, org__status=Organization.Status.ACTIVE)
-        .order_by("org_id").values_list("org_id", "org__notify_new_device_sign_in")
-    )
+    org: orgs.selectors.member_org_ids with the email flag."""
+    return [(m.org_id, m.org.notify_new_device_sign_in) for m in user_memberships(user=user) if membership_in_force(m)]
 
 
 def member_sign_in_org_ids(user: User) -> list[int]:

@@ -33,10 +33,34 @@ def membership_list(*, org: Organization, status: str | None = None) -> QuerySet
     return memberships.order_by("user__email")
 
 
+_REMEMBERED = "_gatehouse_memberships"
+
+
+def user_memberships(*, user) -> list[Membership]:
+    """Every membership of `user` with its org, by org id: one query (a person belongs to a few orgs), unless
+    memberships_remember() kept them on this user object."""
+    remembered = getattr(user, _REMEMBERED, None)
+    if remembered is not None:
+        return remembered
+    return list(Membership.objects.filter(user=user).select_related("org").order_by("org_id"))
+
+
+def memberships_remember(*, user) -> list[Membership]:
+    """Read `user`'s memberships once for the rest of this request. The sign-in flow asks: its password,
+    MFA, session and audit steps each read them, and none of them changes a membership."""
+    memberships = user_memberships(user=user)
+    setattr(user, _REMEMBERED, memberships)
+    return memberships
+
+
+def membership_in_force(membership: Membership) -> bool:
+    """An active membership of an active org."""
+    return (membership.status == Membership.Status.ACTIVE
+            and membership.org.status == Organization.Status.ACTIVE)
+
+
 def member_org_ids(*, user) -> list[int]:
     """The orgs whose business an event about `user`'s account is: those where the account is an active
     member of an active org (audit/fanout.py copies the event into each). Invited or suspended
     memberships, and suspended orgs, see nothing: they must not learn what the account does elsewhere."""
-    return list(Membership.objects.filter(user=user, status=Membership.Status.ACTIVE,
-                                          org__status=Organization.Status.ACTIVE)
-                .order_by("org_id").values_list("org_id", flat=True))
+    return [m.org_id for m in user_memberships(user=user) if membership_in_force(m)]

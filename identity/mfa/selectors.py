@@ -24,6 +24,7 @@ from identity.mfa.models import RecoveryCode, RecoveryCodeSet, TotpDevice
 from identity.passkeys.models import Passkey
 from identity.passkeys.selectors import user_passkey_count
 from orgs.models import Membership, Organization
+from orgs.selectors import membership_in_force, user_memberships
 
 CONSOLE_ROLES = frozenset({Membership.Role.OWNER, Membership.Role.ADMIN, Membership.Role.AUDITOR})
 
@@ -112,10 +113,9 @@ def user_mfa_requirement(*, user: User) -> MfaRequirement:
     if user.is_superuser and settings.GATEHOUSE_MFA_REQUIRED_FOR_OPERATORS:
         return MfaRequirement(required=True, grace_ends=None, orgs=())
     memberships = [
-        membership for membership in Membership.objects.filter(
-            user=user, status=Membership.Status.ACTIVE, org__status=Organization.Status.ACTIVE,
-        ).exclude(org__mfa_policy=Organization.MfaPolicy.OFF).select_related("org")
-        if policy_covers_role(membership.org.mfa_policy, membership.role)
+        membership for membership in user_memberships(user=user)
+        if membership_in_force(membership) and membership.org.mfa_policy != Organization.MfaPolicy.OFF
+        and policy_covers_role(membership.org.mfa_policy, membership.role)
     ]
     if not memberships:
         return NOT_REQUIRED

@@ -59,11 +59,14 @@ def _login_page(request, form, next_url: str):
     return allow_form_action(response, source_for_authorize_url(next_url) if next_url else None)
 
 
-def login_flow_continue(request, flow: LoginFlow, user) -> HttpResponse:
+def login_flow_continue(request, flow: LoginFlow, user, steps: list[str] | None = None) -> HttpResponse:
     """After a step has added its method to `flow.methods`: save the flow and go to the next step's page,
     or, when no step is left, sign in (login(), or stepping up the session already signed in as `user`)
-    and go where the flow was going. The passkey step calls this too, after appending "hwk" or "swk"."""
-    if steps := flow.remaining_steps(user):
+    and go where the flow was going. The passkey step calls this too, after appending "hwk" or "swk".
+    `steps`: flow.remaining_steps(user) when the caller has just worked them out (each costs queries)."""
+    if steps is None:
+        steps = flow.remaining_steps(user)
+    if steps:
         flow_save(request.session, flow)
         return redirect(flow_step_url(steps[0]))
     next_url = flow.next_url
@@ -139,12 +142,13 @@ def login_view(request):
     flow.enrol_skipped = flow.step_up = False
     flow.acr = flow_acr_of_next(flow.next_url)
     flow.factors = None  # another account's may be left from an earlier attempt in this browser
-    if flow.remaining_steps(check.user)[:1] == ["mfa"]:
+    steps = flow.remaining_steps(check.user)
+    if steps[:1] == ["mfa"]:
         # The second-factor step's page right away rather than a redirect to it: a round trip less, which
         # is most of what an authenticator app adds to a sign-in (bench/login.py --totp, issue #11).
         flow_save(request.session, flow)
         return verify_page(request, flow, check.user)
-    return login_flow_continue(request, flow, check.user)
+    return login_flow_continue(request, flow, check.user, steps)
 
 
 @never_cache
