@@ -45,6 +45,14 @@ def _error_uri(redirect_uri: str, error: str, state: str | None, description: st
     return redirect_uri + ("&" if "?" in redirect_uri else "?") + urlencode(params)
 
 
+def _validated_application(credentials: dict) -> Application:
+    """The client oauthlib validated (identity.oidc.validator loads it with its org), else a query."""
+    client = getattr(credentials.get("request"), "client", None)
+    if isinstance(client, Application) and client.client_id == credentials["client_id"]:
+        return client
+    return Application.objects.select_related("org").get(client_id=credentials["client_id"])
+
+
 def _request_problem(params) -> tuple[str, str] | None:
     """(error, description) for what oauthlib lets through but Gatehouse does not serve."""
     if "request" in params:
@@ -111,7 +119,7 @@ class AuthorizeView(AuthorizationView):
                     "error": "invalid_request", "description": "The redirect_uri parameter is required.",
                 }, status=400)
             try:
-                _scopes, credentials = self.validate_authorization_request(request)
+                self._validated = _scopes, credentials = self.validate_authorization_request(request)
             except OAuthToolkitError as error:
                 self.oauth2_data = {}
                 return self.error_response(error, application=None)
@@ -151,11 +159,13 @@ class AuthorizeView(AuthorizationView):
 
     def get(self, request, *args, **kwargs):
         prompt = set(request.GET.get("prompt", "").split())
-        try:
-            scopes, credentials = self.validate_authorization_request(request)
-        except OAuthToolkitError as error:
-            return self.error_response(error, application=None)
-        application = Application.objects.select_related("org").get(client_id=credentials["client_id"])
+        if (validated := getattr(self, "_validated", None)) is None:  # dispatch() validated this GET already
+            try:
+                validated = self.validate_authorization_request(request)
+            except OAuthToolkitError as error:
+                return self.error_response(error, application=None)
+        scopes, credentials = validated
+        application = _validated_application(credentials)
         # The grant names the API the token is for as a list (RFC 8707; DOT's model refuses a string), also
         # when only its scopes named it (identity/oidc/resources.py resolved it while validating).
         target = getattr(credentials.get("request"), "gatehouse_target", None)
@@ -207,6 +217,7 @@ class AuthorizeView(AuthorizationView):
                       {"application": application, "message": decision.message}, status=403)
 
     def _issue_code(self, application, scopes, credentials):
+        self._authorizing = application
         try:
             uri, _headers, _body, _status = self.create_authorization_response(
                 request=self.request, scopes=" ".join(scopes), credentials=credentials, allow=True
@@ -223,7 +234,9 @@ class AuthorizeView(AuthorizationView):
                            "gatehouse_amr": list(user_session.amr), "gatehouse_auth_time": user_session.auth_time}
         uri, headers, body, status = super().create_authorization_response(request, scopes, credentials, allow)
         if allow:
-            application = Application.objects.select_related("org").get(client_id=credentials["client_id"])
+            application = getattr(self, "_authorizing", None)
+            if application is None or application.client_id != credentials["client_id"]:
+                application = Application.objects.select_related("org").get(client_id=credentials["client_id"])
             # An /authorize for an org's app records a sign-in event in that org (DESIGN.md).
             audit_record(action="login.authorized", actor=request.user, org=application.org, target=application,
                          request=request, metadata={"client_id": application.client_id, "scopes": scopes,
@@ -238,6 +251,7 @@ class AuthorizeView(AuthorizationView):
         if application is None:
             return render(self.request, "identity/oidc/error.html",
                           {"error": "invalid_client", "description": "Unknown client."}, status=400)
+        self._authorizing = application
         credentials = {"redirect_uri": form.cleaned_data.get("redirect_uri"), "state": form.cleaned_data.get("state")}
         refused = self._refuse_if_not_allowed(application, credentials, interactive=True)
         if refused is not None:
