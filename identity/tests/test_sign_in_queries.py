@@ -1,0 +1,106 @@
+"""The statements a sign-in and the authorize request after it no longer repeat (issue #14 item 5;
+bench/RESULTS.md has the figures):
+
+- a password POST reads the person's memberships once, and works out the steps left (MFA requirement,
+  forced or expired password) once;
+- /oauth/authorize, after sign-in, loads its client once per oauthlib validation and not again for the
+  view or the audit row;
+- a console 404 or 403 inside an org does not look the org up again for its sidebar.
+"""
+
+import base64
+import hashlib
+import secrets
+from urllib.parse import parse_qs, urlencode, urlparse
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from audit.models import AuditEvent
+from identity.models import PasswordPolicy
+from identity.tests.oidc_support import make_web_app
+
+pytestmark = pytest.mark.django_db
+
+
+def selects_from(queries, table: str) -> list[str]:
+    return [q["sql"] for q in queries.captured_queries
+            if q["sql"].lstrip().upper().startswith("SELECT") and f'FROM "{table}"' in q["sql"]]
+
+
+def post_password(client, email: str, password: str, next_url: str = ""):
+    return client.post("/login", {"email": email, "password": password, "next": next_url})
+
+
+def test_a_password_sign_in_reads_memberships_and_the_password_rules_once(client, org, org_admin, password):
+    PasswordPolicy.objects.create(org=org, min_length=14)
+    with CaptureQueriesContext(connection) as queries:
+        response = post_password(client, org_admin.email, password)
+
+    assert response.status_code == 302
+    assert response["Location"] == "/console/"  # an admin lands in the console: the memberships said so
+    assert len(selects_from(queries, "orgs_membership")) == 1
+    assert len(selects_from(queries, "identity_passwordchangerequired")) == 1
+    assert len(selects_from(queries, "identity_passwordpolicy")) == 1
+    # The sign-in is recorded where it happened and copied into the org (audit/fanout.py): the copy's org
+    # came from the same memberships.
+    assert AuditEvent.objects.filter(action="login.member_succeeded", org=org, target_id=str(org_admin.pk)).exists()
+
+
+def test_a_member_whose_org_is_suspended_is_still_refused(client, org, org_member, password):
+    org.status = org.Status.SUSPENDED
+    org.save(update_fields=["status"])
+
+    response = post_password(client, org_member.email, password)
+
+    assert response.status_code == 200
+    assert "suspended" in response.content.decode()
+
+
+def test_authorize_after_sign_in_loads_its_client_once_per_validation(client, org, org_member, password):
+    app = make_web_app(org)  # trusted: no consent page
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    query = urlencode({"response_type": "code", "client_id": app.client_id, "redirect_uri": app.redirect_uri,
+                       "scope": "openid email", "state": "st", "nonce": "no", "code_challenge": challenge,
+                       "code_challenge_method": "S256"})
+    assert post_password(client, org_member.email, password).status_code == 302
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/oauth/authorize?{query}")
+
+    assert response.status_code == 302
+    location = urlparse(response["Location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == app.redirect_uri
+    assert parse_qs(location.query)["state"] == ["st"]
+    # One lookup when the view validates the request, one when oauthlib validates it again to issue the
+    # code; the view and the audit row reuse what was loaded (it was five).
+    assert len(selects_from(queries, "applications_application")) == 2
+    event = AuditEvent.objects.get(action="login.authorized")
+    assert (event.org, event.target_id) == (org, str(app_pk(app.client_id)))
+
+
+def app_pk(client_id: str) -> int:
+    from applications.models import Application
+
+    return Application.objects.get(client_id=client_id).pk
+
+
+def test_a_console_404_inside_an_org_looks_the_org_up_once(org_admin_client, org):
+    with CaptureQueriesContext(connection) as queries:
+        response = org_admin_client.get(f"/console/{org.slug}/users/999999999/")
+
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert 'id="nav-org-heading"' in page  # the org's sidebar, as before
+    assert len(selects_from(queries, "orgs_organization")) == 1
+
+
+def test_a_console_404_for_an_unknown_org_names_no_org(org_admin_client):
+    with CaptureQueriesContext(connection) as queries:
+        response = org_admin_client.get("/console/nope/users/1/")
+
+    assert response.status_code == 404
+    assert 'id="nav-org-heading"' not in response.content.decode()
+    assert len(selects_from(queries, "orgs_organization")) == 1
