@@ -260,9 +260,10 @@ def test_past_the_applications_own_refresh_lifetime(web, app, org_member):
 def test_within_the_applications_own_lifetime_the_deployments_does_not_apply(web, app, org_member):
     app.refresh_token_lifetime = 3600
     app.save()
+    auth_time = timezone.now()  # one sign-in time for every token compared (see the `mint` fixture)
 
     def old_access_token():
-        token = mint_refresh_token(org_member, app)
+        token = mint_refresh_token(org_member, app, auth_time=auth_time)
         get_access_token_model().objects.filter(refresh_token__token=token).update(
             expires=timezone.now() - timedelta(days=31))
         return token
