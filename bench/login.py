@@ -133,15 +133,20 @@ def _expect(status: int, wanted: int, step: str):
         raise RuntimeError(f"{step}: HTTP {status}")
 
 
+def _password_post(browser: Browser, email: str) -> tuple[int, str, str]:
+    """GET /login, then POST the credentials with its CSRF token: (status, Location, body) of the POST."""
+    status, _, html = browser.request("GET", "/login")
+    _expect(status, 200, "GET /login")
+    token = CSRF_RE.search(html).group(1)
+    return browser.request("POST", "/login", {"csrfmiddlewaretoken": token, "email": email, "password": PASSWORD,
+                                              "next": ""})
+
+
 def one_hosted_signin(port: int, email: str) -> dict:
     """Issue #14's "hosted sign-in": GET /login and POST the credentials; the redirect is not followed."""
     browser = Browser(port)
     try:
-        status, _, html = browser.request("GET", "/login")
-        _expect(status, 200, "GET /login")
-        token = CSRF_RE.search(html).group(1)
-        status, _, _ = browser.request("POST", "/login", {"csrfmiddlewaretoken": token, "email": email,
-                                                          "password": PASSWORD, "next": ""})
+        status, _, _ = _password_post(browser, email)
         _expect(status, 302, "POST /login")
         return {"consent": 0}
     finally:
@@ -151,11 +156,7 @@ def one_hosted_signin(port: int, email: str) -> dict:
 def one_signin(port: int, email: str) -> dict:
     browser = Browser(port)
     try:
-        status, _, html = browser.request("GET", "/login")
-        _expect(status, 200, "GET /login")
-        token = CSRF_RE.search(html).group(1)
-        status, location, html = browser.request("POST", "/login", {"csrfmiddlewaretoken": token, "email": email,
-                                                                    "password": PASSWORD, "next": ""})
+        status, location, html = _password_post(browser, email)
         location = second_factor(browser, status, location, html, email)
         status, _, _ = browser.request("GET", _local(location))
         _expect(status, 200, f"GET {_local(location)}")
