@@ -3,8 +3,8 @@
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from orgs.permissions import CONSOLE_ROLES
-from orgs.selectors import membership_in_force, user_memberships
+from orgs.permissions import membership_opens_console
+from orgs.selectors import user_memberships
 
 
 def safe_next_url(request, candidate: str | None) -> str:
@@ -18,7 +18,6 @@ def safe_next_url(request, candidate: str | None) -> str:
 
 def landing_url(user) -> str:
     """The console for operators and org staff, the account page for everyone else."""
-    if user.is_superuser or any(membership_in_force(m) and m.role in CONSOLE_ROLES
-                                for m in user_memberships(user=user)):
+    if user.is_superuser or any(membership_opens_console(m) for m in user_memberships(user=user)):
         return reverse("console:home")
     return reverse("identity:account")

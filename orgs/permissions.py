@@ -70,6 +70,12 @@ def permissions_for(*, user, org: Organization) -> frozenset[str]:
     return ROLE_PERMISSIONS.get(membership.role, frozenset()) if membership else frozenset()
 
 
+def membership_opens_console(membership: Membership) -> bool:
+    """console_memberships()'s rule for one membership already read (with its org)."""
+    return (membership.status == Membership.Status.ACTIVE and membership.role in CONSOLE_ROLES
+            and membership.org.status == Organization.Status.ACTIVE)
+
+
 def console_memberships(user) -> QuerySet[Membership]:
     """The memberships through which `user` may open an org console (for the org switcher)."""
     return (

@@ -30,6 +30,13 @@ def embedded_env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
+def run_manage(*args: str, env: dict[str, str], stdin: str | None = None,
+               timeout: int = 120) -> subprocess.CompletedProcess[str]:
+    """`manage.py ARGS` in a subprocess of its own, with `env` as its whole environment."""
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=timeout)
+
+
 def _digest() -> str:
     import django
 
@@ -55,9 +62,7 @@ def migrated_var_dir() -> Path:
                 if stale.is_dir():
                     shutil.rmtree(stale, ignore_errors=True)
             template.mkdir()
-            result = subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=settings.BASE_DIR,
-                                    env=embedded_env(GATEHOUSE_VAR_DIR=str(template)), capture_output=True,
-                                    text=True, timeout=300)
+            result = run_manage("migrate", "-v0", env=embedded_env(GATEHOUSE_VAR_DIR=str(template)), timeout=300)
             if result.returncode != 0:
                 shutil.rmtree(template, ignore_errors=True)
                 raise RuntimeError(f"manage.py migrate failed:\n{result.stderr}")

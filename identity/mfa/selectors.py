@@ -24,9 +24,8 @@ from identity.mfa.models import RecoveryCode, RecoveryCodeSet, TotpDevice
 from identity.passkeys.models import Passkey
 from identity.passkeys.selectors import user_passkey_count
 from orgs.models import Membership, Organization
+from orgs.permissions import CONSOLE_ROLES
 from orgs.selectors import membership_in_force, user_memberships
-
-CONSOLE_ROLES = frozenset({Membership.Role.OWNER, Membership.Role.ADMIN, Membership.Role.AUDITOR})
 
 
 def policy_covers_role(policy: str, role: str) -> bool:

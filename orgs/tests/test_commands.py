@@ -3,21 +3,14 @@
 import io
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from audit.models import AuditEvent
-from config.tests.migrated_template import embedded_env, migrated_var_dir
+from config.tests.migrated_template import embedded_env, migrated_var_dir, run_manage
 from orgs.models import Organization
-
-
-def run_manage(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=env, input=stdin,
-                          capture_output=True, text=True, timeout=120)
 
 
 def manage_py(var_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -11,10 +11,9 @@ from django.test import Client
 from applications.api_services import api_create, application_api_scopes_set
 from applications.models import Api, ApiScope, Application
 from audit.models import AuditEvent
-from config.tests.migrated_template import embedded_env
+from config.tests.migrated_template import embedded_env, run_manage
 from directory.models import Group, GroupMembership, User
 from orgs.models import Membership, Organization
-from orgs.tests.test_commands import run_manage
 
 CREDENTIALS = [
     ("admin@example.com", "gatehouse-admin"),
