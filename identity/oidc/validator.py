@@ -5,6 +5,7 @@ import binascii
 import contextlib
 import functools
 import hashlib
+import json
 import logging
 from datetime import timedelta
 from urllib.parse import unquote_plus
@@ -22,7 +23,7 @@ from oauth2_provider.models import (
 )
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.settings import oauth2_settings
-from oauthlib.oauth2.rfc6749 import errors
+from oauthlib.oauth2.rfc6749 import errors, utils
 
 from applications.models import Application, AuthorizationRecord
 from applications.oauth_policy import pkce_required, pkce_required_for
@@ -278,24 +279,71 @@ class GatehouseValidator(OAuth2Validator):
 
     # ------------------------------------------------------------------ token endpoint
 
+    # oauthlib asks about a code's grant six times in one token request (the dispatcher's scopes, the
+    # code, its resource, the PKCE challenge and method, the redirect URI, the nonce), and DOT reads the
+    # row each time. A code is unique (Grant.code), so the row is read once per request, kept on oauthlib's
+    # request object, which lives for that one HTTP request. The code's single use is still enforced where
+    # DOT enforces it: the DELETE in invalidate_authorization_code, which refuses a grant already gone.
+
+    @staticmethod
+    def _grant(code, request):
+        """The grant row of `code` (None if there is none), read once per token request."""
+        grants = getattr(request, "gatehouse_grants", None)
+        if grants is None:
+            grants = request.gatehouse_grants = {}
+        if code not in grants:
+            grants[code] = get_grant_model().objects.filter(code=code).first()
+        return grants[code]
+
+    def _client_grant(self, code, client, request):
+        """As DOT's `Grant.objects.get(code=code, application=client)`: the grant, if it is this client's."""
+        grant = self._grant(code, request)
+        if grant is None or client is None or grant.application_id != client.pk:
+            raise get_grant_model().DoesNotExist
+        return grant
+
+    def get_authorization_code_scopes(self, client_id, code, redirect_uri, request):
+        grant = self._grant(code, request)
+        return utils.scope_to_list(grant.scope) if grant is not None and grant.scope else []
+
+    def get_authorization_code_nonce(self, client_id, code, redirect_uri, request):
+        grant = self._grant(code, request)
+        return grant.nonce if grant is not None and grant.nonce else None
+
+    def get_code_challenge(self, code, request):
+        return self._client_grant(code, request.client, request).code_challenge or None
+
+    def get_code_challenge_method(self, code, request):
+        return self._client_grant(code, request.client, request).code_challenge_method or None
+
     def confirm_redirect_uri(self, client_id, code, redirect_uri, client, *args, **kwargs):
-        if super().confirm_redirect_uri(client_id, code, redirect_uri, client, *args, **kwargs):
+        request = args[0] if args else kwargs.get("request")
+        if self._client_grant(code, client, request).redirect_uri_allowed(redirect_uri):
             return True
         # oauthlib answers a mismatch with invalid_request; RFC 6749 §5.2 names it invalid_grant
         # ("does not match the redirection URI used in the authorization request"). oauthlib's
         # token grant turns any OAuth2Error raised here into the error response.
-        request = args[0] if args else kwargs.get("request")
         raise errors.InvalidGrantError(
             description="The redirect_uri does not match the one used in the authorization request.",
             request=request)
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
-        if not super().validate_code(client_id, code, client, request, *args, **kwargs):
+        """DOT's check (the client's grant, not expired: its scopes, user, nonce and claims go onto the
+        request), on the grant read once."""
+        try:
+            grant = self._client_grant(code, client, request)
+        except get_grant_model().DoesNotExist:
+            grant = None
+        if grant is None or grant.is_expired():
             self._revoke_replayed_code(code=code, client=client, request=request)
             return False
-        resources = (get_grant_model().objects.filter(code=code, application=client)
-                     .values_list("resource", flat=True).first())
-        return self._target_still_granted(request, client, resources)
+        request.scopes = grant.scope.split(" ")
+        request.user = grant.user
+        if grant.nonce:
+            request.nonce = grant.nonce
+        if grant.claims:
+            request.claims = json.loads(grant.claims)
+        return self._target_still_granted(request, client, grant.resource)
 
     @staticmethod
     def _target_still_granted(request, client, resources) -> bool:

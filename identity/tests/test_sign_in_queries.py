@@ -5,6 +5,8 @@ bench/RESULTS.md has the figures):
   forced or expired password) once;
 - /oauth/authorize, after sign-in, loads its client once per oauthlib validation and not again for the
   view or the audit row;
+- the token request that redeems a code reads the code's grant once for oauthlib's six questions about
+  it (DOT's own lookup of its resource, inside the saving transaction, is the second);
 - a console 404 or 403 inside an org does not look the org up again for its sidebar.
 """
 
@@ -79,6 +81,41 @@ def test_authorize_after_sign_in_loads_its_client_once_per_validation(client, or
     assert len(selects_from(queries, "applications_application")) == 2
     event = AuditEvent.objects.get(action="login.authorized")
     assert (event.org, event.target_id) == (org, str(app_pk(app.client_id)))
+
+
+def test_redeeming_a_code_reads_its_grant_once_and_still_checks_everything(client, org, org_member, password):
+    import jwt
+
+    app = make_web_app(org)
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    query = urlencode({"response_type": "code", "client_id": app.client_id, "redirect_uri": app.redirect_uri,
+                       "scope": "openid email", "state": "st", "nonce": "the-nonce", "code_challenge": challenge,
+                       "code_challenge_method": "S256"})
+    assert post_password(client, org_member.email, password).status_code == 302
+    code = parse_qs(urlparse(client.get(f"/oauth/authorize?{query}")["Location"]).query)["code"][0]
+    basic = "Basic " + base64.b64encode(f"{app.client_id}:{app.client_secret}".encode()).decode()
+
+    def redeem(**changes):
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": app.redirect_uri,
+                "code_verifier": verifier, **changes}
+        return client.post("/oauth/token", form, HTTP_AUTHORIZATION=basic)
+
+    # Each check the grant's row serves still refuses, without spending the code.
+    assert redeem(code_verifier=secrets.token_urlsafe(48)).json()["error"] == "invalid_grant"  # PKCE
+    assert redeem(redirect_uri=app.redirect_uri + "/other").json()["error"] == "invalid_grant"
+    with CaptureQueriesContext(connection) as queries:
+        response = redeem()
+
+    assert response.status_code == 200, response.content
+    # Read before the next request: the test client's next request empties the connection's query log.
+    assert len(selects_from(queries, "oauth2_provider_grant")) == 2  # it was eight
+    id_token = response.json()["id_token"]
+    keys = jwt.PyJWKSet.from_dict(client.get("/.well-known/jwks.json").json())
+    claims = jwt.decode(id_token, keys[jwt.get_unverified_header(id_token)["kid"]].key, algorithms=["RS256"],
+                        audience=app.client_id)
+    assert (claims["nonce"], claims["email"]) == ("the-nonce", org_member.email)
+    assert redeem().json()["error"] == "invalid_grant"  # spent
 
 
 def app_pk(client_id: str) -> int:
