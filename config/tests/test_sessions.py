@@ -42,3 +42,42 @@ def test_a_key_already_taken_is_drawn_again(monkeypatch):
     assert second.session_key == "k" * 32
     assert import_module(settings.SESSION_ENGINE).SessionStore(taken.session_key)["who"] == "first"
     assert import_module(settings.SESSION_ENGINE).SessionStore("k" * 32)["who"] == "second"
+
+
+@pytest.fixture(params=["config.sessions.db", "config.sessions.cached_db"])
+def store(request, settings):
+    """Each engine's store; the cached one over a real (in-process) cache, as production's is over Redis."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    return import_module(request.param).SessionStore
+
+
+def test_a_session_is_deleted_with_one_statement_and_is_gone_everywhere(store):
+    session = store()
+    session["user"] = "someone"
+    session.save()
+    assert store(session.session_key)["user"] == "someone"  # and in the cache, for cached_db
+
+    with CaptureQueriesContext(connection) as queries:
+        session.delete()
+
+    statements = [q["sql"] for q in queries.captured_queries if "django_session" in q["sql"]]
+    assert len(statements) == 1
+    assert statements[0].startswith("DELETE")
+    assert not store().exists(session.session_key)
+    assert store(session.session_key).load() == {}  # neither the row nor a cached copy answers
+
+
+def test_signing_in_again_replaces_the_old_session(store):
+    session = store()
+    session["flow"] = "pending"
+    session.save()
+    old_key = session.session_key
+
+    session.cycle_key()  # what login() does
+
+    assert session.session_key != old_key
+    assert session["flow"] == "pending"
+    assert not store().exists(old_key)
+    assert store(old_key).load() == {}
+    assert store(session.session_key)["flow"] == "pending"
+    store().delete("never-existed-" + "x" * 18)  # a key with no row: nothing to do, no error
