@@ -3,8 +3,9 @@
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import CharField, Count, Q, QuerySet, Value
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce, Concat, TruncDate
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -27,6 +28,13 @@ MEMBER_FAILED_SIGN_IN_ACTIONS = ("login.member_failed",)
 ORG_SIGN_IN_ACTIONS = SIGN_IN_ACTIONS + MEMBER_SIGN_IN_ACTIONS
 ORG_FAILED_SIGN_IN_ACTIONS = FAILED_SIGN_IN_ACTIONS + MEMBER_FAILED_SIGN_IN_ACTIONS
 TOP_ORGS = 5
+
+
+# The browser session a sign-in event belongs to (its metadata's sid, "" without one), for counting each session
+# once a day. A plain text value, so that "" compares as text (JSON key lookups parse their right-hand side).
+_SID = Coalesce(KeyTextTransform("sid", "metadata"), Value(""), output_field=CharField())
+_WITH_SID = Q(sid__gt="")
+_WITHOUT_SID = Q(sid="")
 
 
 @dataclass(frozen=True)
@@ -107,27 +115,36 @@ def sign_in_activity(
     """Sign-ins per day, failed sign-ins per day and active users over the last `days` days.
 
     `succeeded` and `failed` are the actions counted (an org's overview adds its members' copies).
+    A *sign-in* is a browser session signing in on a day: one password sign-in that ends at an app
+    writes two events with the session's sid (the sign-in, then `login.authorized`), and a session that
+    goes on to a second app writes a third; each session counts once a day. An event without a sid
+    (none is written today without one; older rows may lack it) counts on its own.
     An *active user* is a distinct person who signed in (a `succeeded` event naming them as
-    the actor) at least once in the window. Two queries whatever the window: one GROUP BY day and
-    action for both series (on the `(org, action, time)` index when `events` is one org's), one
-    COUNT(DISTINCT actor). Days are calendar days in the deployment's time zone.
+    the actor) at least once in the window. Two queries whatever the window: one GROUP BY day for both
+    series (on the `(org, action, time)` index when `events` is one org's), one COUNT(DISTINCT actor).
+    Days are calendar days in the deployment's time zone.
     """
     calendar = window_days(days)
     recent = events.filter(created_at__gte=_window_start(calendar[0]))
+    success = Q(action__in=succeeded)
     rows = (
         recent.filter(action__in=succeeded + failed)
         .order_by()
-        .annotate(day=TruncDate("created_at"))
-        .values_list("day", "action")
-        .annotate(n=Count("*"))
+        .annotate(day=TruncDate("created_at"), sid=_SID)
+        .values_list("day")
+        .annotate(
+            sessions=Count("sid", distinct=True, filter=success & _WITH_SID),
+            without_sid=Count("pk", filter=success & _WITHOUT_SID),
+            failed=Count("pk", filter=~success),
+        )
     )
     sign_ins = dict.fromkeys(calendar, 0)
     failures = dict.fromkeys(calendar, 0)
-    for day, action, n in rows:
+    for day, sessions, without_sid, failed_count in rows:
         # An event stamped after "today" began elsewhere (clock skew) is not a day of this window.
-        bucket = sign_ins if action in succeeded else failures
-        if day in bucket:
-            bucket[day] += n
+        if day in sign_ins:
+            sign_ins[day] += sessions + without_sid
+            failures[day] += failed_count
     active = (
         recent.filter(action__in=succeeded, actor__isnull=False)
         .order_by()
@@ -164,8 +181,10 @@ def platform_dashboard(*, days: int = 30) -> PlatformDashboard:
         AuditEvent.objects.filter(action__in=ORG_SIGN_IN_ACTIONS, org__isnull=False,
                                   created_at__gte=_window_start(calendar[0]))
         .order_by()
+        # As sign_in_activity counts them: each session once a day, an event without a sid on its own.
+        .annotate(sid=_SID, session_day=Concat(Cast(TruncDate("created_at"), CharField()), Value(" "), _SID))
         .values_list("org__slug", "org__name")
-        .annotate(n=Count("*"))
+        .annotate(n=Count("session_day", distinct=True, filter=_WITH_SID) + Count("pk", filter=_WITHOUT_SID))
         .order_by("-n", "org__name")[:TOP_ORGS]
     )
     return PlatformDashboard(

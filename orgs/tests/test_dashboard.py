@@ -3,13 +3,15 @@
 from datetime import datetime, time, timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from directory.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from directory.tests.factories import DEFAULT_PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
 from emailqueue.models import OutboundEmail
 from emailqueue.tests.factories import OutboundEmailFactory
+from identity.tests.oidc_support import WEB_REDIRECT, make_web_app
 from orgs.dashboard import org_dashboard, platform_dashboard
 from orgs.models import Membership, Organization
 from orgs.permissions import ROLE_PERMISSIONS
@@ -305,3 +307,44 @@ def test_the_platform_route_is_not_taken_for_an_org_slug(operator_client):
     OrganizationFactory(slug="platform", name="Platform Inc")
     # /console/platform/overview is the operators' page; an org called "platform" keeps its own overview.
     assert operator_client.get(PLATFORM).templates[0].name == "console/platform/overview.html"
+
+
+# ---------------------------------------------------------------- what counts as one sign-in
+
+
+def _sign_in_through(app, browser, email: str | None = None) -> None:
+    """/authorize for `app`; with `email`, the password first (the sign-in that ends at the app)."""
+    authorize = (f"/oauth/authorize?client_id={app.client_id}&response_type=code&scope=openid"
+                 f"&redirect_uri={WEB_REDIRECT}")
+    if email is not None:
+        response = browser.post("/login", {"email": email, "password": DEFAULT_PASSWORD, "next": authorize})
+        assert response.status_code == 302
+        assert response["Location"] == authorize
+    response = browser.get(authorize)
+    assert response.status_code == 302
+    assert response["Location"].startswith(WEB_REDIRECT + "?code=")
+
+
+def test_a_session_counts_once_a_day_however_many_of_the_orgs_apps_it_signs_in_to(
+        client, sign_in, org, operator):
+    hr, wiki = make_web_app(org, client_id="hr"), make_web_app(org, client_id="wiki")
+    alice = MembershipFactory(org=org, user=UserFactory(email="alice@acme.test")).user
+    first, second = Client(), Client()
+    _sign_in_through(hr, first, alice.email)  # a sign-in, then the app: two events, one session
+    _sign_in_through(wiki, first)  # the same session on to another app: a third event
+    _sign_in_through(hr, second, alice.email)  # another browser: another session
+    assert AuditEvent.objects.filter(org=org, action__in=["login.succeeded", "login.member_succeeded",
+                                                          "login.authorized"]).count() == 5
+
+    activity = org_dashboard(org=org).activity
+    assert activity.sign_ins[-1] == 2
+    assert activity.active_users == 1
+    admin = MembershipFactory(org=org, role="admin", user=UserFactory(email="admin@acme.test")).user
+    page = sign_in(admin, client).get(overview()).content.decode()
+    assert table_row(0, 2, 0) in page
+    assert "counts once" in page  # the page says what a sign-in is
+
+    platform = platform_dashboard()
+    assert platform.activity.sign_ins[-1] == 2  # the platform's originals: the same two sessions
+    assert [(o.slug, o.count) for o in platform.top_orgs] == [("acme", 2)]  # as acme's overview counts them
+    assert table_row(0, 2, 0) in sign_in(operator, Client()).get(PLATFORM).content.decode()
