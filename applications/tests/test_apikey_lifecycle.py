@@ -9,6 +9,7 @@ from applications.apikey_services import api_key_create, api_key_deactivate, api
 from applications.models import ApiKey
 from audit.models import AuditEvent
 from config.exceptions import NotAllowed
+from identity.templatetags.when import when
 
 pytestmark = pytest.mark.django_db
 
@@ -62,6 +63,20 @@ def test_delete_confirms_then_removes_the_key_and_audits_it(org_admin_client, or
     event = AuditEvent.objects.get(action="api_key.deleted")
     assert event.target_id == str(key.pk)
     assert event.metadata["prefix"] == key.prefix
+
+
+@pytest.mark.parametrize("page", ["apikey-revoke", "apikey-delete"])
+def test_the_confirmation_says_what_changes_and_when_the_key_was_last_used(org_admin_client, org, key_and_raw, page):
+    key, raw = key_and_raw
+    before = org_admin_client.get(url(page, org, key.pk)).content.decode()
+    assert '<h2 id="impact-heading">What changes</h2>' in before
+    assert "It has never been used." in before
+
+    assert ApiClient(raw).get(USERS).status_code == 200
+    key.refresh_from_db()
+    after = org_admin_client.get(url(page, org, key.pk)).content.decode()
+    assert "It has never been used." not in after
+    assert f"It was last used on {when(key.last_used_at)}, from 127.0.0.1." in after
 
 
 def test_the_auditor_and_another_orgs_admin_can_do_none_of_it(sign_in, org, org_auditor, other_org_admin_client,
