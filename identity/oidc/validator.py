@@ -292,7 +292,8 @@ class GatehouseValidator(OAuth2Validator):
         if grants is None:
             grants = request.gatehouse_grants = {}
         if code not in grants:
-            grants[code] = get_grant_model().objects.filter(code=code).first()
+            # With its user: validate_code puts the user on the request, and the ID token's claims read it.
+            grants[code] = get_grant_model().objects.select_related("user").filter(code=code).first()
         return grants[code]
 
     def _client_grant(self, code, client, request):
@@ -385,13 +386,23 @@ class GatehouseValidator(OAuth2Validator):
             return self._save_bearer_token(token, request, *args, **kwargs)
         return super().save_bearer_token(token, request, *args, **kwargs)
 
+    def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
+        refresh_token = super()._create_refresh_token(request, refresh_token_code, access_token,
+                                                      previous_refresh_token)
+        request.gatehouse_new_refresh_token = (refresh_token_code, refresh_token)
+        return refresh_token
+
     def _save_bearer_token(self, token, request, *args, **kwargs):
         super()._save_bearer_token(token, request, *args, **kwargs)
         if request.grant_type == "authorization_code" and "refresh_token" in token:
-            family = (
-                get_refresh_token_model().objects.filter(token_checksum=checksum(token["refresh_token"]))
-                .values_list("token_family", flat=True).first()
-            )
+            created = getattr(request, "gatehouse_new_refresh_token", None)
+            if created is not None and created[0] == token["refresh_token"]:
+                family = created[1].token_family  # the row DOT just wrote for this code
+            else:  # not written through _create_refresh_token: read it back
+                family = (
+                    get_refresh_token_model().objects.filter(token_checksum=checksum(token["refresh_token"]))
+                    .values_list("token_family", flat=True).first()
+                )
             AuthorizationRecord.objects.filter(code_checksum=checksum(request.code)).update(
                 token_family=family, redeemed_at=timezone.now()
             )

@@ -18,7 +18,9 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from oauth2_provider.models import RefreshToken
 
+from applications.models import AuthorizationRecord
 from audit.models import AuditEvent
 from identity.models import PasswordPolicy
 from identity.tests.oidc_support import make_web_app
@@ -110,12 +112,18 @@ def test_redeeming_a_code_reads_its_grant_once_and_still_checks_everything(clien
     assert response.status_code == 200, response.content
     # Read before the next request: the test client's next request empties the connection's query log.
     assert len(selects_from(queries, "oauth2_provider_grant")) == 2  # it was eight
+    assert not selects_from(queries, "directory_user")  # read with the grant
+    assert not selects_from(queries, "oauth2_provider_refreshtoken")  # its family is the one just written
     id_token = response.json()["id_token"]
     keys = jwt.PyJWKSet.from_dict(client.get("/.well-known/jwks.json").json())
     claims = jwt.decode(id_token, keys[jwt.get_unverified_header(id_token)["kid"]].key, algorithms=["RS256"],
                         audience=app.client_id)
     assert (claims["nonce"], claims["email"]) == ("the-nonce", org_member.email)
     assert redeem().json()["error"] == "invalid_grant"  # spent
+    # A replayed code still finds what it produced, through the family the redemption recorded.
+    assert AuthorizationRecord.objects.get().token_family == RefreshToken.objects.get().token_family
+    assert AuditEvent.objects.filter(action="token.code_replayed").exists()
+    assert RefreshToken.objects.get().revoked is not None
 
 
 def app_pk(client_id: str) -> int:
