@@ -389,22 +389,15 @@ class GatehouseValidator(OAuth2Validator):
     def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
         refresh_token = super()._create_refresh_token(request, refresh_token_code, access_token,
                                                       previous_refresh_token)
-        request.gatehouse_new_refresh_token = (refresh_token_code, refresh_token)
+        request.gatehouse_new_refresh_token = refresh_token  # its family, for the code's record below
         return refresh_token
 
     def _save_bearer_token(self, token, request, *args, **kwargs):
         super()._save_bearer_token(token, request, *args, **kwargs)
         if request.grant_type == "authorization_code" and "refresh_token" in token:
-            created = getattr(request, "gatehouse_new_refresh_token", None)
-            if created is not None and created[0] == token["refresh_token"]:
-                family = created[1].token_family  # the row DOT just wrote for this code
-            else:  # not written through _create_refresh_token: read it back
-                family = (
-                    get_refresh_token_model().objects.filter(token_checksum=checksum(token["refresh_token"]))
-                    .values_list("token_family", flat=True).first()
-                )
+            # DOT wrote the code's refresh token through _create_refresh_token just now.
             AuthorizationRecord.objects.filter(code_checksum=checksum(request.code)).update(
-                token_family=family, redeemed_at=timezone.now()
+                token_family=request.gatehouse_new_refresh_token.token_family, redeemed_at=timezone.now()
             )
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):

@@ -15,6 +15,7 @@ import hashlib
 import secrets
 from urllib.parse import parse_qs, urlencode, urlparse
 
+import jwt
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -35,6 +36,14 @@ def selects_from(queries, table: str) -> list[str]:
 
 def post_password(client, email: str, password: str, next_url: str = ""):
     return client.post("/login", {"email": email, "password": password, "next": next_url})
+
+
+def authorize_query(app, verifier: str, *, nonce: str) -> str:
+    """/oauth/authorize's query for `app`: openid email, state "st", PKCE S256 for `verifier`."""
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return urlencode({"response_type": "code", "client_id": app.client_id, "redirect_uri": app.redirect_uri,
+                      "scope": "openid email", "state": "st", "nonce": nonce, "code_challenge": challenge,
+                      "code_challenge_method": "S256"})
 
 
 def test_a_password_sign_in_reads_memberships_and_the_password_rules_once(client, org, org_admin, password):
@@ -64,11 +73,7 @@ def test_a_member_whose_org_is_suspended_is_still_refused(client, org, org_membe
 
 def test_authorize_after_sign_in_loads_its_client_once_per_validation(client, org, org_member, password):
     app = make_web_app(org)  # trusted: no consent page
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    query = urlencode({"response_type": "code", "client_id": app.client_id, "redirect_uri": app.redirect_uri,
-                       "scope": "openid email", "state": "st", "nonce": "no", "code_challenge": challenge,
-                       "code_challenge_method": "S256"})
+    query = authorize_query(app, secrets.token_urlsafe(48), nonce="no")
     assert post_password(client, org_member.email, password).status_code == 302
 
     with CaptureQueriesContext(connection) as queries:
@@ -86,14 +91,9 @@ def test_authorize_after_sign_in_loads_its_client_once_per_validation(client, or
 
 
 def test_redeeming_a_code_reads_its_grant_once_and_still_checks_everything(client, org, org_member, password):
-    import jwt
-
     app = make_web_app(org)
     verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    query = urlencode({"response_type": "code", "client_id": app.client_id, "redirect_uri": app.redirect_uri,
-                       "scope": "openid email", "state": "st", "nonce": "the-nonce", "code_challenge": challenge,
-                       "code_challenge_method": "S256"})
+    query = authorize_query(app, verifier, nonce="the-nonce")
     assert post_password(client, org_member.email, password).status_code == 302
     code = parse_qs(urlparse(client.get(f"/oauth/authorize?{query}")["Location"]).query)["code"][0]
     basic = "Basic " + base64.b64encode(f"{app.client_id}:{app.client_secret}".encode()).decode()
