@@ -32,9 +32,16 @@ TOP_ORGS = 5
 
 # The browser session a sign-in event belongs to (its metadata's sid, "" without one), for counting each session
 # once a day. A plain text value, so that "" compares as text (JSON key lookups parse their right-hand side).
+# Querysets that count with _sign_ins() annotate it as `sid`.
 _SID = Coalesce(KeyTextTransform("sid", "metadata"), Value(""), output_field=CharField())
-_WITH_SID = Q(sid__gt="")
-_WITHOUT_SID = Q(sid="")
+_SESSION_DAY = Concat(Cast(TruncDate("created_at"), CharField()), Value(" "), _SID)
+
+
+def _sign_ins(events: Q):
+    """How many sign-ins the `events` rows make (an aggregate, on a queryset annotated with sid=_SID): each
+    browser session once a day, an event without a sid on its own (see sign_in_activity)."""
+    return (Count(_SESSION_DAY, distinct=True, filter=events & Q(sid__gt=""))
+            + Count("pk", filter=events & Q(sid="")))
 
 
 @dataclass(frozen=True)
@@ -132,19 +139,15 @@ def sign_in_activity(
         .order_by()
         .annotate(day=TruncDate("created_at"), sid=_SID)
         .values_list("day")
-        .annotate(
-            sessions=Count("sid", distinct=True, filter=success & _WITH_SID),
-            without_sid=Count("pk", filter=success & _WITHOUT_SID),
-            failed=Count("pk", filter=~success),
-        )
+        .annotate(sign_ins=_sign_ins(success), failed=Count("pk", filter=~success))
     )
     sign_ins = dict.fromkeys(calendar, 0)
     failures = dict.fromkeys(calendar, 0)
-    for day, sessions, without_sid, failed_count in rows:
+    for day, sign_in_count, failed_count in rows:
         # An event stamped after "today" began elsewhere (clock skew) is not a day of this window.
         if day in sign_ins:
-            sign_ins[day] += sessions + without_sid
-            failures[day] += failed_count
+            sign_ins[day] = sign_in_count
+            failures[day] = failed_count
     active = (
         recent.filter(action__in=succeeded, actor__isnull=False)
         .order_by()
@@ -181,10 +184,9 @@ def platform_dashboard(*, days: int = 30) -> PlatformDashboard:
         AuditEvent.objects.filter(action__in=ORG_SIGN_IN_ACTIONS, org__isnull=False,
                                   created_at__gte=_window_start(calendar[0]))
         .order_by()
-        # As sign_in_activity counts them: each session once a day, an event without a sid on its own.
-        .annotate(sid=_SID, session_day=Concat(Cast(TruncDate("created_at"), CharField()), Value(" "), _SID))
+        .annotate(sid=_SID)
         .values_list("org__slug", "org__name")
-        .annotate(n=Count("session_day", distinct=True, filter=_WITH_SID) + Count("pk", filter=_WITHOUT_SID))
+        .annotate(n=_sign_ins(Q()))  # as each org's own overview counts them
         .order_by("-n", "org__name")[:TOP_ORGS]
     )
     return PlatformDashboard(
