@@ -1,4 +1,4 @@
-# Gatehouse's production image: gunicorn (web), Celery worker and Celery beat all run from it;
+# Gatehouse's production image: granian (web, config/server.py), Celery worker and Celery beat all run from it;
 # compose.yaml picks the command. Dependencies come from the hash-checked lock file.
 FROM python:3.11-slim
 
@@ -29,4 +29,5 @@ USER gatehouse
 EXPOSE 8000
 
 # Production refuses to start without DATABASE_URL's companions SECRET_KEY and GATEHOUSE_ENCRYPTION_KEYS.
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--threads", "4", "--access-logfile", "-", "--no-control-socket"]
+# Workers: WEB_CONCURRENCY (1), threads each: WEB_THREADS (4); the access log goes to standard output.
+CMD ["python", "-m", "config.server", "--host", "0.0.0.0", "--port", "8000"]

@@ -8,7 +8,7 @@
 Signs in as the seeded admin of `scale-bigcorp` and requests each page `--repeat` times, in this process,
 through Django's test client with the whole middleware stack (sessions, auth, CSP, the org permission
 check), the view, its selector's SQL on PostgreSQL and the template: that is the server's time for a
-page, without the network, a WSGI server or a browser. Why not gunicorn + HTTP: the target is server
+page, without the network, a WSGI server or a browser. Why not granian + HTTP: the target is server
 time per page, and an in-process client measures it without a load generator's queueing and loopback
 noise (bench/oidc.py does the HTTP side for the OIDC endpoints; a list page adds nothing HTTP-specific).
 

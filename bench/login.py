@@ -1,9 +1,14 @@
 """Sign-in speed (issue #14 item 5): hosted sign-ins and authorization-code flows per server CPU-second,
 beside the Argon2id bound measured in the same run.
 
-    .venv/bin/python bench/login.py                                   # gthread4 and sync, 600 sign-ins + 300 flows
-    .venv/bin/python bench/login.py --servers gunicorn-gthread4 --signins 1000 --flows 500 --concurrency 4
-    .venv/bin/python bench/login.py --servers gunicorn-gthread4 --totp           # password + authenticator code
+    .venv/bin/python bench/login.py                 # production, then gunicorn-gthread4: 600 sign-ins + 300 flows
+    .venv/bin/python bench/login.py --servers production --signins 1000 --flows 500 --concurrency 4
+    .venv/bin/python bench/login.py --servers production --totp           # password + authenticator code
+
+--servers takes bench/oidc.py's server shapes: `production` is granian as config/server.py starts it (2
+workers of 4 threads here); `gunicorn-gthread4`, gunicorn as production ran it before, is the comparison.
+Every shape writes the application's access log to a file in the work directory, as production logs
+every request.
 
 Set up as bench/oidc.py sets up (its helpers, loaded by path): database `gatehouse_bench` dropped and made
 again, migrate, collectstatic, `seed_demo --force`, Redis db 2 (cache, sessions, counters) and 3 (broker).
@@ -388,7 +393,9 @@ def drive_loadgen(script: Path, spec_file: Path, seconds: float, meters=()) -> d
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--servers", default="gunicorn-gthread4,gunicorn-sync")
+    parser.add_argument("--servers", default="production,gunicorn-gthread4",
+                        help="bench/oidc.py's server shapes, comma-separated (default: production's and the "
+                             "gunicorn shape it replaced)")
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--signins", type=int, default=600)
     parser.add_argument("--flows", type=int, default=300)
@@ -400,7 +407,7 @@ def main() -> int:
     parser.add_argument("--totp", action="store_true",
                         help="also measure sign-ins with password + authenticator code (users with an app)")
     args = parser.parse_args()
-    args.access_log = True  # production logs every request
+    args.access_log = True  # production logs every request: the application's access log, to a file
     args.worker_class, args.threads, args.blocking_threads = "sync", 1, 1
 
     bench = _load_oidc_bench()

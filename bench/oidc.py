@@ -1,20 +1,26 @@
-"""OIDC endpoint benchmark: Gatehouse under gunicorn (or granian) on PostgreSQL + Redis, loaded from a second process.
+"""OIDC endpoint benchmark: Gatehouse under granian or gunicorn on PostgreSQL + Redis, loaded from a second process.
 
     .venv/bin/python bench/oidc.py                  # everything: 5 scenarios x 1, 4, 16 connections
     .venv/bin/python bench/oidc.py --scenarios cc,jwks --concurrency 4 --requests 2000
     .venv/bin/python bench/oidc.py --profile-dir /tmp/prof   # also py-spy the workers (py-spy installed by hand)
-    .venv/bin/python bench/oidc.py --servers gunicorn-gthread4,granian-bt1 --rounds 3   # servers side by side
+    .venv/bin/python bench/oidc.py --servers production,gunicorn-gthread4 --rounds 3   # servers side by side
 
 What it does (see bench/README.md): (re)creates the PostgreSQL database `gatehouse_bench` on
 127.0.0.1:5432, migrates it, seeds the demo data, mints token pools (bench/mint_tokens.py), starts
-gunicorn on a free 127.0.0.1 port in the production shape (DATABASE_URL, REDIS_URL, CELERY_BROKER_URL,
-SECRET_KEY, GATEHOUSE_ENCRYPTION_KEYS, GATEHOUSE_ISSUER, DEBUG off), warms it up, then for each
-scenario and concurrency runs bench/loadgen.py as its own process, bounded by a request count and a
-time limit. Around each run it reads utime+stime from /proc for the gunicorn master and workers and
-for the PostgreSQL processes serving the bench database (its backends plus the cluster's auxiliary
-processes), and reports requests per server CPU-second, PostgreSQL CPU-seconds per 1,000 requests,
-p50/p99 latency, requests per second and errors. Results go to stdout as a Markdown table and, with
---json, to a file. Nothing here is collected by pytest or run in CI.
+each server shape of --servers on a free 127.0.0.1 port with the production environment (DATABASE_URL,
+REDIS_URL, CELERY_BROKER_URL, SECRET_KEY, GATEHOUSE_ENCRYPTION_KEYS, GATEHOUSE_ISSUER, DEBUG off, and
+the application's access log to a file), warms it up, then for each scenario and concurrency runs
+bench/loadgen.py as its own process, bounded by a request count and a time limit. Around each run it
+reads utime+stime from /proc for the server's master and workers and for the PostgreSQL processes
+serving the bench database (its backends plus the cluster's auxiliary processes), and reports requests
+per server CPU-second, PostgreSQL CPU-seconds per 1,000 requests, p50/p99 latency, requests per second
+and errors. Results go to stdout as a Markdown table and, with --json, to a file. Nothing here is
+collected by pytest or run in CI.
+
+Server shapes (server_command): `production` is what the Dockerfile and compose.yaml run, granian through
+config/server.py's command line, --workers processes of 4 threads (compose.yaml: WEB_CONCURRENCY=2,
+the bench's default --workers), and the default. `gunicorn` with 2 sync workers is the baseline of
+bench/RESULTS.md's older tables; gunicorn is a dev dependency now, kept for these comparisons.
 """
 
 import sys
@@ -242,14 +248,25 @@ def prepare_database(env: dict, database: str, work: Path, pools: tuple[int, int
     return {"secret_hash_prefix": stored.split("$", 1)[0] + "$", **json.loads(tokens_file.read_text())}
 
 
+# Threads per worker in production: config/server.py's default (WEB_THREADS unset in the Dockerfile and compose.yaml).
+PRODUCTION_THREADS = 4
+
+
 def server_command(shape: str, port: int, args, work: Path) -> list[str]:
     """The command line of one server shape (bench/README.md, "Server shapes").
 
-    gunicorn                  --workers / --worker-class / --threads (default: 2 sync workers)
+    production                granian as production starts it (config/server.py: `python -m config.server`),
+                              --workers processes of 4 threads each: the same as granian-bt4
+    granian[-bt<N>]           config.server.granian_command with --workers processes and N threads each
+                              (`granian`: --blocking-threads)
+    gunicorn                  --workers / --worker-class / --threads (default: 2 sync workers; the baseline
+                              of bench/RESULTS.md's tables)
     gunicorn-sync             2 sync workers (--workers), one connection per request
-    gunicorn-gthread<N>       gthread workers with N threads each: production's shape (Dockerfile: 4)
-    granian[-bt<N>]           granian's WSGI interface, --workers processes, N blocking threads each
-                              (default --blocking-threads)
+    gunicorn-gthread<N>       gthread workers with N threads each (gunicorn-gthread4: production's shape
+                              until granian replaced gunicorn)
+
+    Every shape's access log is the application's (config/access_log.py, GATEHOUSE_ACCESS_LOG: start_server
+    sets it), so gunicorn runs without --access-logfile, granian without --access-log.
     """
     tag = shape_tag(shape)
     if shape.startswith("gunicorn"):
@@ -264,25 +281,26 @@ def server_command(shape: str, port: int, args, work: Path) -> list[str]:
         command = [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers",
                    str(args.workers), "--worker-class", worker_class, "--threads", str(threads),
                    "--graceful-timeout", "10", "--no-control-socket", "--error-logfile", str(work / f"{tag}-error.log")]
-        if args.access_log:
-            command += ["--access-logfile", str(work / f"{tag}-access.log")]
         return command
-    if shape == "granian" or (shape.startswith("granian-bt") and shape[10:].isdigit()):
-        if str(ROOT) not in sys.path:
-            sys.path.append(str(ROOT))  # config/granian_logging.py, which needs no Django
-        from config.granian_logging import ACCESS_FORMAT, log_config
+    if shape == "production":
+        threads = PRODUCTION_THREADS
+    elif shape == "granian":
+        threads = args.blocking_threads
+    elif shape.startswith("granian-bt") and shape[10:].isdigit():
+        threads = int(shape[10:])
+    else:
+        raise SystemExit(f"unknown server shape {shape!r}")
+    if str(ROOT) not in sys.path:
+        sys.path.append(str(ROOT))  # config/server.py, which needs no Django
+    from config.server import granian_command
 
-        blocking = int(shape[10:]) if shape != "granian" else args.blocking_threads
-        log_file = work / f"{tag}-log.json"
-        log_file.write_text(json.dumps(log_config(str(work / f"{tag}-access.log") if args.access_log else None,
-                                                  str(work / f"{tag}-error.log"))))
-        command = [str(BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
-                   "--workers", str(args.workers), "--blocking-threads", str(blocking), "--no-ws",
-                   "--respawn-failed-workers", "--workers-kill-timeout", "10", "--log-config", str(log_file)]
-        if args.access_log:
-            command += ["--access-log", "--access-log-fmt", ACCESS_FORMAT]
-        return [*command, "config.wsgi:application"]
-    raise SystemExit(f"unknown server shape {shape!r}")
+    return granian_command(host="127.0.0.1", port=port, workers=args.workers, threads=threads)
+
+
+def access_log_env(shape: str, args, work: Path) -> dict[str, str]:
+    """Where the application writes its access log (config/access_log.py): a file in the work directory,
+    or nowhere with --no-access-log."""
+    return {"GATEHOUSE_ACCESS_LOG": str(work / f"{shape_tag(shape)}-access.log") if args.access_log else "off"}
 
 
 def shape_tag(shape: str) -> str:
@@ -294,10 +312,11 @@ STARTED: dict[str, list[str]] = {}  # shape -> the command that started it
 
 def start_server(shape: str, env: dict, port: int, args, work: Path) -> subprocess.Popen:
     command = STARTED[shape] = server_command(shape, port, args, work)
-    log(" ".join(command[1:]))
+    log(f"{shape}: {' '.join(command[1:])}")
     output = (work / f"{shape_tag(shape)}-stdout.log").open("w")
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=output,
-                               stderr=subprocess.STDOUT, process_group=0)
+    # gunicorn starts in the repository too; there is no gunicorn.conf.py there to read.
+    process = subprocess.Popen(command, cwd=ROOT, env={**env, **access_log_env(shape, args, work)},
+                               stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, process_group=0)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError), \
@@ -362,18 +381,21 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="time limit per run")
     parser.add_argument("--warmup", type=int, default=300, help="requests per scenario and server before measuring")
     parser.add_argument("--database", default="gatehouse_bench")
-    parser.add_argument("--servers", default="gunicorn",
-                        help="comma-separated server shapes (gunicorn, gunicorn-sync, gunicorn-gthread<N>, "
-                             "granian, granian-bt<N>), all started at once and measured in turn, run by run")
+    parser.add_argument("--servers", default="production",
+                        help="comma-separated server shapes (production, granian, granian-bt<N>, gunicorn, "
+                             "gunicorn-sync, gunicorn-gthread<N>), all started at once and measured in turn, "
+                             "run by run; default: production (granian, 4 threads a worker)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="repeat every run this many times (the order of the servers rotates each round); "
                              "the tables show the medians")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="sync", help="gunicorn, for the shape `gunicorn`")
     parser.add_argument("--threads", type=int, default=1, help="gunicorn, for the shape `gunicorn`")
-    parser.add_argument("--blocking-threads", type=int, default=1, help="granian, for the shape `granian`")
+    parser.add_argument("--blocking-threads", type=int, default=1,
+                        help="granian, for the shape `granian`: threads per worker")
     parser.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True,
-                        help="the server's access log to a file, as production logs every request (default on)")
+                        help="the application's access log (GATEHOUSE_ACCESS_LOG) to a file, as production logs "
+                             "every request (default on)")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--profile-dir", help="record each run's workers with py-spy (speedscope files) here")
     args = parser.parse_args()
@@ -530,7 +552,8 @@ def describe(args, prepared: dict, ports: dict[str, int]) -> str:
         f"- Django {django.get_version()}, django-oauth-toolkit {oauth2_provider.__version__}, oauthlib "
         f"{oauthlib.__version__}, gunicorn {gunicorn.__version__}{granian}, PostgreSQL {pg_version}",
         *(f"- {shape}: {' '.join(server_command_summary(STARTED[shape]))}, access log "
-          f"{'on (file)' if args.access_log else 'off'}, 127.0.0.1:{port}" for shape, port in ports.items()),
+          f"{'on (the application, to a file)' if args.access_log else 'off'}, 127.0.0.1:{port}"
+          for shape, port in ports.items()),
         f"- rounds: {args.rounds} (server order rotated each round; figures are medians)",
         f"- acme-reports secret hash prefix: {prepared['secret_hash_prefix']}",
         f"- command: {' '.join([Path(sys.executable).name, *sys.argv])}",
@@ -539,7 +562,8 @@ def describe(args, prepared: dict, ports: dict[str, int]) -> str:
 
 def server_command_summary(command: list[str]) -> list[str]:
     keep = {"--workers", "--worker-class", "--threads", "--blocking-threads", "--interface"}
-    return [Path(command[0]).name] + [f"{a} {b}" for a, b in zip(command, command[1:], strict=False) if a in keep]
+    program = command[2] if command[1:2] == ["-m"] else Path(command[0]).name  # `python -m granian`: granian
+    return [program] + [f"{a} {b}" for a, b in zip(command, command[1:], strict=False) if a in keep]
 
 
 def render(rows: list[dict]) -> str:

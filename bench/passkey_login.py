@@ -1,8 +1,10 @@
 """Passkey sign-in cost (issue #11): passwordless passkey sign-ins per server CPU-second beside password
 sign-ins, measured on the same server in the same run.
 
-    .venv/bin/python bench/passkey_login.py                       # gthread4, 200 users, 600 of each kind
-    .venv/bin/python bench/passkey_login.py --servers gunicorn-gthread4,gunicorn-sync --signins 1000
+    .venv/bin/python bench/passkey_login.py                       # production, 200 users, 600 of each kind
+    .venv/bin/python bench/passkey_login.py --servers production,gunicorn-gthread4 --signins 1000
+
+--servers takes bench/oidc.py's server shapes (`production`: granian as config/server.py starts it).
 
 Set up as bench/login.py sets up (bench/oidc.py's helpers, loaded by path), on its own database
 `gatehouse_bench_passkey` (dropped and made again): migrate, collectstatic, `seed_demo --force`, then --users
@@ -232,7 +234,7 @@ def run_load(port: int, kind: str, count: int, concurrency: int, seconds: float,
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--servers", default="gunicorn-gthread4")
+    parser.add_argument("--servers", default="production", help="bench/oidc.py's server shapes, comma-separated")
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--signins", type=int, default=600, help="sign-ins of each kind")
     parser.add_argument("--concurrency", type=int, default=4)
@@ -241,7 +243,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json")
     args = parser.parse_args()
-    args.access_log = True  # production logs every request
+    args.access_log = True  # production logs every request: the application's access log, to a file
     args.worker_class, args.threads, args.blocking_threads = "sync", 1, 1
 
     bench = LOGIN._load_oidc_bench()

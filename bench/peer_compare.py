@@ -1,13 +1,19 @@
 """Client credentials for a JWT API: Gatehouse and the certified peer side by side, in one run.
 
-Gatehouse (gunicorn or granian, PostgreSQL, set up as bench/oidc.py sets it up, the seeded Reports machine asking
-for `orders:read` of the demo's Orders API) and panva's oidc-provider (../shared/peer/oidc-peer.mjs, an
-RS256 JWT for `api:read` of `urn:peer:api`) take the same load: wrk through ../shared/peer/load.sh, which
-reports requests per second of the *server's* CPU. Rounds alternate between the two so that the
-machine's drifting speed falls on both; the ratio of medians is the figure.
+Gatehouse (granian as production runs it, or gunicorn; PostgreSQL, set up as bench/oidc.py sets it up, the
+seeded Reports machine asking for `orders:read` of the demo's Orders API) and panva's oidc-provider
+(../shared/peer/oidc-peer.mjs, an RS256 JWT for `api:read` of `urn:peer:api`) take the same load: wrk
+through ../shared/peer/load.sh, which reports requests per second of the *server's* CPU. Rounds alternate
+between the two so that the machine's drifting speed falls on both; the ratio of medians is the figure.
 
     bench/peer_compare.py --peer-dir /tmp/peer [--rounds 3] [--duration 10] [--conns 4]
-    bench/peer_compare.py --peer-dir /tmp/peer --server granian [--blocking-threads 1]
+    bench/peer_compare.py --peer-dir /tmp/peer --server granian,gunicorn [--blocking-threads 4]
+
+--server granian is config/server.py's command line (config.server.granian_command), --workers processes of
+--blocking-threads threads: production's shape at the defaults (2 workers as compose.yaml, 4 threads).
+gunicorn (a dev dependency, for comparison) runs gthread workers, production's shape before granian. Both
+write the application's access log (GATEHOUSE_ACCESS_LOG) to a file in the work directory, as production
+logs every request.
 
 --peer-dir is where `npm install oidc-provider@9.13.3` ran and oidc-peer.mjs was copied (see
 ../shared/peer/README.md). Gatehouse's PostgreSQL CPU (one SELECT per token) is reported beside its own;
@@ -78,19 +84,21 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--conns", type=int, default=4)
     parser.add_argument("--database", default="gatehouse_bench")
-    parser.add_argument("--server", default="gunicorn",
-                        help="gunicorn, granian, or both (gunicorn,granian): each measured in the same rounds")
-    parser.add_argument("--workers", type=int, default=2)
-    # Production's shape (Dockerfile, compose.yaml): gthread workers, which keep connections alive as the
-    # peer does; bench/oidc.py's default of sync workers opens a connection per request.
+    parser.add_argument("--server", default="granian",
+                        help="granian (production's server), gunicorn, or both (granian,gunicorn): each measured "
+                             "in the same rounds")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (compose.yaml: 2)")
+    # gunicorn as production ran it before granian (gthread workers, which keep connections alive as the
+    # peer does; bench/oidc.py's default of sync workers opens a connection per request).
     parser.add_argument("--worker-class", default="gthread", help="gunicorn")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn")
-    parser.add_argument("--blocking-threads", type=int, default=1, help="granian (WSGI): threads per worker")
+    parser.add_argument("--blocking-threads", type=int, default=bench.PRODUCTION_THREADS,
+                        help=f"granian: threads per worker (default {bench.PRODUCTION_THREADS}, production's)")
     args = parser.parse_args()
-    args.access_log = True
+    args.access_log = True  # the application's, to a file in the work directory (bench/oidc.py start_server)
     names = args.server.split(",")
     if not names or set(names) - {"gunicorn", "granian"} or len(set(names)) != len(names):
-        parser.error("--server: gunicorn, granian or gunicorn,granian")
+        parser.error("--server: granian, gunicorn or granian,gunicorn")
     shapes = {name: "gunicorn" if name == "gunicorn" else f"granian-bt{args.blocking_threads}" for name in names}
 
     work = Path(tempfile.mkdtemp(prefix="gatehouse-peer-"))

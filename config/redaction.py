@@ -2,7 +2,7 @@
 
 OAuth puts credentials in query strings (a code or tokens on redirects, `id_token_hint` and
 `logout_hint` at logout, secrets from clients that should not send them there); a log that keeps
-them hands them to whoever reads it. The access log (config/gunicorn_logging.py) and Django's own
+them hands them to whoever reads it. The access log (config/access_log.py) and Django's own
 request loggers (settings.LOGGING) write each parameter named below as `name=[redacted]`.
 """
 

@@ -456,6 +456,16 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# The web server's access log (config/access_log.py): `-` for standard output, a file's path, or `off`.
+GATEHOUSE_ACCESS_LOG = env.str("GATEHOUSE_ACCESS_LOG", default="-")
+if GATEHOUSE_ACCESS_LOG.strip().lower() in {"", "off", "none", "false", "0"}:
+    GATEHOUSE_ACCESS_LOG = ""
+_ACCESS_HANDLER: dict[str, object] = (
+    {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "message"}
+    if GATEHOUSE_ACCESS_LOG in {"", "-"}
+    else {"class": "logging.FileHandler", "filename": GATEHOUSE_ACCESS_LOG, "formatter": "message", "delay": True}
+)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -463,6 +473,7 @@ LOGGING = {
     "filters": {"redact_query": {"()": "config.redaction.RedactQueryFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "message": {"format": "%(message)s"},
         "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}",
                           "style": "{"},
     },
@@ -470,6 +481,7 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
         # Django's own runserver handler (django.utils.log.DEFAULT_LOGGING), redefined to add the filter.
         "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+        "access": _ACCESS_HANDLER,
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
@@ -477,5 +489,7 @@ LOGGING = {
         "django.request": {"filters": ["redact_query"]},
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False,
                           "filters": ["redact_query"]},
+        # Its lines are redacted as they are built; LOG_LEVEL does not silence them.
+        "gatehouse.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
     },
 }

@@ -1,5 +1,5 @@
-"""WSGI entry point for gunicorn, with a lean path for the two static OIDC documents and for a
-machine's token request.
+"""WSGI entry point for the web server (config/server.py), with a lean path for the two static OIDC
+documents and for a machine's token request.
 
 Discovery and JWKS are the most requested URLs of an identity provider (every RP library fetches
 them, and again when it meets an unknown kid) and they are static: `application` serves them from the
@@ -17,6 +17,9 @@ no cookie, no query) is handed to the same lean token paths the token view asks 
 view wrappers around them; whatever they do not answer, and every error, goes to Django unchanged (with
 the body it has read put back). It is skipped while this process remembers a throttled client or IP, so
 the client-authentication throttle always sees such requests.
+
+Around both, and around Django: the access log (config/access_log.py), and the removal of the process
+environment that granian copies into every request's environ (below).
 """
 
 import io
@@ -35,6 +38,7 @@ from django.core.handlers.wsgi import WSGIRequest  # noqa: E402
 from django.core.signals import setting_changed  # noqa: E402
 from django.utils import translation  # noqa: E402
 
+from config import access_log  # noqa: E402
 from config.client_ip import client_ip  # noqa: E402
 from config.csp_middleware import default_policies  # noqa: E402
 from identity.jwks import jwks_document_if_fresh  # noqa: E402
@@ -182,10 +186,42 @@ def lean_token_response(environ) -> tuple[str, list[tuple[str, str]], bytes] | N
     return f"{response.status_code} {response.reason_phrase}", headers, response.content
 
 
-def application(environ, start_response):
+# granian (config/server.py) starts every request's environ as a copy of the process environment
+# (granian/wsgi.py, 2.8: `basic_env = dict(os.environ)`), so SECRET_KEY, DATABASE_URL with its password and
+# GATEHOUSE_ENCRYPTION_KEYS would sit in request.META, where an error report can show them. A name no request
+# can carry is dropped outright; a process variable named like a request variable (HTTP_PROXY, CONTENT_TYPE)
+# only while it still holds the process's value, so a request's own header of that name is kept.
+_CGI_NAMES = frozenset({"CONTENT_LENGTH", "CONTENT_TYPE", "GATEWAY_INTERFACE", "PATH_INFO", "QUERY_STRING",
+                        "REMOTE_ADDR", "REMOTE_HOST", "REMOTE_PORT", "REQUEST_METHOD", "SCRIPT_NAME", "SERVER_NAME",
+                        "SERVER_PORT", "SERVER_PROTOCOL", "SERVER_SOFTWARE"})
+
+
+def _process_environment(variables) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """(the names no request carries, the (name, value) pairs named like request variables)"""
+    request_like = {name for name in variables if name in _CGI_NAMES or name.startswith("HTTP_")}
+    return (tuple(name for name in variables if name not in request_like),
+            tuple((name, variables[name]) for name in request_like))
+
+
+_PROCESS_ONLY, _PROCESS_NAMED_LIKE_REQUEST = _process_environment(os.environ)
+
+
+def _without_process_environment(environ) -> None:
+    for name in _PROCESS_ONLY:
+        environ.pop(name, None)
+    for name, value in _PROCESS_NAMED_LIKE_REQUEST:
+        if environ.get(name) == value:
+            del environ[name]
+
+
+def serve(environ, start_response):
+    _without_process_environment(environ)
     response = lean_response(environ) or lean_token_response(environ)
     if response is None:
         return django_application(environ, start_response)
     status, headers, body = response
     start_response(status, headers)
     return [body]
+
+
+application = access_log.logged(serve) if settings.GATEHOUSE_ACCESS_LOG else serve

@@ -1,10 +1,10 @@
 """Two Gatehouse web processes on one PostgreSQL + Redis, with one Celery worker, behave as one (issue #14).
 
 DESIGN.md: "Nothing may keep per-process state that another process needs (rate-limit counters,
-lockouts, signing keys, sessions)." Here two gunicorn servers, A and B, run on pytest-django's test
-database with the same Redis, broker and secrets, and one `celery worker` delivers their mail to an
-SMTP sink. Data is seeded through the ORM in this process; everything else happens over HTTP, and each
-test checks what a client of A and B sees: a token from A works at B; wrong passwords and failed
+lockouts, signing keys, sessions)." Here two web servers (config/server.py, as production runs them), A
+and B, run on pytest-django's test database with the same Redis, broker and secrets, and one `celery worker`
+delivers their mail to an SMTP sink. Data is seeded through the ORM in this process; everything else happens
+over HTTP, and each test checks what a client of A and B sees: a token from A works at B; wrong passwords and failed
 client authentications at A and at B add up to one lockout and one throttle; a forced key rotation
 reaches both JWKS documents within their cache window; a session signed in at A is valid at B; a
 member suspended here is refused at B on the very next request; mail asked for at A is delivered by
@@ -40,7 +40,7 @@ from joserfc.jwk import KeySet
 
 from applications.services import application_create
 from config.tests.test_services import require_env, worker_database_url
-from config.tests.web_processes import log_tail, manage, process_env, start_gunicorn, stop_process, wait_ready
+from config.tests.web_processes import log_tail, manage, process_env, start_web, stop_process, wait_ready
 from directory.hashers import OwaspArgon2PasswordHasher
 from directory.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from emailqueue.models import OutboundEmail
@@ -122,9 +122,9 @@ def gatehouse(django_db_setup, tmp_path_factory):
         # Production serves the collected, hashed static files (the Dockerfile runs this at build time).
         collected = manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
         assert collected.returncode == 0, collected.stderr[-3000:]
-        server_a = start_gunicorn(port=port_a, env=env, log_path=logs["A"])
+        server_a = start_web(port=port_a, env=env, log_path=logs["A"])
         started.append((server_a, stop_process))
-        server_b = start_gunicorn(port=port_b, env=env, log_path=logs["B"])
+        server_b = start_web(port=port_b, env=env, log_path=logs["B"])
         started.append((server_b, stop_process))
         worker = start_worker(queue=queue, env=env, log_path=logs["worker"], pool="prefork", concurrency=1)
         started.append((worker, stop_worker))
@@ -503,3 +503,31 @@ def test_mail_asked_for_at_one_server_is_delivered_by_the_worker(gatehouse, acme
     # ...signs in at A, and the old one no longer does.
     assert login(requests.Session(), gatehouse.a, EMAIL, PASSWORD).status_code == 200
     assert login(requests.Session(), gatehouse.a, EMAIL, new_password).status_code == 302
+
+
+def test_each_server_logs_one_access_line_a_request_with_the_client_and_no_credentials(gatehouse, acme):
+    # The server as production runs it (config/server.py): granian, whose access line the application writes
+    # (config/access_log.py) to standard output, here the server's log file.
+    marker = uuid.uuid4().hex
+    token = requests.post(f"{gatehouse.b}/oauth/token", data={"grant_type": "client_credentials"},
+                          auth=(acme.machine_id, acme.machine_secret), headers={"User-Agent": f"probe-{marker}"},
+                          timeout=10)
+    assert token.status_code == 200, token.text
+    callback = requests.get(f"{gatehouse.b}/login", params={"code": "a-code-in-a-url", "next": "/account/"},
+                            headers={"User-Agent": f"probe-{marker}", "Referer": f"{gatehouse.a}/#access_token=x1"},
+                            timeout=10)
+    assert callback.status_code == 200
+    deadline = time.monotonic() + 5
+    while len(written := [line for line in gatehouse.logs["B"].read_text(errors="replace").splitlines()
+                          if f'"probe-{marker}"' in line]) < 2:
+        assert time.monotonic() < deadline, log_tail(gatehouse.logs["B"])
+        time.sleep(0.05)
+    token_line, page_line = written
+    assert re.fullmatch(
+        rf'127\.0\.0\.1 - {re.escape(acme.machine_id)} \[\d\d/\w{{3}}/\d{{4}}:\d\d:\d\d:\d\d [+-]\d{{4}}\] '
+        rf'"POST /oauth/token HTTP/1\.1" 200 {len(token.content)} "-" "probe-{marker}"', token_line), token_line
+    assert f'"GET /login?code=[redacted]&next=%2Faccount%2F HTTP/1.1" 200 {len(callback.content)} ' in page_line
+    assert f'"{gatehouse.a}/#access_token=[redacted]"' in page_line
+    assert acme.machine_secret not in token_line
+    assert "a-code-in-a-url" not in page_line
+    assert token.json()["access_token"] not in gatehouse.logs["B"].read_text(errors="replace")

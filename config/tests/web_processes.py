@@ -1,6 +1,6 @@
-"""Start and stop real Gatehouse processes for services tests: gunicorn web servers and manage.py commands.
+"""Start and stop real Gatehouse processes for services tests: web servers (config/server.py) and manage.py commands.
 
-Each process runs in a process group of its own, so stopping it takes its children (gunicorn's worker)
+Each process runs in a process group of its own, so stopping it takes its children (the server's worker)
 too; its output goes to a log file that a failing assertion can quote.
 """
 
@@ -31,12 +31,12 @@ def log_tail(log_path: Path, chars: int = 3000) -> str:
     return log_path.read_text(errors="replace")[-chars:] if log_path.exists() else "(no log)"
 
 
-def start_gunicorn(*, port: int, env: dict[str, str], log_path: Path) -> subprocess.Popen:
-    """`gunicorn config.wsgi` on 127.0.0.1:`port` with one worker, as production runs it (README)."""
+def start_web(*, port: int, env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    """`python -m config.server` on 127.0.0.1:`port` with one worker, as production runs it (README); its
+    access log and errors go to `log_path`."""
     with log_path.open("a") as log:
         return subprocess.Popen(
-            [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-             "--no-control-socket", "--graceful-timeout", "5"],
+            [sys.executable, "-m", "config.server", "--port", str(port), "--workers", "1"],
             cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, process_group=0,
         )
 
