@@ -67,9 +67,16 @@ def django_db_setup(request, django_test_environment, django_db_blocker, django_
 
     test_name = connection.creation._get_test_db_name() if connection.vendor == "sqlite" else None
     if test_name is None or not connection.creation.is_in_memory_db(test_name):
-        yield from plugin_setup.__wrapped__(request, django_test_environment, django_db_blocker,
-                                            django_db_use_migrations, django_db_keepdb, django_db_createdb,
-                                            django_db_modify_db_settings)
+        setup = plugin_setup.__wrapped__(request, django_test_environment, django_db_blocker, django_db_use_migrations,
+                                         django_db_keepdb, django_db_createdb, django_db_modify_db_settings)
+        next(setup)
+        yield
+        # PostgreSQL drops no database that a connection is open to: the lean path's listener goes first.
+        from identity.oidc.lean_api_token import client_rows
+
+        with django_db_blocker.unblock():
+            client_rows.stop(connection.alias)
+        next(setup, None)
         return
     original_name = connection.settings_dict["NAME"]
     with django_db_blocker.unblock():
@@ -121,15 +128,18 @@ def _pooled_signing_keys(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
-    """Signing keys, JWKS, discovery and the blocked-client memory are per process; each test starts afresh.
+    """Signing keys, JWKS, discovery, the lean path's client rows and the blocked-client memory are per process;
+    each test starts afresh.
     So do counters kept in Redis (with REDIS_URL set), which no test transaction rolls back."""
     from identity.oidc.endpoints import discovery_cache_clear
+    from identity.oidc.lean_api_token import client_rows
     from identity.signing import signing_key_cache_clear
     from security.client_auth_throttle import client_auth_memory_clear
     from security.counters import redis_counters_clear
 
     signing_key_cache_clear()
     discovery_cache_clear()
+    client_rows.forget()
     client_auth_memory_clear()
     redis_counters_clear()
 

@@ -38,7 +38,9 @@ from django.db import connection
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from applications.services import application_create
+from applications.api_services import api_create, application_api_scopes_set
+from applications.models import ApiScope, Application
+from applications.services import application_create, application_disable
 from config.tests.test_services import require_env, worker_database_url
 from config.tests.web_processes import log_tail, manage, process_env, start_web, stop_process, wait_ready
 from directory.hashers import OwaspArgon2PasswordHasher
@@ -531,3 +533,29 @@ def test_each_server_logs_one_access_line_a_request_with_the_client_and_no_crede
     assert acme.machine_secret not in token_line
     assert "a-code-in-a-url" not in page_line
     assert token.json()["access_token"] not in gatehouse.logs["B"].read_text(errors="replace")
+
+
+def test_a_machine_app_disabled_elsewhere_gets_no_more_jwts_from_either_server(gatehouse, acme):
+    # Each server keeps the client's rows for its JWT path in memory (identity.oidc.lean_api_token.client_rows)
+    # and forgets them when PostgreSQL notifies that a change committed, whichever process made it.
+    api_create(org=acme.org, name="Orders", identifier="https://orders.acme.test", scopes=[("orders:read", "Read")])
+    application = Application.objects.get(client_id=acme.machine_id)
+    application_api_scopes_set(application=application, scopes=ApiScope.objects.filter(name="orders:read"))
+
+    def jwt_at(base: str) -> requests.Response:
+        return requests.post(f"{base}/oauth/token", data={"grant_type": "client_credentials", "scope": "orders:read"},
+                             auth=(acme.machine_id, acme.machine_secret), timeout=10)
+
+    for base in (gatehouse.a, gatehouse.b, gatehouse.a, gatehouse.b):  # the second time from each copy
+        issued = jwt_at(base)
+        assert issued.status_code == 200, issued.text
+        assert issued.json()["access_token"].count(".") == 2
+
+    application_disable(application=application, actor=acme.owner)  # committed by this process, neither server
+    for base in (gatehouse.a, gatehouse.b):
+        deadline = time.monotonic() + 2
+        while (refused := jwt_at(base)).status_code == 200:
+            assert time.monotonic() < deadline, f"{base} still issues tokens to a disabled app"
+            time.sleep(0.01)
+        assert refused.status_code == 401
+        assert refused.json()["error"] == "invalid_client"
