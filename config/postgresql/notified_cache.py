@@ -13,8 +13,8 @@ the thread listens again and has heard its probe. That covers a connection that 
 network: at most PROBE_SECONDS + PROBE_TIMEOUT_SECONDS of stale answers) and a pooler that does not carry
 notifications (PgBouncer in transaction mode: the probe never comes back, so the copy is never used).
 
-Only rows read outside a transaction are kept: inside one they may be uncommitted, or older than a
-notification already heard. On any other database than PostgreSQL there is no copy at all.
+Inside a transaction the copy is neither read nor filled: a transaction sees its own changes, which are
+not committed (so not notified) yet. On any other database than PostgreSQL there is no copy at all.
 """
 
 import logging
