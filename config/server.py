@@ -17,6 +17,10 @@ CPU-second (bench/RESULTS.md, "Session 9"). What gunicorn gave that granian does
 - the access log is written by the application (config/access_log.py), in gunicorn's format, with the
   size and the user that granian's own log lacks; the process environment granian copies into every
   request is taken out again by config/wsgi.py.
+
+One limit differs: granian takes request headers up to its HTTP/1 buffer (~400 KB; 1 MB is refused with
+431), where gunicorn refused a single field over 8 KB. The proxy in front (TLS ends there) should keep
+its own, smaller limits.
 """
 
 import argparse
