@@ -22,7 +22,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .PHONY: help run test test-all lint lint-imports typecheck lock demo-rp
 
 help:
-	@echo "make run       serve the demo at http://localhost:\$${PORT:-8000} (gunicorn + Celery worker with beat)"
+	@echo "make run       serve the demo at http://localhost:\$${PORT:-8000} (granian + Celery worker with beat)"
 	@echo "make demo-rp   a demo app at http://127.0.0.1:\$${DEMO_RP_PORT:-4003} that signs in with \`make run\`'s Gatehouse (same PORT)"
 	@echo "              and the demo Orders API it calls, at http://127.0.0.1:\$${DEMO_API_PORT:-4005}"
 	@echo "make test      the tests that need nothing but Python (no browser, no services)"
