@@ -7,7 +7,7 @@ start it with this command line, so they run the same server. The defaults come 
 the container conventions have it: PORT (8000), WEB_CONCURRENCY worker processes (1), WEB_THREADS threads
 running the application in each (4).
 
-Why granian rather than gunicorn: the same app answered 1.2–3.1 times as many requests per server
+Why granian rather than gunicorn: the same app answered 1.1–3.4 times as many requests per server
 CPU-second (bench/RESULTS.md, "Session 9"). What gunicorn gave that granian does not by default is set here:
 - `--respawn-failed-workers`: a worker that dies is started again (gunicorn's arbiter did that);
 - `--blocking-threads`: granian's default is 512 threads a worker, each able to hold a database connection;
