@@ -118,10 +118,11 @@ class NotifiedCache:
         while not stop.is_set():
             try:
                 self._listen(alias)
-            except Exception:  # whatever happened, the copy is off until the thread listens again
+            except Exception as error:  # whatever happened, the copy is off until the thread listens again
                 if not stop.is_set():
-                    log.warning("not listening on %s; reading the database on every lookup", self.channel,
-                                exc_info=failures == 0)
+                    # Every failure is logged with its reason; the first with its traceback.
+                    log.warning("not listening on %s (%s); reading the database on every lookup", self.channel,
+                                error, exc_info=failures == 0)
             if self._listening:
                 failures = 0  # it had worked: retry soon
             self.forget(listening=False)

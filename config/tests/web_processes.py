@@ -16,7 +16,6 @@ import requests
 
 from config.tests.helpers import BASE_DIR, CONFIG_VARS
 
-BIN = Path(sys.executable).parent
 START_SECONDS = 60
 
 
