@@ -1,10 +1,10 @@
-"""Django's database session store, drawing new keys without a query, and deleting a session with one statement
+"""Django's database session store, drawing new keys without a query, writing a new session once, and deleting a session with one statement
 (config/sessions/__init__.py)."""
 
 from django.contrib.sessions.backends import db
 
-from config.sessions import DeleteByKeyMixin, FreshKeyMixin
+from config.sessions import DeferredInsertMixin, DeleteByKeyMixin, FreshKeyMixin
 
 
-class SessionStore(FreshKeyMixin, DeleteByKeyMixin, db.SessionStore):
+class SessionStore(FreshKeyMixin, DeferredInsertMixin, DeleteByKeyMixin, db.SessionStore):
     pass

@@ -74,10 +74,47 @@ def test_signing_in_again_replaces_the_old_session(store):
     old_key = session.session_key
 
     session.cycle_key()  # what login() does
+    session["user"] = "someone"  # and then, in the same request, the user it signs in
+    session.save()  # SessionMiddleware, at the response
 
     assert session.session_key != old_key
     assert session["flow"] == "pending"
     assert not store().exists(old_key)
     assert store(old_key).load() == {}
     assert store(session.session_key)["flow"] == "pending"
+    assert store(session.session_key)["user"] == "someone"
     store().delete("never-existed-" + "x" * 18)  # a key with no row: nothing to do, no error
+
+
+def test_a_sign_in_writes_its_new_session_once(store):
+    """cycle_key() draws the new key; the response's save writes it, with what the request added, in one INSERT."""
+    session = store()
+    session["flow"] = "pending"
+    session.save()
+    old_key = session.session_key
+
+    with CaptureQueriesContext(connection) as queries:
+        session.cycle_key()
+        session["user"] = "someone"
+        session.save()
+    again = store(session.session_key)
+    again["seen"] = True
+    with CaptureQueriesContext(connection) as later:
+        again.save()
+
+    statements = [q["sql"].split()[0] for q in queries.captured_queries
+                  if "django_session" in q["sql"] and "SAVEPOINT" not in q["sql"]]
+    assert statements == ["DELETE", "INSERT"]  # the old key's row, then the new one, once
+    assert not store().exists(old_key)
+    assert store(session.session_key).load() == {"flow": "pending", "user": "someone", "seen": True}
+    assert [q["sql"].split()[0] for q in later.captured_queries if "django_session" in q["sql"]] == ["UPDATE"]
+
+
+def test_a_new_session_that_is_never_saved_leaves_no_row(store):
+    """A response that does not save (a 500: SessionMiddleware skips it) sends no cookie, and leaves nothing."""
+    session = store()
+    session["flow"] = "pending"
+    session.cycle_key()
+
+    assert session.session_key
+    assert not store().exists(session.session_key)

@@ -7,7 +7,9 @@ bench/RESULTS.md has the figures):
   view or the audit row;
 - the token request that redeems a code reads the code's grant once for oauthlib's six questions about
   it (DOT's own lookup of its resource, inside the saving transaction, is the second);
-- a console 404 or 403 inside an org does not look the org up again for its sidebar.
+- a console 404 or 403 inside an org does not look the org up again for its sidebar;
+- the signed-in session is written once, at the response (config/sessions: it was an INSERT in a savepoint,
+  then an UPDATE).
 """
 
 import base64
@@ -59,6 +61,28 @@ def test_a_password_sign_in_reads_memberships_and_the_password_rules_once(client
     # The sign-in is recorded where it happened and copied into the org (audit/fanout.py): the copy's org
     # came from the same memberships.
     assert AuditEvent.objects.filter(action="login.member_succeeded", org=org, target_id=str(org_admin.pk)).exists()
+
+
+def test_a_sign_in_writes_the_new_session_once(client, org, org_member, password):
+    app = make_web_app(org)
+    next_url = f"/oauth/authorize?{authorize_query(app, secrets.token_urlsafe(48), nonce='n')}"
+    # A sign-in that starts at an app has an anonymous session first (the app's branding and lockout).
+    assert client.get("/login", {"next": next_url}).status_code == 200
+    old_key = client.cookies["gatehouse_session"].value
+    with CaptureQueriesContext(connection) as queries:
+        response = post_password(client, org_member.email, password, next_url)
+
+    assert response.status_code == 302
+    assert response["Location"] == next_url
+    writes = [q["sql"].split()[0] for q in queries.captured_queries
+              if '"django_session"' in q["sql"] and not q["sql"].startswith("SELECT")]
+    assert writes == ["DELETE", "INSERT"]  # the anonymous session's row, then the signed-in one's
+    new_key = client.cookies["gatehouse_session"].value
+    assert new_key != old_key
+    authorized = client.get(next_url)  # the cookie's session is there, signed in: the app gets its code
+    assert authorized.status_code == 302
+    assert authorized["Location"].startswith(f"{app.redirect_uri}?")
+    assert "code" in parse_qs(urlparse(authorized["Location"]).query)
 
 
 def test_a_member_whose_org_is_suspended_is_still_refused(client, org, org_member, password):
