@@ -42,8 +42,8 @@ class DeferredInsertMixin:
     def save(self, must_create=False):
         if self.session_key is None:
             self.create()
-        if not (self._insert_pending or must_create):
-            return super().save()
+        if not self._insert_pending:
+            return super().save(must_create)
         while True:
             try:
                 super().save(must_create=True)
