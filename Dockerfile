@@ -29,5 +29,5 @@ USER gatehouse
 EXPOSE 8000
 
 # Production refuses to start without DATABASE_URL's companions SECRET_KEY and GATEHOUSE_ENCRYPTION_KEYS.
-# Workers: WEB_CONCURRENCY (1), threads each: WEB_THREADS (4); the access log goes to standard output.
+# Workers: WEB_CONCURRENCY (1), threads each: WEB_THREADS (2); the access log goes to standard output.
 CMD ["python", "-m", "config.server", "--host", "0.0.0.0", "--port", "8000"]

@@ -6,7 +6,7 @@ beside the Argon2id bound measured in the same run.
     .venv/bin/python bench/login.py --servers production --totp           # password + authenticator code
 
 --servers takes bench/oidc.py's server shapes: `production` is granian as config/server.py starts it (2
-workers of 4 threads here); `gunicorn-gthread4`, gunicorn as production ran it before, is the comparison.
+workers of 2 threads here); `gunicorn-gthread4`, gunicorn as production ran it before, is the comparison.
 Every shape writes the application's access log to a file in the work directory, as production logs
 every request.
 

@@ -18,7 +18,7 @@ and errors. Results go to stdout as a Markdown table and, with --json, to a file
 collected by pytest or run in CI.
 
 Server shapes (server_command): `production` is what the Dockerfile and compose.yaml run, granian through
-config/server.py's command line, --workers processes of 4 threads (compose.yaml: WEB_CONCURRENCY=2,
+config/server.py's command line, --workers processes of 2 threads (compose.yaml: WEB_CONCURRENCY=2,
 the bench's default --workers), and the default. `gunicorn` with 2 sync workers is the baseline of
 bench/RESULTS.md's older tables; gunicorn is a dev dependency now, kept for these comparisons.
 """
@@ -249,14 +249,14 @@ def prepare_database(env: dict, database: str, work: Path, pools: tuple[int, int
 
 
 # Threads per worker in production: config/server.py's default (WEB_THREADS unset in the Dockerfile and compose.yaml).
-PRODUCTION_THREADS = 4
+PRODUCTION_THREADS = 2
 
 
 def server_command(shape: str, port: int, args, work: Path) -> list[str]:
     """The command line of one server shape (bench/README.md, "Server shapes").
 
     production                granian as production starts it (config/server.py: `python -m config.server`),
-                              --workers processes of 4 threads each: the same as granian-bt4
+                              --workers processes of 2 threads each: the same as granian-bt2
     granian[-bt<N>]           config.server.granian_command with --workers processes and N threads each
                               (`granian`: --blocking-threads)
     gunicorn                  --workers / --worker-class / --threads (default: 2 sync workers; the baseline
@@ -384,7 +384,7 @@ def main() -> int:
     parser.add_argument("--servers", default="production",
                         help="comma-separated server shapes (production, granian, granian-bt<N>, gunicorn, "
                              "gunicorn-sync, gunicorn-gthread<N>), all started at once and measured in turn, "
-                             "run by run; default: production (granian, 4 threads a worker)")
+                             "run by run; default: production (granian, 2 threads a worker)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="repeat every run this many times (the order of the servers rotates each round); "
                              "the tables show the medians")

@@ -10,7 +10,7 @@ between the two so that the machine's drifting speed falls on both; the ratio of
     bench/peer_compare.py --peer-dir /tmp/peer --server granian,gunicorn [--blocking-threads 4]
 
 --server granian is config/server.py's command line (config.server.granian_command), --workers processes of
---blocking-threads threads: production's shape at the defaults (2 workers as compose.yaml, 4 threads).
+--blocking-threads threads: production's shape at the defaults (2 workers as compose.yaml, 2 threads).
 gunicorn (a dev dependency, for comparison) runs gthread workers, production's shape before granian. Both
 write the application's access log (GATEHOUSE_ACCESS_LOG) to a file in the work directory, as production
 logs every request.

@@ -5,7 +5,13 @@
 The Dockerfile, compose.yaml, bin/run-embedded, the services tests (config/tests/web_processes.py) and bench/
 start it with this command line, so they run the same server. The defaults come from the environment as
 the container conventions have it: PORT (8000), WEB_CONCURRENCY worker processes (1), WEB_THREADS threads
-running the application in each (4).
+running the application in each (2).
+
+Why 2 threads: with the GIL, a worker runs one request's Python at a time, and each hand-over between its
+threads costs CPU too. Against 4 threads a worker, 2 answered 1.09–1.28 times as many requests per server
+CPU-second on every endpoint measured, and 1.10 times as many hosted sign-ins (bench/RESULTS.md, "Session 10").
+A password hash releases the GIL, so the second thread runs while the first one hashes. Scale with
+WEB_CONCURRENCY (a worker per core) rather than with threads.
 
 Why granian rather than gunicorn: the same app answered 1.1–3.4 times as many requests per server
 CPU-second (bench/RESULTS.md, "Session 9"). What gunicorn gave that granian does not by default is set here:
@@ -45,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8000))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY") or 1),
                         help="worker processes (WEB_CONCURRENCY); one a core")
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS") or 4),
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS") or 2),
                         help="threads running requests in each worker (WEB_THREADS)")
     args = parser.parse_args(argv)
     if args.workers < 1 or args.threads < 1:

@@ -11,7 +11,6 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.urls import reverse
 
-from applications.models import Application
 from identity.mfa.assurance import ACR_PWD, acr_requested, methods_are_multi_factor
 from identity.mfa.selectors import SECOND_FACTORS, user_factor_kinds, user_mfa_requirement
 from identity.password_policy import password_change_reason
@@ -20,6 +19,8 @@ from orgs.models import Organization
 FLOW_SESSION_KEY = "gatehouse.login_flow"
 # A flow left half-way (password typed, MFA never answered) is forgotten after this long.
 FLOW_MAX_AGE_SECONDS = 10 * 60
+# What the sign-in pages read of the flow's org (flow_org, flow_origin_note): its audit log and lockout threshold.
+_FLOW_ORG_FIELDS = ("pk", "slug", "lockout_threshold")
 
 
 @dataclass
@@ -105,27 +106,28 @@ def flow_clear(session) -> None:
     session.pop(FLOW_SESSION_KEY, None)
 
 
-def flow_origin_note(session, next_url: str) -> LoginFlow | None:
+def flow_origin_note(session, next_url: str) -> Organization | None:
     """Remember which active org's application sent the browser to sign in (a `next` that is our
     /oauth/authorize with a known client_id), or forget a previous one: the org's branding and
-    lockout threshold follow. Saves a flow only when there is an org to remember."""
+    lockout threshold follow. Saves a flow only when there is an org to remember. Returns that org
+    (with what flow_org reads), or None: one query."""
     parts = urlsplit(next_url or "")
     client_id = ""
     if parts.path == reverse("oidc:authorize"):
         client_id = (parse_qs(parts.query).get("client_id") or [""])[0][:100]
-    org_id = (Application.objects.filter(client_id=client_id, org__status=Organization.Status.ACTIVE)
-              .values_list("org_id", flat=True).first()) if client_id else None
+    org = (Organization.objects.filter(applications__client_id=client_id, status=Organization.Status.ACTIVE)
+           .only(*_FLOW_ORG_FIELDS).first()) if client_id else None
     flow = flow_load(session)
-    if org_id is None:
+    if org is None:
         if flow is not None and flow.org_id is not None:
             flow.org_id, flow.client_id = None, ""
             flow_save(session, flow)
-        return flow
+        return None
     flow = flow or LoginFlow()
-    if (flow.org_id, flow.client_id) != (org_id, client_id):
-        flow.org_id, flow.client_id = org_id, client_id
+    if (flow.org_id, flow.client_id) != (org.pk, client_id):
+        flow.org_id, flow.client_id = org.pk, client_id
         flow_save(session, flow)
-    return flow
+    return org
 
 
 def flow_acr_of_next(next_url: str) -> str:
@@ -142,4 +144,4 @@ def flow_org(flow: LoginFlow | None):
     if flow is None or flow.org_id is None:
         return None
     return (Organization.objects.filter(pk=flow.org_id, status=Organization.Status.ACTIVE)
-            .only("pk", "slug", "lockout_threshold").first())
+            .only(*_FLOW_ORG_FIELDS).first())

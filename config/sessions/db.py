@@ -1,5 +1,5 @@
-"""Django's database session store, drawing new keys without a query, writing a new session once, and deleting a session with one statement
-(config/sessions/__init__.py)."""
+"""Django's database session store, drawing new keys without a query, writing a new session once, and deleting
+a session with one statement (config/sessions/__init__.py)."""
 
 from django.contrib.sessions.backends import db
 

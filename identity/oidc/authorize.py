@@ -232,6 +232,14 @@ class AuthorizeView(AuthorizationView):
         if user_session is not None:
             credentials = {**credentials, "gatehouse_sid": user_session.sid,
                            "gatehouse_amr": list(user_session.amr), "gatehouse_auth_time": user_session.auth_time}
+        # oauthlib validates the request again before it issues the code; the client and its API scopes that
+        # the first validation loaded, moments ago in this request, serve the second (the validator's
+        # _load_application checks the client id and asks is_usable() again).
+        validated = credentials.get("request")
+        if isinstance(getattr(validated, "client", None), Application):
+            credentials = {**credentials, "gatehouse_client": validated.client}
+            if (api_scopes := getattr(validated, "_gatehouse_api_scopes", None)) is not None:
+                credentials["_gatehouse_api_scopes"] = api_scopes
         uri, headers, body, status = super().create_authorization_response(request, scopes, credentials, allow)
         if allow:
             application = getattr(self, "_authorizing", None)

@@ -158,11 +158,15 @@ class GatehouseValidator(OAuth2Validator):
 
     def _load_application(self, client_id, request):
         """DOT's lookup, with the org joined in: is_usable() and the org claim read it, which
-        would otherwise cost a second query on every token request."""
+        would otherwise cost a second query on every token request. On /oauth/authorize, the client its
+        first validation loaded (identity/oidc/authorize.py passes it on for oauthlib's second)."""
         if isinstance(client_id, str) and "\x00" in client_id:
             # No client id holds a NUL; PostgreSQL refuses the lookup with DataError (not the
             # ValueError DOT catches), which would be a 500. An unknown client.
             return None
+        known = getattr(request, "gatehouse_client", None)  # the authorize view's first validation loaded it
+        if not request.client and isinstance(known, Application) and known.client_id == client_id:
+            request.client = known
         if not request.client and isinstance(client_id, str) and client_id:
             # Unknown ids (and CIMD URLs, and ids PostgreSQL refuses): DOT's own lookup below decides.
             with contextlib.suppress(Application.DoesNotExist, ValueError):

@@ -3,13 +3,13 @@ bench/RESULTS.md has the figures):
 
 - a password POST reads the person's memberships once, and works out the steps left (MFA requirement,
   forced or expired password) once;
-- /oauth/authorize, after sign-in, loads its client once per oauthlib validation and not again for the
-  view or the audit row;
+- /oauth/authorize, after sign-in, loads its client and its API scopes once, for both of oauthlib's
+  validations, the view and the audit row;
 - the token request that redeems a code reads the code's grant once for oauthlib's six questions about
   it (DOT's own lookup of its resource, inside the saving transaction, is the second);
 - a console 404 or 403 inside an org does not look the org up again for its sidebar;
 - the signed-in session is written once, at the response (config/sessions: it was an INSERT in a savepoint,
-  then an UPDATE).
+  then an UPDATE), and a sign-in an app started reads that app's org once.
 """
 
 import base64
@@ -77,6 +77,9 @@ def test_a_sign_in_writes_the_new_session_once(client, org, org_member, password
     writes = [q["sql"].split()[0] for q in queries.captured_queries
               if '"django_session"' in q["sql"] and not q["sql"].startswith("SELECT")]
     assert writes == ["DELETE", "INSERT"]  # the anonymous session's row, then the signed-in one's
+    # The app's org (its lockout threshold, its audit log) is read once, with the app's client id.
+    assert len(selects_from(queries, "orgs_organization")) == 1
+    assert selects_from(queries, "applications_application") == []
     new_key = client.cookies["gatehouse_session"].value
     assert new_key != old_key
     authorized = client.get(next_url)  # the cookie's session is there, signed in: the app gets its code
@@ -95,7 +98,7 @@ def test_a_member_whose_org_is_suspended_is_still_refused(client, org, org_membe
     assert "suspended" in response.content.decode()
 
 
-def test_authorize_after_sign_in_loads_its_client_once_per_validation(client, org, org_member, password):
+def test_authorize_after_sign_in_loads_its_client_once(client, org, org_member, password):
     app = make_web_app(org)  # trusted: no consent page
     query = authorize_query(app, secrets.token_urlsafe(48), nonce="no")
     assert post_password(client, org_member.email, password).status_code == 302
@@ -107,9 +110,10 @@ def test_authorize_after_sign_in_loads_its_client_once_per_validation(client, or
     location = urlparse(response["Location"])
     assert f"{location.scheme}://{location.netloc}{location.path}" == app.redirect_uri
     assert parse_qs(location.query)["state"] == ["st"]
-    # One lookup when the view validates the request, one when oauthlib validates it again to issue the
-    # code; the view and the audit row reuse what was loaded (it was five).
-    assert len(selects_from(queries, "applications_application")) == 2
+    # One lookup when the view validates the request; oauthlib's second validation, to issue the code, the
+    # view and the audit row reuse what was loaded (it was five, then two). So do the client's API scopes.
+    assert len(selects_from(queries, "applications_application")) == 1
+    assert len(selects_from(queries, "applications_apiscope")) == 1
     event = AuditEvent.objects.get(action="login.authorized")
     assert (event.org, event.target_id) == (org, str(app_pk(app.client_id)))
 

@@ -17,7 +17,6 @@ from identity.flows import (
     flow_acr_of_next,
     flow_clear,
     flow_load,
-    flow_org,
     flow_origin_note,
     flow_save,
     flow_step_url,
@@ -128,7 +127,7 @@ def login_view(request):
     if not form.is_valid():
         return _login_page(request, form, safe_next_url(request, request.POST.get("next")))
     email = form.cleaned_data["email"]
-    origin_org = flow_org(flow_origin_note(request.session, safe_next_url(request, form.cleaned_data.get("next"))))
+    origin_org = flow_origin_note(request.session, safe_next_url(request, form.cleaned_data.get("next")))
     check = password_check(email=email, password=form.cleaned_data["password"], request=request,
                            lockout_threshold=origin_org.lockout_threshold if origin_org else None)
     if check.outcome is not PasswordOutcome.OK:
