@@ -226,15 +226,21 @@ def second_factor(browser: Browser, status: int, location: str, html: str, email
     return location
 
 
+def authorize_query() -> tuple[str, str]:
+    """A flow's PKCE verifier, and its /oauth/authorize query: hr-portal, S256, openid profile email
+    (also bench/login_steps.py's)."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, urlencode({"response_type": "code", "client_id": "hr-portal", "redirect_uri": REDIRECT_URI,
+                                "scope": "openid profile email", "state": secrets.token_urlsafe(16),
+                                "nonce": secrets.token_urlsafe(16), "code_challenge": challenge,
+                                "code_challenge_method": "S256"})
+
+
 def one_flow(port: int, email: str) -> dict:
     browser = Browser(port)
     try:
-        verifier = secrets.token_urlsafe(48)
-        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-        query = urlencode({"response_type": "code", "client_id": "hr-portal", "redirect_uri": REDIRECT_URI,
-                           "scope": "openid profile email", "state": secrets.token_urlsafe(16),
-                           "nonce": secrets.token_urlsafe(16), "code_challenge": challenge,
-                           "code_challenge_method": "S256"})
+        verifier, query = authorize_query()
         status, location, _ = browser.request("GET", f"/oauth/authorize?{query}")
         _expect(status, 302, "GET /oauth/authorize")
         login_path = _local(location)

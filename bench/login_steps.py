@@ -31,11 +31,9 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 import argparse  # noqa: E402
 import base64  # noqa: E402
-import hashlib  # noqa: E402
 import importlib.util  # noqa: E402
 import io  # noqa: E402
 import os  # noqa: E402
-import secrets  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -165,12 +163,7 @@ def hosted(browser: Browser, email: str) -> None:
 
 
 def flow(browser: Browser, email: str) -> None:
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    query = urlencode({"response_type": "code", "client_id": "hr-portal", "redirect_uri": REDIRECT_URI,
-                       "scope": "openid profile email", "state": secrets.token_urlsafe(16),
-                       "nonce": secrets.token_urlsafe(16), "code_challenge": challenge,
-                       "code_challenge_method": "S256"})
+    verifier, query = authorize_query()
     status, location, _ = browser.request("1 authorize", "GET", f"/oauth/authorize?{query}")
     _expect(status, 302, "GET /oauth/authorize")
     login_path = _local(location)
@@ -267,6 +260,7 @@ def main() -> int:
 _login = _load("login")
 CSRF_RE, HIDDEN_RE, PASSWORD, REDIRECT_URI, SEED_USERS, USER_AGENT = (
     _login.CSRF_RE, _login.HIDDEN_RE, _login.PASSWORD, _login.REDIRECT_URI, _login.SEED_USERS, _login.USER_AGENT)
+authorize_query = _login.authorize_query
 
 if __name__ == "__main__":
     sys.exit(main())
