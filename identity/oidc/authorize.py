@@ -22,7 +22,7 @@ from identity.mfa.assurance import acr_requested
 from identity.mfa.enforcement import session_step_up_flow
 from identity.oidc.access import application_access
 from identity.oidc.csp import allow_form_action, redirect_target_source
-from identity.oidc.resources import granted_api_scopes
+from identity.oidc.resources import GRANTED_API_SCOPES_MEMO, granted_api_scopes
 from identity.oidc.responses import RESPONSE_MODES, authorization_response, response_mode_of
 
 # The prompt values honoured (and advertised in discovery); any other is refused with invalid_request
@@ -238,8 +238,8 @@ class AuthorizeView(AuthorizationView):
         validated = credentials.get("request")
         if isinstance(getattr(validated, "client", None), Application):
             credentials = {**credentials, "gatehouse_client": validated.client}
-            if (api_scopes := getattr(validated, "_gatehouse_api_scopes", None)) is not None:
-                credentials["_gatehouse_api_scopes"] = api_scopes
+            if (api_scopes := getattr(validated, GRANTED_API_SCOPES_MEMO, None)) is not None:
+                credentials[GRANTED_API_SCOPES_MEMO] = api_scopes  # granted_api_scopes checks it is this client's
         uri, headers, body, status = super().create_authorization_response(request, scopes, credentials, allow)
         if allow:
             application = getattr(self, "_authorizing", None)

@@ -43,14 +43,19 @@ def oidc_scopes() -> frozenset[str]:
     return frozenset(settings.OAUTH2_PROVIDER["SCOPES"])
 
 
+# The attribute granted_api_scopes memoises its answer in, on an oauthlib request: (client pk, scopes by name).
+# identity/oidc/authorize.py hands it on to oauthlib's second validation of the same authorize request.
+GRANTED_API_SCOPES_MEMO = "gatehouse_api_scopes"
+
+
 def granted_api_scopes(client: Application, request: Any = None) -> dict[str, ApiScope]:
-    """The API scopes `client` is granted, by name, with their APIs; memoised on `request`."""
-    cached = getattr(request, "_gatehouse_api_scopes", None) if request is not None else None
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]  # only this function sets the attribute
+    """The API scopes `client` is granted, by name, with their APIs; memoised on `request` for that client."""
+    cached = getattr(request, GRANTED_API_SCOPES_MEMO, None) if request is not None else None
+    if cached is not None and cached[0] == client.pk:
+        return cached[1]  # type: ignore[no-any-return]  # only this function sets the attribute
     granted = {scope.name: scope for scope in ApiScope.objects.filter(applications=client).select_related("api")}
     if request is not None:
-        request._gatehouse_api_scopes = granted
+        setattr(request, GRANTED_API_SCOPES_MEMO, (client.pk, granted))
     return granted
 
 
