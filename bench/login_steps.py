@@ -31,9 +31,11 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 import argparse  # noqa: E402
 import base64  # noqa: E402
+import cProfile  # noqa: E402
 import importlib.util  # noqa: E402
 import io  # noqa: E402
 import os  # noqa: E402
+import pstats  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -56,13 +58,15 @@ def _load(name: str):
 class Meter:
     """Per step: process CPU less the password hash's, the hash's own, statements, and (once) their SQL."""
 
-    def __init__(self, verbose: bool):
+    def __init__(self, verbose: bool, profiled: str = ""):
         self.cpu: dict[str, float] = defaultdict(float)
         self.hashing: dict[str, float] = defaultdict(float)
         self.statements: dict[str, int] = defaultdict(int)
         self.calls: dict[str, int] = defaultdict(int)
         self.sql: dict[str, list[str]] = {}
         self.verbose = verbose
+        # --profile: one cProfile (on process time) over every measured request of that step
+        self.profiled, self.profile = profiled, cProfile.Profile(time.process_time)
         self.step = ""
         self._hash_s = 0.0
         self._this_sql: list[str] = []
@@ -82,10 +86,14 @@ class Meter:
 
     def begin(self, step: str) -> float:
         self.step, self._hash_s, self._this_sql = step, 0.0, []
+        if step == self.profiled:
+            self.profile.enable()
         return time.process_time()
 
     def end(self, began: float) -> None:
         spent = time.process_time() - began
+        if self.step == self.profiled:
+            self.profile.disable()
         self.cpu[self.step] += spent - self._hash_s
         self.hashing[self.step] += self._hash_s
         self.statements[self.step] += len(self._this_sql)
@@ -96,6 +104,7 @@ class Meter:
     def reset(self) -> None:
         for table in (self.cpu, self.hashing, self.statements, self.calls, self.sql):
             table.clear()
+        self.profile = cProfile.Profile(time.process_time)
 
 
 class Browser:
@@ -218,6 +227,8 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=40)
     parser.add_argument("--database", default=DATABASE, help=f"database to (re)create (default {DATABASE})")
     parser.add_argument("--verbose", action="store_true", help="print each step's SQL (its first call)")
+    parser.add_argument("--profile", metavar="STEP", default="",
+                        help='profile that step\'s requests (e.g. "POST /login") and print the costliest functions')
     args = parser.parse_args()
 
     bench = _load("oidc")
@@ -242,7 +253,7 @@ def main() -> int:
 
     from config.wsgi import application
 
-    meter = Meter(args.verbose)
+    meter = Meter(args.verbose, args.profile)
     # Django's Argon2 hasher calls argon2-cffi's PasswordHasher.verify, which calls this name.
     argon2._password_hasher.verify_secret = meter.time_hash(argon2._password_hasher.verify_secret)
     users = [f"load-{i}@acme.test" for i in range(args.users)]
@@ -254,6 +265,11 @@ def main() -> int:
         for i in range(args.count):
             kind(Browser(application, meter, connection), users[i % len(users)])
         report(title, meter, args.count)
+        if meter.profile.getstats():
+            print(f"\n{args.profile}: the costliest functions, by their own time and with what they call\n")
+            stats = pstats.Stats(meter.profile, stream=sys.stdout)
+            stats.sort_stats("tottime").print_stats(40)
+            stats.sort_stats("cumulative").print_stats(60)
     return 0
 
 

@@ -1,0 +1,125 @@
+"""CompiledQuery gives what the ORM gives, from SQL built once; what it cannot replay exactly, the ORM builds."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from config.compiled_queries import CompiledQuery
+from directory.models import User
+from directory.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from identity.models import UserSession
+from orgs.models import Membership
+
+pytestmark = pytest.mark.django_db
+
+STAND_IN_ID = -9101
+STAND_IN_EMAIL = "stand-in@gatehouse.invalid"
+
+
+def _fields(obj) -> dict:
+    return {key: value for key, value in vars(obj).items() if key != "_state"}
+
+
+def test_model_instances_equal_the_orms_with_select_related_and_annotations():
+    user = UserFactory()
+    first, second = MembershipFactory(user=user), MembershipFactory(user=user)
+    query = CompiledQuery(lambda user_id: Membership.objects.filter(user_id=user_id).select_related("org")
+                          .annotate(other=Count("org__memberships")).order_by("org_id"), STAND_IN_ID)
+
+    got = query(user.pk)
+
+    assert query.replayed()
+    wanted = list(Membership.objects.filter(user_id=user.pk).select_related("org")
+                  .annotate(other=Count("org__memberships")).order_by("org_id"))
+    assert [m.pk for m in got] == sorted([first.pk, second.pk], key=lambda pk: Membership.objects.get(pk=pk).org_id)
+    for ours, theirs in zip(got, wanted, strict=True):
+        assert _fields(ours) == _fields(theirs)
+        assert _fields(ours.org) == _fields(theirs.org)  # select_related: read with the row, no query
+        assert ours.other == theirs.other == 1
+        assert not ours._state.adding and ours._state.db == "default"
+
+
+def test_each_call_runs_one_statement_with_its_own_values():
+    alice, bob = UserFactory(email="alice@example.test"), UserFactory(email="bob@example.test")
+    query = CompiledQuery(lambda email: User.objects.filter(email__iexact=email).order_by("pk")[:1], STAND_IN_EMAIL)
+    assert query.first("ALICE@example.test").pk == alice.pk
+
+    with CaptureQueriesContext(connection) as queries:
+        assert query.first("Bob@Example.test").pk == bob.pk
+        assert query.first("nobody@example.test") is None
+
+    assert query.replayed()
+    assert len(queries) == 2  # counted, logged and wrapped as every statement is
+    assert "bob@example.test" in queries[0]["sql"].lower()
+
+
+def test_values_list_and_flat_values_with_converted_columns():
+    user = UserFactory()
+    now = timezone.now()
+    session = UserSession.objects.create(user=user, amr=["pwd", "otp"], ip="192.0.2.7", expires_at=now + timedelta(1))
+    rows = CompiledQuery(lambda sid: UserSession.objects.filter(sid=sid).values_list("amr", "expires_at", "ip"),
+                         "stand-in-sid")
+    flat = CompiledQuery(lambda user_id: UserSession.objects.filter(user_id=user_id).values_list("amr", flat=True),
+                         STAND_IN_ID)
+
+    assert rows(session.sid) == [(["pwd", "otp"], session.expires_at, "192.0.2.7")]
+    assert rows(session.sid) == list(UserSession.objects.filter(sid=session.sid).values_list("amr", "expires_at", "ip"))
+    assert flat(user.pk) == [["pwd", "otp"]]
+    assert rows.replayed() and flat.replayed()
+
+
+def test_a_uuid_stand_in_and_an_exists_annotation():
+    user = UserFactory()
+    MembershipFactory(user=user)
+    query = CompiledQuery(lambda public_id: User.objects.filter(public_id=public_id).annotate(
+        member=Exists(Membership.objects.filter(user=OuterRef("pk")))).values_list("pk", "member"),
+        uuid.UUID(int=1))
+
+    assert query(user.public_id) == [(user.pk, True)]
+    assert query(uuid.uuid4()) == []
+    assert query.replayed()
+
+
+def test_a_stand_in_the_orm_transforms_is_not_replayed_but_answers_right(caplog):
+    UserFactory(email="carol@example.test")
+    query = CompiledQuery(lambda part: User.objects.filter(email__icontains=part).values_list("email", flat=True),
+                          "stand-in")
+
+    assert query("carol") == ["carol@example.test"]
+    assert query("dave") == []
+    assert not query.replayed()
+    assert "cannot be replayed" in caplog.text
+
+
+def test_a_query_that_reads_the_clock_is_not_frozen():
+    user = UserFactory()
+    ends_soon = timezone.now() + timedelta(seconds=2)
+    UserSession.objects.create(user=user, expires_at=ends_soon)
+    query = CompiledQuery(lambda user_id: UserSession.objects.filter(user_id=user_id, expires_at__gt=timezone.now())
+                          .values_list("pk", flat=True), STAND_IN_ID)
+
+    assert len(query(user.pk)) == 1
+    assert not query.replayed()  # the two builds' parameters differed: the clock's value would be frozen
+
+
+def test_a_missing_argument_is_refused():
+    query = CompiledQuery(lambda user_id: User.objects.filter(pk=user_id), STAND_IN_ID)
+    with pytest.raises(TypeError, match="1 values expected, 0 given"):
+        query()
+
+
+def test_an_org_filter_keeps_other_orgs_rows_out():
+    mine, other = OrganizationFactory(), OrganizationFactory()
+    user = UserFactory()
+    MembershipFactory(user=user, org=mine)
+    MembershipFactory(user=user, org=other)
+    query = CompiledQuery(lambda user_id, org_id: Membership.objects.filter(user_id=user_id, org_id=org_id)
+                          .values_list("org_id", flat=True), STAND_IN_ID, STAND_IN_ID - 1)
+
+    assert query(user.pk, mine.pk) == [mine.pk]
+    assert query(user.pk, other.pk) == [other.pk]
