@@ -14,8 +14,9 @@ refusing what it cannot replay exactly; such a query is built by the ORM on ever
 
 - a stand-in that does not show up among the parameters as itself (the ORM transformed it: `__contains`
   wraps it in `%`, a lookup may lower-case it);
-- a queryset whose SQL or other parameters differ between two builds with the same stand-ins (it reads
-  the clock or something else that changes: that value would be frozen);
+- a queryset whose SQL or other parameters differ when built again with other stand-ins that hold what
+  LIKE escapes (`%`, `_`): a lookup that escapes or transforms values, or a queryset that reads the clock
+  or anything else that changes (that value would be frozen);
 - other result kinds (`values()`, named tuples), prefetch_related, and querysets of a related manager.
 
 `build` must depend only on its arguments. Call sites keep their queryset in `build`, so reading them
@@ -115,6 +116,17 @@ def _slot(param, stand_ins: tuple) -> tuple[int, bool] | None:
     return None
 
 
+def _variant(stand_in):
+    """Another value of the stand-in's type, with what LIKE-based lookups escape in it."""
+    if isinstance(stand_in, str):
+        return stand_in + "%_\\'"
+    if isinstance(stand_in, int) and not isinstance(stand_in, bool):
+        return stand_in - 1
+    if isinstance(stand_in, uuid.UUID):
+        return uuid.UUID(int=stand_in.int ^ 1)
+    return stand_in
+
+
 def _converted(row, converters: dict, connection) -> list:
     row = list(row)
     for position, (functions, expression) in converters.items():
@@ -149,9 +161,13 @@ class CompiledQuery:
                 or queryset._known_related_objects:
             return None
         compiled = _Compiled(queryset, alias, self.stand_ins)
-        again = _Compiled(self.build(*self.stand_ins), alias, self.stand_ins)
+        # Built again with other values, which a lookup would escape or transform if it does so to any (LIKE's
+        # % and _): only the stand-ins' places may differ, and only by those values, as themselves.
+        variants = tuple(_variant(stand_in) for stand_in in self.stand_ins)
+        again = _Compiled(self.build(*variants), alias, variants)
         placed = {slot[0] for slot in compiled.slots if slot is not None}
-        if (again.sql, again.params) != (compiled.sql, compiled.params) or placed != set(range(len(self.stand_ins))):
+        if again.sql != compiled.sql or again.slots != compiled.slots or placed != set(range(len(self.stand_ins))) \
+                or compiled.bind(variants) != again.params:
             logger.warning("CompiledQuery %s: its SQL cannot be replayed, so the ORM builds it on every call",
                            getattr(self.build, "__qualname__", repr(self.build)))
             return None

@@ -11,13 +11,17 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
 
+from config.compiled_queries import CompiledQuery
 from directory.models import Group, User
 from orgs.models import Membership
+
+# Read at every sign-in: its SQL is built once (config/compiled_queries.py). As .first(): User's ordering.
+_USER_BY_EMAIL = CompiledQuery(lambda email: User.objects.filter(email__iexact=email)[:1], "stand-in@gatehouse.invalid")
 
 
 def user_get_by_email(*, email: str) -> User | None:
     """The user with this email in any letter case, or None."""
-    return User.objects.filter(email__iexact=email.strip()).first()
+    return _USER_BY_EMAIL.first(email.strip())
 
 
 def group_list(*, org) -> QuerySet[Group]:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from config.compiled_queries import CompiledQuery
 from identity.models import PasswordChangeRequired, PasswordHistory, PasswordPolicy
 from orgs.models import Organization
 from orgs.selectors import member_org_ids
@@ -127,9 +128,14 @@ def password_history_record(*, user) -> None:
     PasswordHistory.objects.filter(pk__in=list(stale)).delete()
 
 
+# Asked at every sign-in: its SQL is built once (config/compiled_queries.py).
+_CHANGE_REQUIRED = CompiledQuery(
+    lambda user_id: PasswordChangeRequired.objects.filter(user_id=user_id).values_list("pk", flat=True)[:1], -1)
+
+
 def password_change_reason(*, user) -> str:
     """Why `user` must choose a new password before signing in: "required", "expired", or ""."""
-    if PasswordChangeRequired.objects.filter(user=user).exists():
+    if _CHANGE_REQUIRED.first(user.pk) is not None:
         return "required"
     policy = effective_policy(user=user)
     if policy.max_age_days and user.has_usable_password():

@@ -3,6 +3,7 @@
 from django.db.models import QuerySet
 from django.http import Http404
 
+from config.compiled_queries import CompiledQuery
 from orgs.models import Membership, Organization
 
 
@@ -34,6 +35,9 @@ def membership_list(*, org: Organization, status: str | None = None) -> QuerySet
 
 
 _REMEMBERED = "_gatehouse_memberships"
+# Read at every sign-in and authorization: its SQL is built once (config/compiled_queries.py).
+_MEMBERSHIPS_OF_USER = CompiledQuery(
+    lambda user_id: Membership.objects.filter(user_id=user_id).select_related("org").order_by("org_id"), -1)
 
 
 def user_memberships(*, user) -> list[Membership]:
@@ -42,7 +46,8 @@ def user_memberships(*, user) -> list[Membership]:
     remembered = getattr(user, _REMEMBERED, None)
     if remembered is not None:
         return remembered
-    return list(Membership.objects.filter(user=user).select_related("org").order_by("org_id"))
+    return _MEMBERSHIPS_OF_USER(user.pk)
+
 
 
 def memberships_remember(*, user) -> list[Membership]:

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from config.compiled_queries import CompiledQuery
 from directory.models import User
 from identity.mfa.models import RecoveryCode, RecoveryCodeSet, TotpDevice
 from identity.passkeys.models import Passkey
@@ -72,14 +73,18 @@ FACTOR_TOTP, FACTOR_PASSKEY, FACTOR_RECOVERY = "totp", "passkey", "recovery"
 SECOND_FACTORS = frozenset({FACTOR_TOTP, FACTOR_PASSKEY})
 
 
+# Read at every sign-in: its SQL (three EXISTS) is built once (config/compiled_queries.py).
+_FACTOR_KINDS = CompiledQuery(lambda user_id: User.objects.filter(pk=user_id).annotate(
+    has_totp=Exists(TotpDevice.objects.filter(user=OuterRef("pk"), confirmed=True)),
+    has_passkey=Exists(Passkey.objects.filter(user=OuterRef("pk"))),
+    has_recovery=Exists(RecoveryCode.objects.filter(code_set__user=OuterRef("pk"), used_at__isnull=True)),
+).values_list("has_totp", "has_passkey", "has_recovery")[:1], -1)
+
+
 def user_factor_kinds(*, user: User) -> list[str]:
     """Which of an authenticator app, a passkey and an unused recovery code the user has, in one query:
     the sign-in flow reads it once and keeps it (identity/flows.py)."""
-    row = User.objects.filter(pk=user.pk).annotate(
-        has_totp=Exists(TotpDevice.objects.filter(user=OuterRef("pk"), confirmed=True)),
-        has_passkey=Exists(Passkey.objects.filter(user=OuterRef("pk"))),
-        has_recovery=Exists(RecoveryCode.objects.filter(code_set__user=OuterRef("pk"), used_at__isnull=True)),
-    ).values_list("has_totp", "has_passkey", "has_recovery").first()
+    row = _FACTOR_KINDS.first(user.pk)
     if row is None:
         return []
     return [kind for kind, has in zip((FACTOR_TOTP, FACTOR_PASSKEY, FACTOR_RECOVERY), row, strict=True) if has]
