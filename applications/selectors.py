@@ -10,6 +10,7 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 
 from applications.models import Application, AppRole, Consent
 from audit.models import AuditEvent
+from config.compiled_queries import CompiledQuery, first_row
 from directory.models import Group
 
 
@@ -77,3 +78,25 @@ def application_delete_impact(*, application) -> ApplicationImpact:
         consents=Consent.objects.filter(application=application).count(),
         roles=list(AppRole.objects.filter(application=application).values_list("key", flat=True)),
     )
+
+
+# Read on every authorization and token request: their SQL is built once (config/compiled_queries.py).
+_APPLICATION_WITH_ORG = CompiledQuery(
+    lambda client_id: first_row(Application.objects.filter(client_id=client_id).select_related("org")),
+    "stand-in-client-id")
+_CONSENT = CompiledQuery(
+    lambda user_id, application_id: first_row(Consent.objects.filter(user_id=user_id, application_id=application_id)),
+    -1, -2)
+
+
+def application_by_client_id(*, client_id: str) -> Application | None:
+    """The application with this client_id, its org read with it, or None. No client id holds a NUL
+    (PostgreSQL would refuse to compare one)."""
+    if "\x00" in client_id:
+        return None
+    return _APPLICATION_WITH_ORG.first(client_id)
+
+
+def consent_of(*, user, application: Application) -> Consent | None:
+    """What `user` last agreed `application` may have, or None."""
+    return _CONSENT.first(user.pk, application.pk)

@@ -7,9 +7,9 @@ every sign-in or authorization never change shape, only their values. A `Compile
 queryset once with stand-in values (values no real row has), finds where each stand-in went among the
 compiled parameters, and from then on runs that SQL with the call's values in their places. Rows are
 turned into what iterating the queryset gives (model instances with their select_related objects and
-annotations, values_list tuples or flat values) by the ORM's own converters and populators.
+annotations, values() dicts, values_list tuples or flat values) by the ORM's own converters and populators.
 
-No maintained library does this (django-prepared-queries stopped at Django 1.11). It is kept safe by
+Django keeps no such cache, and no maintained library was found that adds one. This one stays safe by
 refusing what it cannot replay exactly; such a query is built by the ORM on every call, as before:
 
 - a stand-in that does not show up among the parameters as itself (the ORM transformed it: `__contains`
@@ -17,10 +17,11 @@ refusing what it cannot replay exactly; such a query is built by the ORM on ever
 - a queryset whose SQL or other parameters differ when built again with other stand-ins that hold what
   LIKE escapes (`%`, `_`): a lookup that escapes or transforms values, or a queryset that reads the clock
   or anything else that changes (that value would be frozen);
-- other result kinds (`values()`, named tuples), prefetch_related, and querysets of a related manager.
+- other result kinds (named tuples), prefetch_related, and querysets of a related manager.
 
-`build` must depend only on its arguments. Call sites keep their queryset in `build`, so reading them
-shows the query as the ORM states it.
+A call whose values are not of the stand-ins' types (None, a string for a number) is built by the ORM,
+which converts and checks them as it always does. `build` must depend only on its arguments. Call sites
+keep their queryset in `build`, so reading them shows the query as the ORM states it.
 """
 
 import logging
@@ -30,11 +31,17 @@ from typing import Any
 
 from django.db import connections, router
 from django.db.models import Model, QuerySet
-from django.db.models.query import FlatValuesListIterable, ModelIterable, ValuesListIterable, get_related_populators
+from django.db.models.query import (
+    FlatValuesListIterable,
+    ModelIterable,
+    ValuesIterable,
+    ValuesListIterable,
+    get_related_populators,
+)
 
 logger = logging.getLogger(__name__)
 
-_REPLAYED_KINDS = (ModelIterable, ValuesListIterable, FlatValuesListIterable)
+_REPLAYED_KINDS = (ModelIterable, ValuesIterable, ValuesListIterable, FlatValuesListIterable)
 
 
 class _Compiled:
@@ -52,6 +59,10 @@ class _Compiled:
         self.trim = compiler.has_extra_select  # ordering columns the ORM adds after the selected ones
         self.expressions = [column[0] for column in compiler.select[: compiler.col_count]]
         self.model: type[Model] | None = None
+        if self.kind is ValuesIterable:  # as ValuesIterable names a row's values
+            query = queryset.query
+            self.names = list(query.selected) if query.selected else [
+                *query.extra_select, *query.values_select, *query.annotation_select]
         if self.kind is ModelIterable:
             klass_info = compiler.klass_info
             self.model = klass_info["model"]
@@ -95,6 +106,8 @@ class _Compiled:
             return [row[0] for row in rows]
         if self.kind is ValuesListIterable:
             return [tuple(row) for row in rows]
+        if self.kind is ValuesIterable:
+            return [dict(zip(self.names, row, strict=True)) for row in rows]
         return [self._instance(row, alias) for row in rows]
 
     def _instance(self, row, alias: str) -> Model:
@@ -135,6 +148,11 @@ def _converted(row, converters: dict, connection) -> list:
             value = function(value, expression, connection)
         row[position] = value
     return row
+
+
+def first_row(queryset: QuerySet) -> QuerySet:
+    """The queryset .first() runs: in its ordering, else by primary key, one row (for CompiledQuery.first)."""
+    return (queryset if queryset.ordered else queryset.order_by("pk"))[:1]
 
 
 _MISSING = object()
@@ -183,7 +201,9 @@ class CompiledQuery:
             queryset = self.build(*self.stand_ins)
             self._model, alias = queryset.model, queryset.db
             compiled = self._compiled[alias] = self._compile(queryset, alias)
-        if compiled is None:
+        if compiled is None or not all(type(value) is type(stand_in)
+                                       for value, stand_in in zip(values, self.stand_ins, strict=True)):
+            # A value of another type (None, a str for an int column) gets the ORM's conversions and checks.
             return list(self.build(*values))
         return compiled.results(alias, values)
 

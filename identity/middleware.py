@@ -10,7 +10,12 @@ from datetime import timedelta
 from django.contrib.auth import logout
 from django.utils import timezone
 
+from config.compiled_queries import CompiledQuery, first_row
 from identity.models import UserSession
+
+# Read on every signed-in request: its SQL is built once (config/compiled_queries.py).
+_SESSION_OF_USER = CompiledQuery(lambda sid, user_id: first_row(UserSession.objects.filter(sid=sid, user_id=user_id)),
+                                 "stand-in-sid", -1)
 
 SESSION_SID_KEY = "gatehouse.sid"
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
@@ -24,9 +29,7 @@ class UserSessionMiddleware:
         request.user_session = None
         if request.user.is_authenticated:
             sid = request.session.get(SESSION_SID_KEY)
-            user_session = (
-                UserSession.objects.filter(sid=sid, user=request.user).first() if sid else None
-            )
+            user_session = _SESSION_OF_USER.first(sid, request.user.pk) if sid else None
             if user_session is None or not user_session.is_live:
                 # Revoked, expired or never recorded: the cookie alone no longer signs anyone in.
                 logout(request)

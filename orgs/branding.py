@@ -20,6 +20,7 @@ from PIL import Image, UnidentifiedImageError
 
 from applications.models import Application
 from audit.services import audit_record
+from config.compiled_queries import CompiledQuery, first_row
 from config.exceptions import DomainError
 from orgs.models import Organization, OrgLogo
 from orgs.settings_services import organization_fields_update
@@ -197,15 +198,18 @@ def hosted_brand_get(*, org_id: int | None = None, client_id: str = "") -> Hoste
     A suspended org, an unknown id or client: None (the hosted pages keep Gatehouse's look).
     """
     if org_id is not None:
-        row = (Organization.objects.filter(pk=org_id, status=Organization.Status.ACTIVE)
-               .values(*BRAND_VALUES).first())
-        return _brand_from_row(row)
+        return _brand_from_row(_BRAND_OF_ORG.first(org_id))
     if client_id:
-        prefixed = [f"org__{name}" for name in BRAND_VALUES]
-        row = (Application.objects.filter(client_id=client_id, org__status=Organization.Status.ACTIVE)
-               .values(*prefixed).first())
-        return _brand_from_row(row, prefix="org__")
+        return _brand_from_row(_BRAND_OF_CLIENT.first(client_id), prefix="org__")
     return None
+
+
+# Read by every hosted page an org's app sent the browser to: their SQL is built once (config/compiled_queries.py).
+_BRAND_OF_ORG = CompiledQuery(lambda org_id: first_row(
+    Organization.objects.filter(pk=org_id, status=Organization.Status.ACTIVE).values(*BRAND_VALUES)), -1)
+_BRAND_OF_CLIENT = CompiledQuery(lambda client_id: first_row(
+    Application.objects.filter(client_id=client_id, org__status=Organization.Status.ACTIVE)
+    .values(*[f"org__{name}" for name in BRAND_VALUES])), "stand-in-client-id")
 
 
 # --- the per-org stylesheet -----------------------------------------------------------------------

@@ -75,6 +75,18 @@ def test_values_list_and_flat_values_with_converted_columns():
     assert flat.replayed()
 
 
+def test_values_dicts_across_a_join():
+    org = OrganizationFactory(name="Acme")
+    user = UserFactory()
+    MembershipFactory(user=user, org=org, role="admin")
+    query = CompiledQuery(lambda user_id: Membership.objects.filter(user_id=user_id).values("role", "org__name"),
+                          STAND_IN_ID)
+
+    assert query(user.pk) == [{"role": "admin", "org__name": "Acme"}]
+    assert query(user.pk) == list(Membership.objects.filter(user_id=user.pk).values("role", "org__name"))
+    assert query.replayed()
+
+
 def test_a_uuid_stand_in_and_an_exists_annotation():
     user = UserFactory()
     MembershipFactory(user=user)
@@ -120,6 +132,17 @@ def test_a_query_that_reads_the_clock_is_not_frozen():
 
     assert len(query(user.pk)) == 1
     assert not query.replayed()  # the two builds' parameters differed: the clock's value would be frozen
+
+
+def test_a_value_of_another_type_gets_the_orms_conversions():
+    user = UserFactory()
+    query = CompiledQuery(lambda user_id: User.objects.filter(pk=user_id).values_list("email", flat=True), STAND_IN_ID)
+    assert query(user.pk) == [user.email]
+
+    assert query(str(user.pk)) == [user.email]  # the ORM turns "12" into 12, as it always did
+    assert query(None) == []
+    with pytest.raises(ValueError, match="expected a number"):
+        query("twelve")
 
 
 def test_a_missing_argument_is_refused():

@@ -6,8 +6,8 @@ from django.db.models import Exists
 
 from applications.models import Application
 from applications.token_policy import AccessDecision, MembershipRow, access_decision, status_refusal
+from config.compiled_queries import CompiledQuery
 from directory.models import GroupMembership
-from identity.oidc import lean_sql
 from orgs.models import Membership
 
 # Stand-ins for user, org and application ids while the membership query is compiled (no real row
@@ -27,6 +27,10 @@ def _membership_queryset(user_id: int, org_id: int, application_id: int):
     )
     queryset = queryset if queryset.ordered else queryset.order_by("pk")
     return queryset.values_list("status", "app_limited", "in_allowed_group")[:1]
+
+
+# Read on every authorization and token request for a person: its SQL is built once (config/compiled_queries.py).
+_MEMBERSHIP_ACCESS = CompiledQuery(_membership_queryset, *_STAND_INS)
 
 
 def membership_columns_sql(alias: str, *, client: str, user_id: str) -> str:
@@ -60,6 +64,6 @@ def application_access(*, user, application: Application) -> AccessDecision:
     if refused is not None:
         return refused
     org = application.org
-    rows = lean_sql.fetch("access.membership", _membership_queryset, _STAND_INS, (user.pk, org.pk, application.pk))
+    rows = _MEMBERSHIP_ACCESS(user.pk, org.pk, application.pk)
     membership = MembershipRow(*rows[0]) if rows else MembershipRow(None, False, False)
     return access_decision(user=user, application=application, membership=membership)

@@ -16,6 +16,7 @@ from oauth2_provider.views import AuthorizationView
 from oauth2_provider.views.mixins import OAuthLibMixin
 
 from applications.models import Application, Consent
+from applications.selectors import consent_of
 from audit.services import audit_record
 from identity.flows import LoginFlow, flow_save, flow_step_url
 from identity.mfa.assurance import acr_requested
@@ -187,7 +188,7 @@ class AuthorizeView(AuthorizationView):
             flow_save(request.session, flow)
             return HttpResponseRedirect(flow_step_url(step))
 
-        consent = Consent.objects.filter(user=request.user, application=application).first()
+        consent = consent_of(user=request.user, application=application)
         remembered = application.skip_authorization or (consent is not None and consent.covers(scopes))
         if remembered and "consent" not in prompt:
             return self._issue_code(application, scopes, credentials)

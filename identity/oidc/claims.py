@@ -1,9 +1,10 @@
 """The claims Gatehouse puts in ID tokens and userinfo, beyond DOT's defaults."""
 
-from django.db import connections, router
+from django.db import connections
 from django.db.models import F, Value
 
 from applications.models import AppRole
+from config.compiled_queries import CompiledQuery
 from directory.models import Group, GroupMembership
 
 # Stand-ins for the three ids while the query is compiled (no real row has a negative id).
@@ -54,27 +55,13 @@ def groups_and_roles_arrays_sql(alias: str, *, client: str, user_id: str) -> str
     )
 
 
-# alias -> (sql, params with the stand-ins): the ORM builds this SQL once per process and connection.
-_compiled: dict[str, tuple[str, tuple]] = {}
+# Read for every ID token and userinfo answer with groups or roles: building this UNION costs the ORM several
+# times what running it does, so its SQL is built once (config/compiled_queries.py).
+_GROUPS_AND_ROLES = CompiledQuery(_groups_and_roles_queryset, _ORG, _USER, _APP)
 
 
 def _groups_and_roles_rows(org_id: int, user_id: int, application_id: int) -> list[tuple[int, str]]:
-    # Building the SQL of this UNION costs the ORM several times what running it does; the
-    # statement never changes shape, so it is compiled once and run with this request's ids.
-    db = router.db_for_read(Group)
-    compiled = _compiled.get(db)
-    if compiled is None:
-        queryset = _groups_and_roles_queryset(_ORG, _USER, _APP).using(db)
-        sql, params = queryset.query.get_compiler(using=db).as_sql()
-        if not {_ORG, _USER, _APP} <= {param for param in params if type(param) is int}:
-            # Not the shape expected (another backend renders differently?): the ORM every time.
-            return list(_groups_and_roles_queryset(org_id, user_id, application_id).using(db))
-        compiled = _compiled[db] = (sql, tuple(params))
-    sql, params = compiled
-    values = {_ORG: org_id, _USER: user_id, _APP: application_id}
-    with connections[db].cursor() as cursor:
-        cursor.execute(sql, [values.get(param, param) if type(param) is int else param for param in params])
-        return [tuple(row) for row in cursor.fetchall()]
+    return _GROUPS_AND_ROLES(org_id, user_id, application_id)
 
 
 def _groups_and_roles(request) -> tuple[list[str], list[str]]:

@@ -7,6 +7,7 @@ consent pages must name the origin of the registered redirect URI they will end 
 from urllib.parse import parse_qs, urlparse
 
 from applications.models import Application
+from config.compiled_queries import CompiledQuery, first_row
 
 
 def redirect_target_source(uri: str) -> str | None:
@@ -18,6 +19,11 @@ def redirect_target_source(uri: str) -> str | None:
     return None
 
 
+# Read by the sign-in page an app sent the browser to: its SQL is built once (config/compiled_queries.py).
+_APPLICATION_OF_CLIENT = CompiledQuery(lambda client_id: first_row(Application.objects.filter(client_id=client_id)),
+                                       "stand-in-client-id")
+
+
 def source_for_authorize_url(next_url: str) -> str | None:
     """The redirect origin of an /oauth/authorize URL, if its client registered that redirect URI."""
     parsed = urlparse(next_url)
@@ -26,7 +32,7 @@ def source_for_authorize_url(next_url: str) -> str | None:
     query = parse_qs(parsed.query)
     client_id = (query.get("client_id") or [""])[0]
     redirect_uri = (query.get("redirect_uri") or [""])[0]
-    application = Application.objects.filter(client_id=client_id).first() if client_id else None
+    application = _APPLICATION_OF_CLIENT.first(client_id) if client_id else None
     if application is None:
         return None
     if not redirect_uri:

@@ -6,11 +6,9 @@ statements never change shape, so they are written once and run with each reques
 """
 
 import functools
-import uuid
-from collections.abc import Callable
 
-from django.db import connections, router
-from django.db.models import Model, QuerySet
+from django.db import connections
+from django.db.models import Model
 
 
 def cursor(alias: str):
@@ -104,54 +102,3 @@ def insert(model: type[Model], alias: str, values: dict, *, returning_pk: bool =
         if connection.features.can_return_columns_from_insert:
             return db_cursor.fetchone()[0]
         return connection.ops.last_insert_id(db_cursor, model._meta.db_table, model._meta.pk.column)
-
-
-# (name, alias) -> (sql, params, slots): slots[i] = (index of the stand-in, how it was rendered) or None.
-_compiled: dict[tuple[str, str], tuple[str, list, list]] = {}
-
-
-def _rendered(param, stand_in):
-    """How the compiled parameters show a stand-in: itself, or a UUID as hex (SQLite)."""
-    if type(param) is type(stand_in) and param == stand_in:
-        return "same"
-    if isinstance(stand_in, uuid.UUID) and param == stand_in.hex:
-        return "hex"
-    return None
-
-
-def fetch(name: str, build: Callable[..., QuerySet], stand_ins: tuple, values: tuple) -> list[tuple]:
-    """The rows of build(*values), a values_list queryset, with its SQL built by the ORM once per
-    process and database (with stand_ins, values no real row has) and then run with these values.
-
-    If a stand-in does not show up among the compiled parameters (another backend renders it
-    differently), the ORM builds the query every time, as before.
-    """
-    model = _models.get(name)
-    alias = router.db_for_read(model) if model is not None else None
-    entry = _compiled.get((name, alias)) if alias is not None else None
-    if entry is None:
-        queryset = build(*stand_ins)
-        alias = router.db_for_read(queryset.model)
-        _models[name] = queryset.model
-        sql, params = queryset.using(alias).query.get_compiler(using=alias).as_sql()
-        slots = []
-        for param in params:
-            slot = None
-            for index, stand_in in enumerate(stand_ins):
-                how = _rendered(param, stand_in)
-                if how is not None:
-                    slot = (index, how)
-                    break
-            slots.append(slot)
-        if {slot[0] for slot in slots if slot} != set(range(len(stand_ins))):
-            return [tuple(row) for row in build(*values).using(alias)]
-        entry = _compiled[name, alias] = (sql, list(params), slots)
-    sql, params, slots = entry
-    bound = [param if slot is None else (values[slot[0]] if slot[1] == "same" else values[slot[0]].hex)
-             for param, slot in zip(params, slots, strict=True)]
-    with connections[alias].cursor() as cursor:
-        cursor.execute(sql, bound)
-        return [tuple(row) for row in cursor.fetchall()]
-
-
-_models: dict[str, type[Model]] = {}

@@ -20,6 +20,7 @@ from django.conf import settings
 
 from applications.api_services import api_identifier_problem
 from applications.models import Api, ApiScope, Application
+from config.compiled_queries import CompiledQuery
 
 
 class TargetError(Exception):
@@ -48,12 +49,17 @@ def oidc_scopes() -> frozenset[str]:
 GRANTED_API_SCOPES_MEMO = "gatehouse_api_scopes"
 
 
+# Read on every authorization and token request: its SQL is built once (config/compiled_queries.py).
+_SCOPES_GRANTED_TO = CompiledQuery(
+    lambda application_id: ApiScope.objects.filter(applications=application_id).select_related("api"), -1)
+
+
 def granted_api_scopes(client: Application, request: Any = None) -> dict[str, ApiScope]:
     """The API scopes `client` is granted, by name, with their APIs; memoised on `request` for that client."""
     cached = getattr(request, GRANTED_API_SCOPES_MEMO, None) if request is not None else None
     if cached is not None and cached[0] == client.pk:
         return cached[1]  # type: ignore[no-any-return]  # only this function sets the attribute
-    granted = {scope.name: scope for scope in ApiScope.objects.filter(applications=client).select_related("api")}
+    granted = {scope.name: scope for scope in _SCOPES_GRANTED_TO(client.pk)}
     if request is not None:
         setattr(request, GRANTED_API_SCOPES_MEMO, (client.pk, granted))
     return granted

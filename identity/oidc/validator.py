@@ -2,11 +2,11 @@
 
 import base64
 import binascii
-import contextlib
 import functools
 import hashlib
 import json
 import logging
+import uuid
 from datetime import timedelta
 from urllib.parse import unquote_plus
 
@@ -27,6 +27,7 @@ from oauthlib.oauth2.rfc6749 import errors, utils
 
 from applications.models import Application, AuthorizationRecord
 from applications.oauth_policy import pkce_required, pkce_required_for
+from applications.selectors import application_by_client_id
 from applications.token_policy import (
     bearer_token_usable,
     default_scopes_within_limit,
@@ -35,6 +36,7 @@ from applications.token_policy import (
     scopes_within_limit,
 )
 from audit.services import audit_record
+from config.compiled_queries import CompiledQuery, first_row
 from identity.mfa.assurance import acr_for
 from identity.oidc.access import application_access
 from identity.oidc.claims import CLAIM_FUNCTIONS, CLAIM_SCOPES
@@ -46,6 +48,15 @@ logger = logging.getLogger(__name__)
 
 def checksum(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
+
+
+# Read on every code exchange (and refresh): their SQL is built once (config/compiled_queries.py).
+_GRANT_OF_CODE = CompiledQuery(
+    lambda code: first_row(get_grant_model().objects.select_related("user").filter(code=code)), "stand-in-code")
+_RECORD_OF_CODE = CompiledQuery(
+    lambda code_checksum: first_row(AuthorizationRecord.objects.filter(code_checksum=code_checksum)), "stand-in-sum")
+_RECORD_OF_FAMILY = CompiledQuery(
+    lambda family: first_row(AuthorizationRecord.objects.filter(token_family=family)), uuid.UUID(int=0x5AD))
 
 
 @functools.cache
@@ -81,10 +92,10 @@ class GatehouseValidator(OAuth2Validator):
     def _authorization_record(self, request) -> AuthorizationRecord | None:
         code = getattr(request, "code", None)
         if code and request.grant_type == "authorization_code":
-            return AuthorizationRecord.objects.filter(code_checksum=checksum(code)).first()
+            return _RECORD_OF_CODE.first(checksum(code))
         refresh = getattr(request, "refresh_token_instance", None)
         if refresh is not None and refresh.token_family:
-            return AuthorizationRecord.objects.filter(token_family=refresh.token_family).first()
+            return _RECORD_OF_FAMILY.first(refresh.token_family)
         return None
 
     def get_id_token_dictionary(self, token, token_handler, request):
@@ -169,8 +180,7 @@ class GatehouseValidator(OAuth2Validator):
             request.client = known
         if not request.client and isinstance(client_id, str) and client_id:
             # Unknown ids (and CIMD URLs, and ids PostgreSQL refuses): DOT's own lookup below decides.
-            with contextlib.suppress(Application.DoesNotExist, ValueError):
-                request.client = Application.objects.select_related("org").get(client_id=client_id)
+            request.client = application_by_client_id(client_id=client_id)
         return super()._load_application(client_id, request)
 
     def _load_access_token(self, token):
@@ -297,7 +307,7 @@ class GatehouseValidator(OAuth2Validator):
             grants = request.gatehouse_grants = {}
         if code not in grants:
             # With its user: validate_code puts the user on the request, and the ID token's claims read it.
-            grants[code] = get_grant_model().objects.select_related("user").filter(code=code).first()
+            grants[code] = _GRANT_OF_CODE.first(code)
         return grants[code]
 
     def _client_grant(self, code, client, request):

@@ -3,9 +3,8 @@
 - the userinfo token lookup (lean_userinfo.access_token_load) against the validator's
   _load_access_token: same rows, same related client, org and user, for tokens with and without a
   user or client, and unknown ones;
-- the access rule's membership query (access.py, compiled once) against the ORM query it replaced,
-  for members, suspended and invited members, non-members, group-limited apps;
-- lean_sql.fetch falls back to the ORM when a stand-in does not show in the compiled parameters.
+- the access rule's membership query (access.py, its SQL built once by config.compiled_queries) against
+  the ORM query it replaced, for members, suspended and invited members, non-members, group-limited apps.
 """
 
 import secrets
@@ -20,7 +19,7 @@ from oauth2_provider.models import get_access_token_model
 from applications import token_policy
 from applications.models import Application, AppRole
 from directory.models import Group, GroupMembership
-from identity.oidc import access, lean_sql, lean_userinfo
+from identity.oidc import access, lean_userinfo
 from identity.oidc.lean_userinfo import access_token_load
 from identity.oidc.validator import GatehouseValidator
 from identity.tests.oidc_support import make_machine_app, make_web_app
@@ -104,8 +103,8 @@ def test_the_compiled_membership_query_answers_as_the_orm(org, org_member, other
         app.allowed_groups.add(allowed)
         if case == "limited_in":
             allowed.memberships.create(user=org_member)
-    rows = lean_sql.fetch("access.membership", access._membership_queryset, access._STAND_INS,
-                          (user.pk, org.pk, app.pk))
+    rows = access._MEMBERSHIP_ACCESS(user.pk, org.pk, app.pk)
+    assert access._MEMBERSHIP_ACCESS.replayed()
     expected = orm_membership(user, app)
     assert (tuple((status, bool(limited), bool(in_group)) for status, limited, in_group in rows)
             == ((expected,) if expected else ()))
@@ -130,12 +129,3 @@ def test_the_refusal_message_names_the_membership_status(org, org_member):
     decision = access.application_access(user=org_member, application=app)
     assert decision.reason == "membership_suspended"
     assert "is suspended" in decision.message
-
-
-def test_fetch_falls_back_to_the_orm_when_a_stand_in_is_not_found(org, org_member):
-    # A query that ignores its second argument: that stand-in never shows, so nothing is cached.
-    def build(user_id, unused):
-        return Membership.objects.filter(user_id=user_id).values_list("status")
-
-    assert lean_sql.fetch("test.fallback", build, (-1, -2), (org_member.pk, 5)) == [("active",)]
-    assert not [key for key in lean_sql._compiled if key[0] == "test.fallback"]
