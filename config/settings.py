@@ -210,7 +210,10 @@ AUTH_USER_MODEL = "directory.User"
 # Email uniqueness is enforced regardless of case by a functional constraint (user_email_ci_unique),
 # which is stricter than the unique=True this check asks for.
 SILENCED_SYSTEM_CHECKS = ["auth.E003"]
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# Sessions are signed in through SessionUserBackend (it reads the signed-in user with SQL built once);
+# ModelBackend answers authenticate() and reads sessions signed in before SessionUserBackend existed.
+SESSION_AUTH_BACKEND = "directory.auth_backends.SessionUserBackend"
+AUTHENTICATION_BACKENDS = [SESSION_AUTH_BACKEND, "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "identity:login"
 LOGIN_REDIRECT_URL = "/console/"
 

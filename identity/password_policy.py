@@ -42,6 +42,9 @@ def _platform_min_length() -> int:
                default=0)
 
 
+_POLICY_OF_ORG = CompiledQuery(lambda org_id: PasswordPolicy.objects.filter(org_id=org_id), -1)
+
+
 def effective_policy(*, user, extra_org: Organization | None = None) -> EffectivePolicy:
     """The strictest rules of the user's active memberships (plus `extra_org`, an org being joined)."""
     org_ids = set()
@@ -49,7 +52,11 @@ def effective_policy(*, user, extra_org: Organization | None = None) -> Effectiv
         org_ids = set(member_org_ids(user=user))
     if extra_org is not None:
         org_ids.add(extra_org.pk)
-    policies = list(PasswordPolicy.objects.filter(org_id__in=org_ids))
+    # Most people belong to one org: that read (every sign-in makes it) runs SQL built once.
+    if len(org_ids) == 1:
+        policies = _POLICY_OF_ORG(*org_ids)
+    else:
+        policies = list(PasswordPolicy.objects.filter(org_id__in=org_ids))
     if not policies:
         return EffectivePolicy()
     ages = [p.max_age_days for p in policies if p.max_age_days]

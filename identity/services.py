@@ -197,7 +197,7 @@ def session_start(*, request, user: User, amr: list[str], org=None) -> UserSessi
         UserSession.objects.filter(pk=previous.pk, ended_at__isnull=True).update(
             ended_at=timezone.now(), end_reason=UserSession.EndReason.LOGOUT
         )
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend=settings.SESSION_AUTH_BACKEND)
     user_session = _new_user_session(request=request, user=user, amr=amr)
     request.session[SESSION_SID_KEY] = user_session.sid
     request.user_session = user_session
@@ -329,7 +329,7 @@ def user_sessions_end_all(
 
 def session_sign_in_for_tests(*, client, user: User) -> UserSession:
     """Give a Django test client a signed-in session with its UserSession row, as session_start does."""
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(user, backend=settings.SESSION_AUTH_BACKEND)
     now = timezone.now()
     user_session = UserSession.objects.create(
         user=user, device="Test client", amr=["pwd"], auth_time=now,
