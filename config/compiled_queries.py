@@ -26,12 +26,14 @@ keep their queryset in `build`, so reading them shows the query as the ORM state
 
 import logging
 import uuid
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
-from django.db.models.query import (
+from django.db.models.query import (  # type: ignore[attr-defined]  # get_related_populators: not in the stubs
     FlatValuesListIterable,
     ModelIterable,
     ValuesIterable,
@@ -42,57 +44,59 @@ from django.db.models.query import (
 logger = logging.getLogger(__name__)
 
 _REPLAYED_KINDS = (ModelIterable, ValuesIterable, ValuesListIterable, FlatValuesListIterable)
+# Per column position: the converters to apply, and the expression they convert for.
+_Converters = dict[int, tuple[list[Callable[..., Any]], Any]]
 
 
 class _Compiled:
     """One database's SQL and how to read its rows."""
 
-    def __init__(self, queryset: QuerySet, alias: str, stand_ins: tuple):
+    def __init__(self, queryset: QuerySet[Any, Any], alias: str, stand_ins: tuple[Any, ...]) -> None:
         compiler = queryset.query.get_compiler(using=alias)
         self.sql, params = compiler.as_sql()
-        self.params = list(params)
+        self.params: list[Any] = list(params)
         # For each parameter: the index of the stand-in it is, and whether it was rendered as a UUID's hex
         # (SQLite), or None for a constant of the query.
         self.slots: list[tuple[int, bool] | None] = [_slot(param, stand_ins) for param in params]
-        self.kind = queryset._iterable_class
+        self.kind: type = queryset._iterable_class
         self.col_count = compiler.col_count
         self.trim = compiler.has_extra_select  # ordering columns the ORM adds after the selected ones
         self.expressions = [column[0] for column in compiler.select[: compiler.col_count]]
-        self.model: type[Model] | None = None
+        self.names: list[str] = []
         if self.kind is ValuesIterable:  # as ValuesIterable names a row's values
             query = queryset.query
             self.names = list(query.selected) if query.selected else [
                 *query.extra_select, *query.values_select, *query.annotation_select]
         if self.kind is ModelIterable:
             klass_info = compiler.klass_info
-            self.model = klass_info["model"]
+            self.model: type[Model] = klass_info["model"]
             fields = klass_info["select_fields"]
             self.model_slice = slice(fields[0], fields[-1] + 1)
             self.init_list = [column[0].target.attname for column in compiler.select[self.model_slice]]
             self.related_populators = get_related_populators(klass_info, compiler.select, alias)
-            self.annotation_col_map = dict(compiler.annotation_col_map or {})
+            self.annotation_col_map: dict[str, int] = dict(compiler.annotation_col_map or {})
         # Converters per connection object (each thread has its own; a converter may be its method).
-        self._converters: dict[int, tuple[Any, dict]] = {}
+        self._converters: weakref.WeakKeyDictionary[BaseDatabaseWrapper, _Converters] = weakref.WeakKeyDictionary()
 
-    def converters(self, connection) -> dict:
-        cached = self._converters.get(id(connection))
-        if cached is not None and cached[0] is connection:
-            return cached[1]
-        found = {}  # as SQLCompiler.get_converters, for this connection
+    def converters(self, connection: BaseDatabaseWrapper) -> _Converters:
+        cached = self._converters.get(connection)
+        if cached is not None:
+            return cached
+        found: _Converters = {}  # as SQLCompiler.get_converters, for this connection
         for position, expression in enumerate(self.expressions):
             if expression:
                 backend = connection.ops.get_db_converters(expression)
                 field = expression.get_db_converters(connection)
                 if backend or field:
                     found[position] = (backend + field, expression)
-        self._converters[id(connection)] = (connection, found)
+        self._converters[connection] = found
         return found
 
-    def bind(self, values: tuple) -> list:
+    def bind(self, values: Sequence[Any]) -> list[Any]:
         return [param if slot is None else (values[slot[0]].hex if slot[1] else values[slot[0]])
                 for param, slot in zip(self.params, self.slots, strict=True)]
 
-    def results(self, alias: str, values: tuple) -> list:
+    def results(self, alias: str, values: tuple[Any, ...]) -> list[Any]:
         connection = connections[alias]
         with connection.cursor() as cursor:
             cursor.execute(self.sql, self.bind(values))
@@ -110,7 +114,7 @@ class _Compiled:
             return [dict(zip(self.names, row, strict=True)) for row in rows]
         return [self._instance(row, alias) for row in rows]
 
-    def _instance(self, row, alias: str) -> Model:
+    def _instance(self, row: Sequence[Any], alias: str) -> Model:
         # As ModelIterable: the model's columns, then each select_related object, then annotations.
         obj = self.model.from_db(alias, self.init_list, row[self.model_slice])
         for populator in self.related_populators:
@@ -120,7 +124,7 @@ class _Compiled:
         return obj
 
 
-def _slot(param, stand_ins: tuple) -> tuple[int, bool] | None:
+def _slot(param: Any, stand_ins: tuple[Any, ...]) -> tuple[int, bool] | None:
     for index, stand_in in enumerate(stand_ins):
         if type(param) is type(stand_in) and param == stand_in:
             return index, False
@@ -129,7 +133,7 @@ def _slot(param, stand_ins: tuple) -> tuple[int, bool] | None:
     return None
 
 
-def _variant(stand_in):
+def _variant(stand_in: Any) -> Any:
     """Another value of the stand-in's type, with what LIKE-based lookups escape in it."""
     if isinstance(stand_in, str):
         return stand_in + "%_\\'"
@@ -140,7 +144,7 @@ def _variant(stand_in):
     return stand_in
 
 
-def _converted(row, converters: dict, connection) -> list:
+def _converted(row: Sequence[Any], converters: _Converters, connection: BaseDatabaseWrapper) -> list[Any]:
     row = list(row)
     for position, (functions, expression) in converters.items():
         value = row[position]
@@ -150,12 +154,9 @@ def _converted(row, converters: dict, connection) -> list:
     return row
 
 
-def first_row(queryset: QuerySet) -> QuerySet:
+def first_row(queryset: QuerySet[Any, Any]) -> QuerySet[Any, Any]:
     """The queryset .first() runs: in its ordering, else by primary key, one row (for CompiledQuery.first)."""
     return (queryset if queryset.ordered else queryset.order_by("pk"))[:1]
-
-
-_MISSING = object()
 
 
 class CompiledQuery:
@@ -169,14 +170,14 @@ class CompiledQuery:
     to no constant of the query. `build` reads from the database the router gives (no `.using()`).
     """
 
-    def __init__(self, build: Callable[..., QuerySet], *stand_ins):
+    def __init__(self, build: Callable[..., QuerySet[Any, Any]], *stand_ins: Any) -> None:
         self.build, self.stand_ins = build, stand_ins
         self._model: type[Model] | None = None
         self._compiled: dict[str, _Compiled | None] = {}  # alias -> its SQL, or None: built every time
 
-    def _compile(self, queryset: QuerySet, alias: str) -> _Compiled | None:
-        if queryset._iterable_class not in _REPLAYED_KINDS or queryset._prefetch_related_lookups \
-                or queryset._known_related_objects:
+    def _compile(self, queryset: QuerySet[Any, Any], alias: str) -> _Compiled | None:
+        if queryset._iterable_class not in _REPLAYED_KINDS or getattr(queryset, "_prefetch_related_lookups", None) \
+                or getattr(queryset, "_known_related_objects", None):
             return None
         compiled = _Compiled(queryset, alias, self.stand_ins)
         # Built again with other values, which a lookup would escape or transform if it does so to any (LIKE's
@@ -191,23 +192,23 @@ class CompiledQuery:
             return None
         return compiled
 
-    def __call__(self, *values) -> list:
+    def __call__(self, *values: Any) -> list[Any]:
         """What list(build(*values)) gives."""
         if len(values) != len(self.stand_ins):
             raise TypeError(f"{len(self.stand_ins)} values expected, {len(values)} given")
         alias = router.db_for_read(self._model) if self._model is not None else None
-        compiled = self._compiled.get(alias, _MISSING) if alias is not None else _MISSING
-        if compiled is _MISSING:
+        if alias is None or alias not in self._compiled:
             queryset = self.build(*self.stand_ins)
             self._model, alias = queryset.model, queryset.db
-            compiled = self._compiled[alias] = self._compile(queryset, alias)
+            self._compiled[alias] = self._compile(queryset, alias)
+        compiled = self._compiled[alias]
         if compiled is None or not all(type(value) is type(stand_in)
                                        for value, stand_in in zip(values, self.stand_ins, strict=True)):
             # A value of another type (None, a str for an int column) gets the ORM's conversions and checks.
             return list(self.build(*values))
         return compiled.results(alias, values)
 
-    def first(self, *values):
+    def first(self, *values: Any) -> Any:
         """The first result, or None (`build` slices [:1] and orders as .first() would)."""
         results = self(*values)
         return results[0] if results else None

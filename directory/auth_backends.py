@@ -8,7 +8,9 @@ identity.services.password_check, and ModelBackend, listed after it, still answe
 permissions, and reads sessions signed in before this backend existed.
 """
 
-from django.contrib.auth.backends import BaseBackend, ModelBackend
+from typing import Any
+
+from django.contrib.auth.backends import BaseBackend
 
 from config.compiled_queries import CompiledQuery
 from directory.models import User
@@ -18,6 +20,7 @@ _USER_BY_PK = CompiledQuery(lambda pk: User.objects.filter(pk=pk).order_by()[:1]
 
 
 class SessionUserBackend(BaseBackend):
-    def get_user(self, user_id):
-        user = _USER_BY_PK.first(user_id)
-        return user if user is not None and ModelBackend.user_can_authenticate(self, user) else None
+    def get_user(self, user_id: Any) -> User | None:
+        user: User | None = _USER_BY_PK.first(user_id)
+        # As ModelBackend.user_can_authenticate: a disabled account is signed in as nobody.
+        return user if user is not None and user.is_active else None
