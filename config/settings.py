@@ -208,8 +208,9 @@ if GATEHOUSE_COUNTERS not in {"redis", "database"} or (GATEHOUSE_COUNTERS == "re
 
 AUTH_USER_MODEL = "directory.User"
 # Email uniqueness is enforced regardless of case by a functional constraint (user_email_ci_unique),
-# which is stricter than the unique=True this check asks for.
-SILENCED_SYSTEM_CHECKS = ["auth.E003"]
+# which is stricter than the unique=True these checks ask for (E003 with ModelBackend alone, W004 with
+# another backend beside it).
+SILENCED_SYSTEM_CHECKS = ["auth.E003", "auth.W004"]
 # Sessions are signed in through SessionUserBackend (it reads the signed-in user with SQL built once);
 # ModelBackend answers authenticate() and reads sessions signed in before SessionUserBackend existed.
 SESSION_AUTH_BACKEND = "directory.auth_backends.SessionUserBackend"
