@@ -192,6 +192,14 @@ def _brand_from_row(row: dict | None, prefix: str = "") -> HostedBrand | None:
                        logo_digest=row[f"{prefix}logo__digest"] or "")
 
 
+# Read by every hosted page an org's app sent the browser to: their SQL is built once (config/compiled_queries.py).
+_BRAND_OF_ORG = CompiledQuery(lambda org_id: first_row(
+    Organization.objects.filter(pk=org_id, status=Organization.Status.ACTIVE).values(*BRAND_VALUES)), -1)
+_BRAND_OF_CLIENT = CompiledQuery(lambda client_id: first_row(
+    Application.objects.filter(client_id=client_id, org__status=Organization.Status.ACTIVE)
+    .values(*[f"org__{name}" for name in BRAND_VALUES])), "stand-in-client-id")
+
+
 def hosted_brand_get(*, org_id: int | None = None, client_id: str = "") -> HostedBrand | None:
     """The branding of an active org, found by its id or one of its applications' client_id: one query.
 
@@ -202,14 +210,6 @@ def hosted_brand_get(*, org_id: int | None = None, client_id: str = "") -> Hoste
     if client_id:
         return _brand_from_row(_BRAND_OF_CLIENT.first(client_id), prefix="org__")
     return None
-
-
-# Read by every hosted page an org's app sent the browser to: their SQL is built once (config/compiled_queries.py).
-_BRAND_OF_ORG = CompiledQuery(lambda org_id: first_row(
-    Organization.objects.filter(pk=org_id, status=Organization.Status.ACTIVE).values(*BRAND_VALUES)), -1)
-_BRAND_OF_CLIENT = CompiledQuery(lambda client_id: first_row(
-    Application.objects.filter(client_id=client_id, org__status=Organization.Status.ACTIVE)
-    .values(*[f"org__{name}" for name in BRAND_VALUES])), "stand-in-client-id")
 
 
 # --- the per-org stylesheet -----------------------------------------------------------------------
