@@ -187,7 +187,8 @@ class CompiledQuery:
         placed = {slot[0] for slot in compiled.slots if slot is not None}
         if again.sql != compiled.sql or again.slots != compiled.slots or placed != set(range(len(self.stand_ins))) \
                 or compiled.bind(variants) != again.params:
-            logger.warning("CompiledQuery %s: its SQL cannot be replayed, so the ORM builds it on every call",
+            # Expected for some lookups on some backends (SQLite's iexact): a fact to log, not a fault.
+            logger.info("CompiledQuery %s: its SQL cannot be replayed, so the ORM builds it on every call",
                            getattr(self.build, "__qualname__", repr(self.build)))
             return None
         return compiled

@@ -1,5 +1,6 @@
 """CompiledQuery gives what the ORM gives, from SQL built once; what it cannot replay exactly, the ORM builds."""
 
+import logging
 import uuid
 from datetime import timedelta
 
@@ -100,6 +101,7 @@ def test_a_uuid_stand_in_and_an_exists_annotation():
 
 
 def test_a_stand_in_the_orm_transforms_is_not_replayed_but_answers_right(caplog):
+    caplog.set_level(logging.INFO, logger="config.compiled_queries")
     UserFactory(email="carol@example.test")
     query = CompiledQuery(lambda part: User.objects.filter(email__icontains=part).values_list("email", flat=True),
                           "stand-in")

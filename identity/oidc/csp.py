@@ -6,8 +6,7 @@ consent pages must name the origin of the registered redirect URI they will end 
 
 from urllib.parse import parse_qs, urlparse
 
-from applications.models import Application
-from config.compiled_queries import CompiledQuery, first_row
+from applications.selectors import application_by_client_id
 
 
 def redirect_target_source(uri: str) -> str | None:
@@ -19,11 +18,6 @@ def redirect_target_source(uri: str) -> str | None:
     return None
 
 
-# Read by the sign-in page an app sent the browser to: its SQL is built once (config/compiled_queries.py).
-_APPLICATION_OF_CLIENT = CompiledQuery(lambda client_id: first_row(Application.objects.filter(client_id=client_id)),
-                                       "stand-in-client-id")
-
-
 def source_for_authorize_url(next_url: str) -> str | None:
     """The redirect origin of an /oauth/authorize URL, if its client registered that redirect URI."""
     parsed = urlparse(next_url)
@@ -32,7 +26,7 @@ def source_for_authorize_url(next_url: str) -> str | None:
     query = parse_qs(parsed.query)
     client_id = (query.get("client_id") or [""])[0]
     redirect_uri = (query.get("redirect_uri") or [""])[0]
-    application = _APPLICATION_OF_CLIENT.first(client_id) if client_id else None
+    application = application_by_client_id(client_id=client_id) if client_id else None
     if application is None:
         return None
     if not redirect_uri:
