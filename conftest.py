@@ -22,6 +22,10 @@ def pytest_configure(config):
     settings.WHITENOISE_USE_FINDERS = True
     settings.STATIC_ROOT = None
     _walk_static_files_once()
+    if not hasattr(config, "workerinput") and _tests_use_the_embedded_default():
+        from config.tests.migrated_template import migrate_in_background
+
+        migrate_in_background()
     # After each transactional test, Django's flush re-created every content type and permission through
     # post_migrate (~3 % of the suite's time). Gatehouse reads neither table (its roles are its own).
     from django.contrib.auth.management import create_permissions
@@ -34,6 +38,12 @@ def pytest_configure(config):
 
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
+
+
+def _tests_use_the_embedded_default() -> bool:
+    """As django_db_setup (below) decides: SQLite, whose test database is in memory."""
+    database = settings.DATABASES["default"]
+    return database["ENGINE"].endswith("sqlite3") and database.get("TEST", {}).get("NAME") in (None, "", ":memory:")
 
 
 def _walk_static_files_once():

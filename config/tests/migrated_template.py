@@ -14,6 +14,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from django.apps import apps
@@ -68,6 +69,16 @@ def migrated_var_dir() -> Path:
                 raise RuntimeError(f"manage.py migrate failed:\n{result.stderr}")
             (template / "ready").touch()
     return template
+
+
+def migrate_in_background() -> None:
+    """Start making the template in a thread of this process, when it is missing. Called by the first
+    pytest process, before collection: pytest-xdist's workers then spend their ~10 s of collecting (a
+    fresh clone's first run rewrites every test module's asserts) while it migrates, instead of one
+    migrating after collection while the other waits on the lock. A worker that gets there first takes
+    the lock itself, and this thread then finds the template ready."""
+    if not (CACHE_DIR / _digest() / "ready").exists():
+        threading.Thread(target=migrated_var_dir, name="migrated-template", daemon=True).start()
 
 
 def copy_into(connection) -> None:
