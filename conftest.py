@@ -81,8 +81,8 @@ def django_db_setup(request, django_test_environment, django_db_blocker, django_
                                          django_db_keepdb, django_db_createdb, django_db_modify_db_settings)
         next(setup)
         yield
-        # PostgreSQL drops no database that a connection is open to: the lean path's listener goes first.
-        from identity.oidc.lean_api_token import client_rows
+        # PostgreSQL drops no database that a connection is open to: the client rows' listener goes first.
+        from config.postgresql.client_rows import client_rows
 
         with django_db_blocker.unblock():
             client_rows.stop(connection.alias)
@@ -138,11 +138,11 @@ def _pooled_signing_keys(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
-    """Signing keys, JWKS, discovery, the lean path's client rows and the blocked-client memory are per process;
+    """Signing keys, JWKS, discovery, the copy of client rows and the blocked-client memory are per process;
     each test starts afresh.
     So do counters kept in Redis (with REDIS_URL set), which no test transaction rolls back."""
+    from config.postgresql.client_rows import client_rows
     from identity.oidc.endpoints import discovery_cache_clear
-    from identity.oidc.lean_api_token import client_rows
     from identity.signing import signing_key_cache_clear
     from security.client_auth_throttle import client_auth_memory_clear
     from security.counters import redis_counters_clear

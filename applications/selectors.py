@@ -11,6 +11,7 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 from applications.models import Application, AppRole, Consent
 from audit.models import AuditEvent
 from config.compiled_queries import CompiledQuery, first_row
+from config.postgresql.client_rows import client_rows
 from directory.models import Group
 
 
@@ -80,10 +81,11 @@ def application_delete_impact(*, application) -> ApplicationImpact:
     )
 
 
-# Read on every authorization and token request: their SQL is built once (config/compiled_queries.py).
+# Read on every authorization and token request: their SQL is built once (config/compiled_queries.py), and
+# the client's rows are kept until an admin changes them (config/postgresql/client_rows.py).
 _APPLICATION_WITH_ORG = CompiledQuery(
     lambda client_id: first_row(Application.objects.filter(client_id=client_id).select_related("org")),
-    "stand-in-client-id")
+    "stand-in-client-id", cache=client_rows)
 _CONSENT = CompiledQuery(
     lambda user_id, application_id: first_row(Consent.objects.filter(user_id=user_id, application_id=application_id)),
     -1, -2)

@@ -22,13 +22,20 @@ refusing what it cannot replay exactly; such a query is built by the ORM on ever
 A call whose values are not of the stand-ins' types (None, a string for a number) is built by the ORM,
 which converts and checks them as it always does. `build` must depend only on its arguments. Call sites
 keep their queryset in `build`, so reading them shows the query as the ORM states it.
+
+With `cache=` (config/postgresql/client_rows.py's copy, for a query of the tables it watches), the rows a
+call's values read are kept there, and a call the copy answers sends no statement. The rows are kept as
+the database gave them; every call turns them into new objects, and copies any list or dict among them, so
+callers never share what one of them might change.
 """
 
+import copy
 import logging
 import uuid
 import weakref
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Hashable, Sequence
+from functools import partial
+from typing import Any, Protocol
 
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -46,6 +53,12 @@ logger = logging.getLogger(__name__)
 _REPLAYED_KINDS = (ModelIterable, ValuesIterable, ValuesListIterable, FlatValuesListIterable)
 # Per column position: the converters to apply, and the expression they convert for.
 _Converters = dict[int, tuple[list[Callable[..., Any]], Any]]
+
+
+class RowCache(Protocol):
+    """What CompiledQuery needs of a cache (config.postgresql.notified_cache.NotifiedCache)."""
+
+    def get(self, alias: str, key: Hashable, load: Callable[[], Any]) -> Any: ...
 
 
 class _Compiled:
@@ -96,13 +109,14 @@ class _Compiled:
         return [param if slot is None else (values[slot[0]].hex if slot[1] else values[slot[0]])
                 for param, slot in zip(self.params, self.slots, strict=True)]
 
-    def results(self, alias: str, values: tuple[Any, ...]) -> list[Any]:
-        connection = connections[alias]
-        with connection.cursor() as cursor:
+    def rows(self, alias: str, values: tuple[Any, ...]) -> list[Sequence[Any]]:
+        with connections[alias].cursor() as cursor:
             cursor.execute(self.sql, self.bind(values))
-            rows = cursor.fetchall()
-        if self.trim:
-            rows = [row[: self.col_count] for row in rows]
+            rows: list[Sequence[Any]] = cursor.fetchall()
+        return [row[: self.col_count] for row in rows] if self.trim else rows
+
+    def results(self, alias: str, rows: list[Sequence[Any]]) -> list[Any]:
+        connection = connections[alias]
         converters = self.converters(connection)
         if converters:
             rows = [_converted(row, converters, connection) for row in rows]
@@ -154,6 +168,13 @@ def _converted(row: Sequence[Any], converters: _Converters, connection: BaseData
     return row
 
 
+def _unshared(rows: list[Sequence[Any]]) -> list[Sequence[Any]]:
+    """Kept rows as a caller may use them: each list or dict among their values copied (other values a
+    driver gives, str, numbers, dates, UUIDs, bytes, are immutable)."""
+    return [tuple(copy.deepcopy(value) if isinstance(value, (list, dict)) else value for value in row)
+            if any(isinstance(value, (list, dict)) for value in row) else row for row in rows]
+
+
 def first_row(queryset: QuerySet[Any, Any]) -> QuerySet[Any, Any]:
     """The queryset .first() runs: in its ordering, else by primary key, one row (for CompiledQuery.first)."""
     return (queryset if queryset.ordered else queryset.order_by("pk"))[:1]
@@ -168,10 +189,12 @@ class CompiledQuery:
 
     `stand_ins`: one per argument of `build`, of the type the real values have, equal to no real value and
     to no constant of the query. `build` reads from the database the router gives (no `.using()`).
+    `cache`: where to keep rows between calls, for a query that reads only tables the cache watches.
     """
 
-    def __init__(self, build: Callable[..., QuerySet[Any, Any]], *stand_ins: Any) -> None:
-        self.build, self.stand_ins = build, stand_ins
+    def __init__(self, build: Callable[..., QuerySet[Any, Any]], *stand_ins: Any,
+                 cache: RowCache | None = None) -> None:
+        self.build, self.stand_ins, self.cache = build, stand_ins, cache
         self._model: type[Model] | None = None
         self._compiled: dict[str, _Compiled | None] = {}  # alias -> its SQL, or None: built every time
 
@@ -207,7 +230,10 @@ class CompiledQuery:
                                        for value, stand_in in zip(values, self.stand_ins, strict=True)):
             # A value of another type (None, a str for an int column) gets the ORM's conversions and checks.
             return list(self.build(*values))
-        return compiled.results(alias, values)
+        if self.cache is None:
+            return compiled.results(alias, compiled.rows(alias, values))
+        rows = self.cache.get(alias, (self, alias, values), partial(compiled.rows, alias, values))
+        return compiled.results(alias, _unshared(rows))
 
     def first(self, *values: Any) -> Any:
         """The first result, or None (`build` slices [:1] and orders as .first() would)."""

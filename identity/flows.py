@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 from django.urls import reverse
 
 from config.compiled_queries import CompiledQuery, first_row
+from config.postgresql.client_rows import client_rows
 from identity.mfa.assurance import ACR_PWD, acr_requested, methods_are_multi_factor
 from identity.mfa.selectors import SECOND_FACTORS, user_factor_kinds, user_mfa_requirement
 from identity.password_policy import password_change_reason
@@ -22,10 +23,11 @@ FLOW_SESSION_KEY = "gatehouse.login_flow"
 FLOW_MAX_AGE_SECONDS = 10 * 60
 # What the sign-in pages read of the flow's org (flow_org, flow_origin_note): its audit log and lockout threshold.
 _FLOW_ORG_FIELDS = ("pk", "slug", "lockout_threshold")
-# Read by the sign-in page and its POST whenever an app sent the browser: its SQL is built once.
+# Read by the sign-in page and its POST whenever an app sent the browser: its SQL is built once, and its row
+# kept until the org or app changes (config/postgresql/client_rows.py).
 _FLOW_ORG_OF_CLIENT = CompiledQuery(lambda client_id: first_row(
     Organization.objects.filter(applications__client_id=client_id, status=Organization.Status.ACTIVE)
-    .only(*_FLOW_ORG_FIELDS)), "stand-in-client-id")
+    .only(*_FLOW_ORG_FIELDS)), "stand-in-client-id", cache=client_rows)
 
 
 @dataclass
@@ -120,7 +122,8 @@ def flow_origin_note(session, next_url: str) -> Organization | None:
     client_id = ""
     if parts.path == reverse("oidc:authorize"):
         client_id = (parse_qs(parts.query).get("client_id") or [""])[0][:100]
-    org = _FLOW_ORG_OF_CLIENT.first(client_id) if client_id else None
+    # No client id holds a NUL, which PostgreSQL would refuse to compare.
+    org = _FLOW_ORG_OF_CLIENT.first(client_id) if client_id and "\x00" not in client_id else None
     flow = flow_load(session)
     if org is None:
         if flow is not None and flow.org_id is not None:

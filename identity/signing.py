@@ -16,6 +16,7 @@ from oauth2_provider.settings import oauth2_settings
 from audit.services import audit_record
 from config.encryption import decrypt, encrypt
 from config.exceptions import DomainError
+from config.postgresql.client_rows import client_rows
 from identity.models import SigningKey
 
 ALGORITHM = "RS256"
@@ -135,13 +136,19 @@ def active_kid_sql(alias: str) -> tuple[str, list]:
 def _active_kid() -> str | None:
     # Raw SQL because this runs for every ID token (DOT asks twice: header kid, then signing):
     # measured here ~20 µs (SQLite) / ~40 µs (PostgreSQL) of CPU, against ~230 / ~340 µs for the
-    # same query through the ORM and ~500 µs for the RS256 signature itself.
+    # same query through the ORM and ~500 µs for the RS256 signature itself. On PostgreSQL the kid is kept
+    # in the copy of client rows until the signing keys change (config/postgresql/client_rows.py).
     alias = router.db_for_read(SigningKey)
-    subquery, params = active_kid_sql(alias)
-    with connections[alias].cursor() as cursor:
-        cursor.execute(f"SELECT {subquery}", params)
-        row = cursor.fetchone()
-    return row[0] if row else None
+
+    def read() -> str | None:
+        subquery, params = active_kid_sql(alias)
+        with connections[alias].cursor() as cursor:
+            cursor.execute(f"SELECT {subquery}", params)
+            row = cursor.fetchone()
+        return row[0] if row else None
+
+    kid: str | None = client_rows.get(alias, ("active kid", alias), read)
+    return kid
 
 
 def signing_key_for_kid(kid: str, *, now: datetime | None = None) -> JWK | None:

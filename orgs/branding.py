@@ -22,6 +22,7 @@ from applications.models import Application
 from audit.services import audit_record
 from config.compiled_queries import CompiledQuery, first_row
 from config.exceptions import DomainError
+from config.postgresql.client_rows import client_rows
 from orgs.models import Organization, OrgLogo
 from orgs.settings_services import organization_fields_update
 
@@ -192,22 +193,25 @@ def _brand_from_row(row: dict | None, prefix: str = "") -> HostedBrand | None:
                        logo_digest=row[f"{prefix}logo__digest"] or "")
 
 
-# Read by every hosted page an org's app sent the browser to: their SQL is built once (config/compiled_queries.py).
+# Read by every hosted page an org's app sent the browser to: their SQL is built once (config/compiled_queries.py),
+# and their rows kept until the org, its logo or the app changes (config/postgresql/client_rows.py).
 _BRAND_OF_ORG = CompiledQuery(lambda org_id: first_row(
-    Organization.objects.filter(pk=org_id, status=Organization.Status.ACTIVE).values(*BRAND_VALUES)), -1)
+    Organization.objects.filter(pk=org_id, status=Organization.Status.ACTIVE).values(*BRAND_VALUES)), -1,
+    cache=client_rows)
 _BRAND_OF_CLIENT = CompiledQuery(lambda client_id: first_row(
     Application.objects.filter(client_id=client_id, org__status=Organization.Status.ACTIVE)
-    .values(*[f"org__{name}" for name in BRAND_VALUES])), "stand-in-client-id")
+    .values(*[f"org__{name}" for name in BRAND_VALUES])), "stand-in-client-id", cache=client_rows)
 
 
 def hosted_brand_get(*, org_id: int | None = None, client_id: str = "") -> HostedBrand | None:
     """The branding of an active org, found by its id or one of its applications' client_id: one query.
 
-    A suspended org, an unknown id or client: None (the hosted pages keep Gatehouse's look).
+    A suspended org, an unknown id or client: None (the hosted pages keep Gatehouse's look). No client id holds
+    a NUL, which PostgreSQL would refuse to compare (an error page for `client_id=%00` shows this look too).
     """
     if org_id is not None:
         return _brand_from_row(_BRAND_OF_ORG.first(org_id))
-    if client_id:
+    if client_id and "\x00" not in client_id:
         return _brand_from_row(_BRAND_OF_CLIENT.first(client_id), prefix="org__")
     return None
 

@@ -1,5 +1,6 @@
 """Template context: the console's org switcher, the layout of error pages, and the org branding of hosted pages."""
 
+import re
 from functools import partial
 
 from django.urls import reverse
@@ -12,6 +13,7 @@ from orgs.permissions import console_memberships, permissions_for
 _BRAND_CACHE = "_gatehouse_hosted_brand"
 _ERROR_ORG_CACHE = "_gatehouse_console_error_org"
 CONSOLE_PREFIX = "/console/"
+_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,100}")  # Django's slug converter, at the field's length
 # A view that knows which org its hosted page speaks for sets this request attribute to the org's id.
 HOSTED_ORG_ATTR = "hosted_org_id"
 
@@ -38,12 +40,14 @@ def _console_error_org(request) -> dict | None:
         return getattr(request, _ERROR_ORG_CACHE)
     found = None
     slug = request.path[len(CONSOLE_PREFIX):].split("/", 1)[0]
-    if slug and request.path.startswith(CONSOLE_PREFIX):
+    # Only what a slug may hold is looked up: PostgreSQL refuses to compare a NUL (`/console/%00/`), which
+    # would turn this 404 page into a 500.
+    if _SLUG.fullmatch(slug) and request.path.startswith(CONSOLE_PREFIX):
         seen = getattr(request, "console_org_seen", None)  # set by the view, if it got that far
         if seen is not None and seen.slug == slug:
             org, granted = seen.org, seen.permissions
         else:
-            org = Organization.objects.filter(slug=slug[:100]).first()
+            org = Organization.objects.filter(slug=slug).first()
             granted = permissions_for(user=request.user, org=org) if org is not None else frozenset()
         if granted:
             found = {"org": org, "permissions": granted}

@@ -536,7 +536,7 @@ def test_each_server_logs_one_access_line_a_request_with_the_client_and_no_crede
 
 
 def test_a_machine_app_disabled_elsewhere_gets_no_more_jwts_from_either_server(gatehouse, acme):
-    # Each server keeps the client's rows for its JWT path in memory (identity.oidc.lean_api_token.client_rows)
+    # Each server keeps the client's rows for its JWT path in memory (config.postgresql.client_rows)
     # and forgets them when PostgreSQL notifies that a change committed, whichever process made it.
     api_create(org=acme.org, name="Orders", identifier="https://orders.acme.test", scopes=[("orders:read", "Read")])
     application = Application.objects.get(client_id=acme.machine_id)

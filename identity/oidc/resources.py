@@ -21,6 +21,7 @@ from django.conf import settings
 from applications.api_services import api_identifier_problem
 from applications.models import Api, ApiScope, Application
 from config.compiled_queries import CompiledQuery
+from config.postgresql.client_rows import client_rows
 
 
 class TargetError(Exception):
@@ -49,9 +50,11 @@ def oidc_scopes() -> frozenset[str]:
 GRANTED_API_SCOPES_MEMO = "gatehouse_api_scopes"
 
 
-# Read on every authorization and token request: its SQL is built once (config/compiled_queries.py).
+# Read on every authorization and token request: its SQL is built once (config/compiled_queries.py), and its
+# rows kept until the client's API scopes change (config/postgresql/client_rows.py).
 _SCOPES_GRANTED_TO = CompiledQuery(
-    lambda application_id: ApiScope.objects.filter(applications=application_id).select_related("api"), -1)
+    lambda application_id: ApiScope.objects.filter(applications=application_id).select_related("api"), -1,
+    cache=client_rows)
 
 
 def granted_api_scopes(client: Application, request: Any = None) -> dict[str, ApiScope]:

@@ -1,4 +1,4 @@
-"""The lean JWT path's per-process copy of a client's rows (identity.oidc.lean_api_token.client_rows,
+"""The lean JWT path's per-process copy of a client's rows (config.postgresql.client_rows.client_rows,
 config/postgresql/notified_cache.py): read once, forgotten as soon as a change commits, and not used while
 this process cannot hear PostgreSQL's notifications.
 
@@ -21,9 +21,9 @@ from applications.api_services import api_create, application_api_scopes_set
 from applications.models import ApiScope, Application
 from applications.services import application_disable, client_secret_rotate
 from config.postgresql import notified_cache
+from config.postgresql.client_rows import client_rows
 from directory.tests.factories import OrganizationFactory
 from identity.jwks import jwks_document
-from identity.oidc.lean_api_token import client_rows
 from identity.signing import signing_key_ensure
 from identity.tests.oidc_support import make_machine_app
 

@@ -1,0 +1,153 @@
+"""The reads every authorization, sign-in page and token request makes of how a client is set up (the app with
+its org, its API scopes, the org's branding and logo, the active signing key's kid) are kept in each process's
+copy of client rows (config/postgresql/client_rows.py) on PostgreSQL, and forgotten when a change commits.
+
+As in test_oidc_client_rows.py, these run outside a test transaction (a transaction sees its own changes, so
+the copy is not used inside one), change rows through the services the console calls, and check what a
+browser or an app sees next, and how many statements the request ran.
+"""
+
+import io
+import time
+from urllib.parse import urlencode
+
+import jwt
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from PIL import Image
+
+from applications.models import Application
+from applications.selectors import application_by_client_id
+from applications.services import application_disable
+from config.postgresql.client_rows import TABLES, client_rows
+from identity import signing
+from identity.models import SigningKey
+from identity.tests.oidc_support import make_web_app
+from orgs.branding import organization_branding_update, organization_logo_set
+from orgs.models import Organization, OrgLogo
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+def _until(condition, what: str, seconds: float = 5) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"not {what} within {seconds} s"
+        time.sleep(0.01)
+
+
+def _heard_everything_so_far() -> None:
+    """PostgreSQL delivers notifications in order: once the listener hears one sent now, it heard the rest."""
+    barrier = f"test barrier {time.monotonic_ns()}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_notify(%s, %s)", [client_rows.channel, barrier])
+    _until(lambda: client_rows.last_heard == barrier, "heard")
+
+
+@pytest.fixture
+def listening():
+    assert connection.vendor == "postgresql", "a services test: run it with DATABASE_URL (.ci/run)"
+    client_rows.get(connection.alias, "warm-up", lambda: None)
+    _until(lambda: client_rows.listening, "listening")
+
+
+def _authorize_url(client_id: str, redirect_uri: str) -> str:
+    return "/oauth/authorize?" + urlencode({
+        "client_id": client_id, "response_type": "code", "redirect_uri": redirect_uri, "scope": "openid",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256",
+        "state": "s",
+    })
+
+
+def _sign_in_page(authorize_url: str) -> tuple[int, str, int]:
+    """An anonymous browser sent by the app: /oauth/authorize, then the sign-in page it redirects to. Returns
+    the page's status, its HTML and the statements both requests ran."""
+    browser = Client()
+    with CaptureQueriesContext(connection) as queries:
+        response = browser.get(authorize_url)
+        if response.status_code != 302:
+            return response.status_code, response.content.decode(), len(queries.captured_queries)
+        page = browser.get(response["Location"])
+    return page.status_code, page.content.decode(), len(queries.captured_queries)
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 32), (200, 30, 40)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_the_tables_watched_are_those_the_kept_reads_read():
+    kept = [Application, Application.api_scopes.through, Application.api_scopes.field.related_model, Organization,
+            OrgLogo, SigningKey]
+    kept.append(Application.api_scopes.field.related_model._meta.get_field("api").related_model)
+    assert {model._meta.db_table for model in kept} == set(TABLES)
+
+
+def test_a_sign_in_page_reads_its_app_and_branding_once_and_sees_each_change_next(listening, org):
+    web = make_web_app(org, client_id="payroll")
+    url = _authorize_url(web.client_id, web.redirect_uri)
+    _heard_everything_so_far()
+    status, html, first = _sign_in_page(url)
+    assert status == 200
+    assert "Acme Corp" in html
+    status, html, again = _sign_in_page(url)
+    assert status == 200
+    assert "Acme Corp" in html
+    # The second browser's app, org, API scopes and branding came from the copy: only its session is written.
+    assert again < first
+
+    organization_branding_update(org=Organization.objects.get(pk=org.pk), actor=None, display_name="Acme Payroll")
+    _until(lambda: not client_rows._entries, "forgotten after the branding changed")
+    status, html, _ = _sign_in_page(url)
+    assert "Acme Payroll" in html
+
+    _sign_in_page(url)  # kept again
+    logo = organization_logo_set(org=Organization.objects.get(pk=org.pk), actor=None, data=_png())
+    _until(lambda: not client_rows._entries, "forgotten after the logo changed")
+    status, html, _ = _sign_in_page(url)
+    assert f"/acme/logo?v={logo.digest[:16]}" in html
+
+    _sign_in_page(url)
+    application_disable(application=Application.objects.get(client_id="payroll"), actor=None)
+    _until(lambda: not client_rows._entries, "forgotten after the app was disabled")
+    status, html, _ = _sign_in_page(url)
+    assert status in (400, 403)
+    assert "Sign in" not in html
+
+
+def test_each_caller_gets_its_own_objects_from_kept_rows(listening, org):
+    make_web_app(org, client_id="payroll")
+    _heard_everything_so_far()
+    first = application_by_client_id(client_id="payroll")
+    with CaptureQueriesContext(connection) as queries:
+        second = application_by_client_id(client_id="payroll")
+    assert len(queries.captured_queries) == 0
+    assert second is not first
+    assert second.org is not first.org
+    first.name, first.org.name, first.redirect_uris = "changed", "changed", "https://evil.example/cb"
+    third = application_by_client_id(client_id="payroll")
+    assert (third.name, third.org.name, third.redirect_uris) == ("Web RP", "Acme Corp", "https://rp.example/callback")
+    # An unknown client is read every time: the copy keeps no empty answer.
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            assert application_by_client_id(client_id="nobody") is None
+        assert len(queries.captured_queries) == 1
+
+
+def test_a_rotated_signing_key_signs_the_next_token(listening, db):
+    signing.signing_key_ensure()
+    _heard_everything_so_far()
+    before = signing._active_kid()
+    with CaptureQueriesContext(connection) as queries:
+        assert signing._active_kid() == before
+    assert len(queries.captured_queries) == 0
+
+    signing.signing_key_rotate(actor=None, force=True)
+    _until(lambda: not client_rows._entries, "forgotten after the rotation")
+    after = SigningKey.objects.get(state=SigningKey.State.ACTIVE).kid
+    assert after != before
+    token = signing.jwt_sign({"sub": "x"}, typ="JWT")
+    assert jwt.get_unverified_header(token)["kid"] == after
