@@ -55,7 +55,7 @@ def _console_error_org(request) -> dict | None:
     return found
 
 
-def _hosted_brand(request) -> HostedBrand | None:
+def hosted_brand_of(request) -> HostedBrand | None:
     """The org the hosted page speaks for: the one its view named, else the one whose application sent
     the browser here (the sign-in flow's org, or on /oauth/authorize the requesting client's org).
     Memoized on the request: one query at most."""
@@ -78,4 +78,4 @@ def _hosted_brand(request) -> HostedBrand | None:
 
 def hosted(request) -> dict:
     # A callable too: only layouts/hosted.html asks for it, so console pages never pay for it.
-    return {"hosted_brand": partial(_hosted_brand, request)}
+    return {"hosted_brand": partial(hosted_brand_of, request)}

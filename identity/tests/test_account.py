@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from directory.tests.factories import MembershipFactory, OrganizationFactory
 from identity.models import UserSession
+from identity.tests.html_forms import hidden_input
 from orgs.models import Membership
 
 ACCOUNT_URL = "/account/"
@@ -50,7 +51,7 @@ def test_sign_in_from_the_account_redirect_comes_back(client, org_admin):
     page = client.get(login_url)
 
     response = client.post("/login", {"email": org_admin.email, "password": "correct-horse-battery-staple",
-                                      "next": page.context["form"]["next"].value()})
+                                      "next": hidden_input(page, "next")})
 
     assert response["Location"] == ACCOUNT_URL
 

@@ -10,6 +10,7 @@ from audit.models import AuditEvent
 from directory.models import User
 from directory.tests.factories import DEFAULT_PASSWORD, MembershipFactory, UserFactory
 from identity.models import OneTimeToken
+from identity.tests.html_forms import hidden_input
 from identity.tests.link_support import last_link, tampered
 from orgs.models import Membership
 from orgs.services import invitation_resend, member_invite, membership_remove
@@ -217,7 +218,7 @@ def test_signing_in_from_the_invitation_comes_back_and_joins(client, existing_in
     login_page = client.get(login_url)
 
     response = client.post("/login", {"email": "sam@example.test", "password": DEFAULT_PASSWORD,
-                                      "next": login_page.context["form"]["next"].value()})
+                                      "next": hidden_input(login_page, "next")})
 
     assert response["Location"] == path
     join_page = client.get(path)

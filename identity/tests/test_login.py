@@ -13,6 +13,7 @@ from audit.models import AuditEvent
 from directory.tests.factories import DEFAULT_PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
 from identity.middleware import SESSION_SID_KEY
 from identity.models import UserSession
+from identity.tests.html_forms import hidden_input
 from orgs.models import Membership, Organization
 
 LOGIN_URL = "/login"
@@ -357,7 +358,7 @@ def test_long_same_site_next_from_query_string_still_lets_the_user_sign_in(clien
     long_next = "/account/?" + "x" * 3000
     page = client.get(LOGIN_URL, {"next": long_next})
 
-    response = _post_login(client, org_member.email, data={"next": page.context["form"]["next"].value()})
+    response = _post_login(client, org_member.email, data={"next": hidden_input(page, "next")})
 
     assert response.status_code == 302
     assert _account_status(client) == 200
@@ -409,7 +410,7 @@ def test_next_from_query_string_ends_up_in_the_form(client):
     response = client.get(LOGIN_URL, {"next": "/account/"})
 
     assert response.status_code == 200
-    assert response.context["form"]["next"].value() == "/account/"
+    assert hidden_input(response, "next") == "/account/"
     assert '<input type="hidden" name="next" value="/account/" id="id_next">' in response.content.decode()
 
 
@@ -424,7 +425,7 @@ def test_off_site_next_from_query_string_is_dropped_from_the_form(client):
 @pytest.mark.django_db
 def test_next_round_trip_from_query_string_to_redirect(client, org_admin):
     page = client.get(LOGIN_URL, {"next": "/account/"})
-    next_value = page.context["form"]["next"].value()
+    next_value = hidden_input(page, "next")
 
     response = _post_login(client, org_admin.email, data={"next": next_value})
 

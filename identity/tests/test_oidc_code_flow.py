@@ -9,6 +9,7 @@ from authlib.integrations.base_client.errors import OAuthError
 
 from applications.models import Application, Consent
 from audit.models import AuditEvent
+from identity.tests.html_forms import hidden_input
 from identity.tests.oidc_support import (
     SPA_REDIRECT,
     WEB_REDIRECT,
@@ -243,7 +244,7 @@ def test_anonymous_user_is_sent_to_sign_in_and_back(oidc, client, org, org_admin
     login_page = client.get(response["Location"])
     # The sign-in form's POST ends at the client: CSP's form-action must allow its origin.
     assert "https://rp.example" in login_page["Content-Security-Policy"]
-    next_url = login_page.context["form"].initial["next"]
+    next_url = hidden_input(login_page, "next")
     signed_in = client.post("/login", {"email": org_admin.email, "password": password, "next": next_url})
     assert signed_in["Location"] == next_url
     callback = client.get(next_url)["Location"]

@@ -35,6 +35,7 @@ from identity.services import (
     session_end,
     session_start,
 )
+from identity.signin_page import TEMPLATE, signin_page
 
 INVALID_CREDENTIALS = gettext_lazy("Incorrect email or password.")
 
@@ -53,8 +54,9 @@ def start(request):
 
 def _login_page(request, form, next_url: str):
     """The sign-in form. When it will end at an application, CSP's form-action must allow that
-    application's redirect origin, or Chromium blocks the last redirect."""
-    response = render(request, "identity/login.html", {"form": form})
+    application's redirect origin, or Chromium blocks the last redirect. `form`: a bound form (its values
+    and errors shown), or None for the empty form of a GET."""
+    response = signin_page(request, next_url) if form is None else render(request, TEMPLATE, {"form": form})
     return allow_form_action(response, source_for_authorize_url(next_url) if next_url else None)
 
 
@@ -120,8 +122,7 @@ def login_view(request):
             return redirect(next_url or landing_url(request.user))
         # An org's application sent the browser here: its branding and lockout threshold apply.
         flow_origin_note(request.session, next_url)
-        form = PasswordStepForm(initial={"next": next_url})
-        return _login_page(request, form, next_url)
+        return _login_page(request, None, next_url)
 
     form = PasswordStepForm(request.POST)
     if not form.is_valid():
