@@ -49,7 +49,7 @@ setting_changed.connect(_forget, dispatch_uid="gatehouse-signin-page")
 
 
 def _render(request, next_url: str, csrf_token: str | None = None) -> str:
-    context = {"form": PasswordStepForm(initial={"next": next_url})}
+    context: dict[str, object] = {"form": PasswordStepForm(initial={"next": next_url})}
     if csrf_token is not None:
         context["csrf_token"] = csrf_token
     return render(request, TEMPLATE, context).content.decode()
