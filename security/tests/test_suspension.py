@@ -14,6 +14,7 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from directory.services import user_disable, user_enable
 from directory.tests.factories import DEFAULT_PASSWORD, MembershipFactory, UserFactory
+from identity.tests.html_forms import hidden_input
 from identity.tests.oidc_support import RelyingParty, issuer_settings, make_web_app, sign_in_code
 from orgs.models import Membership
 from orgs.services import membership_reactivate, membership_suspend
@@ -102,7 +103,7 @@ def test_signing_in_on_the_way_to_a_suspended_orgs_app_explains_the_refusal(oidc
     to_login = acme_rp.authorize(browser)
     assert to_login.status_code == 302
     assert to_login["Location"].startswith("/login?")
-    next_url = browser.get(to_login["Location"]).context["form"]["next"].value()
+    next_url = hidden_input(browser.get(to_login["Location"]), "next")
 
     signed_in = browser.post("/login", {"email": person.email, "password": DEFAULT_PASSWORD, "next": next_url})
     assert signed_in.status_code == 302
