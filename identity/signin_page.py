@@ -48,21 +48,21 @@ def _forget(**kwargs) -> None:
 setting_changed.connect(_forget, dispatch_uid="gatehouse-signin-page")
 
 
-def _render(request, next_url: str, csrf_token: str | None = None) -> str:
+def _render(request, next_url: str, csrf_token: str | None = None) -> HttpResponse:
     context: dict[str, object] = {"form": PasswordStepForm(initial={"next": next_url})}
     if csrf_token is not None:
         context["csrf_token"] = csrf_token
-    return render(request, TEMPLATE, context).content.decode()
+    return render(request, TEMPLATE, context)
 
 
 def signin_page(request, next_url: str) -> HttpResponse:
     """The sign-in form of a GET, with `next_url` in it (already checked by identity.redirects.safe_next_url)."""
     if settings.DEBUG or len(get_messages(request)):
-        return HttpResponse(_render(request, next_url))
+        return _render(request, next_url)
     key = (get_language(), hosted_brand_of(request), bool(next_url))
     page = _pages.get(key)
     if page is None:
-        page = _render(request, _NEXT_STAND_IN if next_url else "", csrf_token=_CSRF_STAND_IN)
+        page = _render(request, _NEXT_STAND_IN if next_url else "", csrf_token=_CSRF_STAND_IN).content.decode()
         with _lock:
             if len(_pages) >= MAX_PAGES:
                 _pages.clear()

@@ -13,7 +13,7 @@ from orgs.permissions import console_memberships, permissions_for
 _BRAND_CACHE = "_gatehouse_hosted_brand"
 _ERROR_ORG_CACHE = "_gatehouse_console_error_org"
 CONSOLE_PREFIX = "/console/"
-_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,100}")  # Django's slug converter, at the field's length
+_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,50}")  # what Organization.slug can hold
 # A view that knows which org its hosted page speaks for sets this request attribute to the org's id.
 HOSTED_ORG_ATTR = "hosted_org_id"
 

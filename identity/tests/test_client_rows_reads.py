@@ -8,7 +8,6 @@ browser or an app sees next, and how many statements the request ran.
 """
 
 import io
-import time
 from urllib.parse import urlencode
 
 import jwt
@@ -24,33 +23,12 @@ from applications.services import application_disable
 from config.postgresql.client_rows import TABLES, client_rows
 from identity import signing
 from identity.models import SigningKey
+from identity.tests.client_rows_support import heard_everything_so_far, until
 from identity.tests.oidc_support import make_web_app
 from orgs.branding import organization_branding_update, organization_logo_set
 from orgs.models import Organization, OrgLogo
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-
-
-def _until(condition, what: str, seconds: float = 5) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"not {what} within {seconds} s"
-        time.sleep(0.01)
-
-
-def _heard_everything_so_far() -> None:
-    """PostgreSQL delivers notifications in order: once the listener hears one sent now, it heard the rest."""
-    barrier = f"test barrier {time.monotonic_ns()}"
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_notify(%s, %s)", [client_rows.channel, barrier])
-    _until(lambda: client_rows.last_heard == barrier, "heard")
-
-
-@pytest.fixture
-def listening():
-    assert connection.vendor == "postgresql", "a services test: run it with DATABASE_URL (.ci/run)"
-    client_rows.get(connection.alias, "warm-up", lambda: None)
-    _until(lambda: client_rows.listening, "listening")
 
 
 def _authorize_url(client_id: str, redirect_uri: str) -> str:
@@ -89,7 +67,7 @@ def test_the_tables_watched_are_those_the_kept_reads_read():
 def test_a_sign_in_page_reads_its_app_and_branding_once_and_sees_each_change_next(listening, org):
     web = make_web_app(org, client_id="payroll")
     url = _authorize_url(web.client_id, web.redirect_uri)
-    _heard_everything_so_far()
+    heard_everything_so_far()
     status, html, first = _sign_in_page(url)
     assert status == 200
     assert "Acme Corp" in html
@@ -100,19 +78,19 @@ def test_a_sign_in_page_reads_its_app_and_branding_once_and_sees_each_change_nex
     assert again < first
 
     organization_branding_update(org=Organization.objects.get(pk=org.pk), actor=None, display_name="Acme Payroll")
-    _until(lambda: not client_rows._entries, "forgotten after the branding changed")
+    until(lambda: not client_rows._entries, "forgotten after the branding changed")
     status, html, _ = _sign_in_page(url)
     assert "Acme Payroll" in html
 
     _sign_in_page(url)  # kept again
     logo = organization_logo_set(org=Organization.objects.get(pk=org.pk), actor=None, data=_png())
-    _until(lambda: not client_rows._entries, "forgotten after the logo changed")
+    until(lambda: not client_rows._entries, "forgotten after the logo changed")
     status, html, _ = _sign_in_page(url)
     assert f"/acme/logo?v={logo.digest[:16]}" in html
 
     _sign_in_page(url)
     application_disable(application=Application.objects.get(client_id="payroll"), actor=None)
-    _until(lambda: not client_rows._entries, "forgotten after the app was disabled")
+    until(lambda: not client_rows._entries, "forgotten after the app was disabled")
     status, html, _ = _sign_in_page(url)
     assert status in (400, 403)
     assert "Sign in" not in html
@@ -120,7 +98,7 @@ def test_a_sign_in_page_reads_its_app_and_branding_once_and_sees_each_change_nex
 
 def test_each_caller_gets_its_own_objects_from_kept_rows(listening, org):
     make_web_app(org, client_id="payroll")
-    _heard_everything_so_far()
+    heard_everything_so_far()
     first = application_by_client_id(client_id="payroll")
     with CaptureQueriesContext(connection) as queries:
         second = application_by_client_id(client_id="payroll")
@@ -139,14 +117,14 @@ def test_each_caller_gets_its_own_objects_from_kept_rows(listening, org):
 
 def test_a_rotated_signing_key_signs_the_next_token(listening, db):
     signing.signing_key_ensure()
-    _heard_everything_so_far()
+    heard_everything_so_far()
     before = signing._active_kid()
     with CaptureQueriesContext(connection) as queries:
         assert signing._active_kid() == before
     assert len(queries.captured_queries) == 0
 
     signing.signing_key_rotate(actor=None, force=True)
-    _until(lambda: not client_rows._entries, "forgotten after the rotation")
+    until(lambda: not client_rows._entries, "forgotten after the rotation")
     after = SigningKey.objects.get(state=SigningKey.State.ACTIVE).kid
     assert after != before
     token = signing.jwt_sign({"sub": "x"}, typ="JWT")

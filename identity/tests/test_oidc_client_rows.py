@@ -25,6 +25,7 @@ from config.postgresql.client_rows import client_rows
 from directory.tests.factories import OrganizationFactory
 from identity.jwks import jwks_document
 from identity.signing import signing_key_ensure
+from identity.tests.client_rows_support import heard_everything_so_far, until
 from identity.tests.oidc_support import make_machine_app
 
 ORDERS = "https://orders.acme.test"
@@ -54,36 +55,12 @@ def _claims(response) -> dict:
     return jwt.decode(token, key.key, algorithms=["RS256"], audience=ORDERS)
 
 
-def _until(condition, what: str, seconds: float = 5) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"not {what} within {seconds} s"
-        time.sleep(0.01)
-
-
-def _heard_everything_so_far() -> None:
-    """Wait until the listener has heard every notification sent so far: PostgreSQL delivers them in the order
-    they were sent, so once it hears one sent now, it has heard those before it."""
-    barrier = f"test barrier {time.monotonic_ns()}"
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_notify(%s, %s)", [client_rows.channel, barrier])
-    _until(lambda: client_rows.last_heard == barrier, "heard")
-
-
-@pytest.fixture
-def listening():
-    """This process's listener, started by a first lookup, has heard its own probe."""
-    client_rows.get(connection.alias, "warm-up", lambda: None)
-    _until(lambda: client_rows.listening, "listening")
-    return client_rows
-
-
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_a_client_is_read_once_and_every_committed_change_is_seen_on_the_next_request(listening):
     assert connection.vendor == "postgresql", "a services test: run it with DATABASE_URL (.ci/run)"
     machine, application = _machine()
-    _heard_everything_so_far()  # the notifications of what _machine() made, which would empty the copy again
+    heard_everything_so_far()  # the notifications of what _machine() made, which would empty the copy again
     first, statements = _token(machine)
     assert first.status_code == 200
     assert statements >= 1  # the client's rows (and, the first time, the signing key)
@@ -95,22 +72,22 @@ def test_a_client_is_read_once_and_every_committed_change_is_seen_on_the_next_re
 
     # Each change the console can make commits, PostgreSQL notifies, the copy is emptied.
     application_api_scopes_set(application=application, scopes=ApiScope.objects.none())
-    _until(lambda: not client_rows._entries, "forgotten after the grant was removed")
+    until(lambda: not client_rows._entries, "forgotten after the grant was removed")
     refused, statements = _token(machine)
     assert refused.status_code == 400
     assert refused.json()["error"] == "invalid_scope"
     assert statements > 0
 
     application_api_scopes_set(application=application, scopes=ApiScope.objects.filter(name="orders:read"))
-    _until(lambda: not client_rows._entries, "forgotten after the grant came back")
+    until(lambda: not client_rows._entries, "forgotten after the grant came back")
     assert _token(machine)[0].status_code == 200
     new_secret = client_secret_rotate(application=Application.objects.get(pk=application.pk), actor=None)
-    _until(lambda: not client_rows._entries, "forgotten after the secret was rotated")
+    until(lambda: not client_rows._entries, "forgotten after the secret was rotated")
     assert _token(machine)[0].status_code == 401
     assert _token(machine, new_secret)[0].status_code == 200
 
     application_disable(application=Application.objects.get(pk=application.pk), actor=None)
-    _until(lambda: not client_rows._entries, "forgotten after the app was disabled")
+    until(lambda: not client_rows._entries, "forgotten after the app was disabled")
     disabled, _ = _token(machine, new_secret)
     assert disabled.status_code == 401
     assert disabled.json()["error"] == "invalid_client"
@@ -121,19 +98,19 @@ def test_a_client_is_read_once_and_every_committed_change_is_seen_on_the_next_re
 def test_while_the_listener_is_gone_every_request_reads_the_database(listening):
     assert connection.vendor == "postgresql", "a services test: run it with DATABASE_URL (.ci/run)"
     machine, application = _machine()
-    _heard_everything_so_far()
+    heard_everything_so_far()
     assert _token(machine)[0].status_code == 200
     assert _token(machine)[1] == 0
 
     # Its connection ended by the server (a restart, a failover): nothing is heard, so nothing is kept.
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(%s)", [client_rows.listener_backend_pid])
-    _until(lambda: not client_rows.listening, "off after its connection was ended")
+    until(lambda: not client_rows.listening, "off after its connection was ended")
     assert _token(machine)[1] == 1
     assert _token(machine)[1] == 1
     # It listens again by itself, starting from nothing.
-    _until(lambda: client_rows.listening, "listening again", seconds=10)
-    _heard_everything_so_far()
+    until(lambda: client_rows.listening, "listening again", seconds=10)
+    heard_everything_so_far()
     assert _token(machine)[1] == 1
     assert _token(machine)[1] == 0
 
