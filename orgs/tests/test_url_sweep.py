@@ -107,3 +107,16 @@ def test_every_url_with_junk_ids_never_errors(users, label, part):
 def test_globex_admin_never_sees_acme_pages(users):
     response = _signed_in(users["globex admin"]).get("/console/acme/")
     assert response.status_code == 404
+
+
+def test_a_nul_where_an_org_or_client_is_named_is_a_plain_error_page_for_a_signed_in_admin(users):
+    """Found by the sweep once it stayed signed in: PostgreSQL refuses to compare a NUL, and these two pages
+    looked one up (the 404 page's org, the error page's branding)."""
+    admin = _signed_in(users["acme admin"])
+    not_found = admin.get("/console/%00/")
+    assert not_found.status_code == 404
+    assert "Page not found" in not_found.content.decode()
+    refused = admin.get("/oauth/authorize?client_id=%00&redirect_uri=https://rp.example/cb&response_type=code"
+                        "&scope=openid")
+    assert refused.status_code == 400
+    assert "This sign-in request cannot be processed" in refused.content.decode()
