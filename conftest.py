@@ -22,7 +22,9 @@ def pytest_configure(config):
     settings.WHITENOISE_USE_FINDERS = True
     settings.STATIC_ROOT = None
     _walk_static_files_once()
-    if not hasattr(config, "workerinput") and _tests_use_the_embedded_default():
+    from django.db import connection
+
+    if not hasattr(config, "workerinput") and _in_memory_test_database(connection):
         from config.tests.migrated_template import migrate_in_background
 
         migrate_in_background()
@@ -40,10 +42,13 @@ def pytest_configure(config):
     app.conf.task_eager_propagates = True
 
 
-def _tests_use_the_embedded_default() -> bool:
-    """As django_db_setup (below) decides: SQLite, whose test database is in memory."""
-    database = settings.DATABASES["default"]
-    return database["ENGINE"].endswith("sqlite3") and database.get("TEST", {}).get("NAME") in (None, "", ":memory:")
+def _in_memory_test_database(connection) -> str | None:
+    """The test database's name when it is SQLite in memory (the embedded default), whose tables are copied
+    from the migrated template (django_db_setup, below); else None."""
+    if connection.vendor != "sqlite":
+        return None
+    name = connection.creation._get_test_db_name()
+    return name if connection.creation.is_in_memory_db(name) else None
 
 
 def _walk_static_files_once():
@@ -75,8 +80,8 @@ def django_db_setup(request, django_test_environment, django_db_blocker, django_
 
     from config.tests.migrated_template import copy_into
 
-    test_name = connection.creation._get_test_db_name() if connection.vendor == "sqlite" else None
-    if test_name is None or not connection.creation.is_in_memory_db(test_name):
+    test_name = _in_memory_test_database(connection)
+    if test_name is None:
         setup = plugin_setup.__wrapped__(request, django_test_environment, django_db_blocker, django_db_use_migrations,
                                          django_db_keepdb, django_db_createdb, django_db_modify_db_settings)
         next(setup)

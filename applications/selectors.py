@@ -92,10 +92,7 @@ _CONSENT = CompiledQuery(
 
 
 def application_by_client_id(*, client_id: str) -> Application | None:
-    """The application with this client_id, its org read with it, or None. No client id holds a NUL
-    (PostgreSQL would refuse to compare one)."""
-    if "\x00" in client_id:
-        return None
+    """The application with this client_id, its org read with it, or None."""
     return _APPLICATION_WITH_ORG.first(client_id)
 
 

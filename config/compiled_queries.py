@@ -20,7 +20,9 @@ refusing what it cannot replay exactly; such a query is built by the ORM on ever
 - other result kinds (named tuples), prefetch_related, and querysets of a related manager.
 
 A call whose values are not of the stand-ins' types (None, a string for a number) is built by the ORM,
-which converts and checks them as it always does. `build` must depend only on its arguments. Call sites
+which converts and checks them as it always does. On PostgreSQL, a string value holding a NUL finds no
+rows and sends no statement: PostgreSQL refuses to compare one (the ORM would raise DataError, a 500 on
+`client_id=%00`), and no text it stores can hold one. `build` must depend only on its arguments. Call sites
 keep their queryset in `build`, so reading them shows the query as the ORM states it.
 
 With `cache=` (config/postgresql/client_rows.py's copy, for a query of the tables it watches), the rows a
@@ -225,6 +227,9 @@ class CompiledQuery:
             queryset = self.build(*self.stand_ins)
             self._model, alias = queryset.model, queryset.db
             self._compiled[alias] = self._compile(queryset, alias)
+        if connections[alias].vendor == "postgresql" and any(isinstance(value, str) and "\x00" in value
+                                                             for value in values):
+            return []
         compiled = self._compiled[alias]
         if compiled is None or not all(type(value) is type(stand_in)
                                        for value, stand_in in zip(values, self.stand_ins, strict=True)):

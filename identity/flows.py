@@ -122,8 +122,7 @@ def flow_origin_note(session, next_url: str) -> Organization | None:
     client_id = ""
     if parts.path == reverse("oidc:authorize"):
         client_id = (parse_qs(parts.query).get("client_id") or [""])[0][:100]
-    # No client id holds a NUL, which PostgreSQL would refuse to compare.
-    org = _FLOW_ORG_OF_CLIENT.first(client_id) if client_id and "\x00" not in client_id else None
+    org = _FLOW_ORG_OF_CLIENT.first(client_id) if client_id else None
     flow = flow_load(session)
     if org is None:
         if flow is not None and flow.org_id is not None:

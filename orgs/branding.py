@@ -206,12 +206,11 @@ _BRAND_OF_CLIENT = CompiledQuery(lambda client_id: first_row(
 def hosted_brand_get(*, org_id: int | None = None, client_id: str = "") -> HostedBrand | None:
     """The branding of an active org, found by its id or one of its applications' client_id: one query.
 
-    A suspended org, an unknown id or client: None (the hosted pages keep Gatehouse's look). No client id holds
-    a NUL, which PostgreSQL would refuse to compare (an error page for `client_id=%00` shows this look too).
+    A suspended org, an unknown id or client: None (the hosted pages keep Gatehouse's look).
     """
     if org_id is not None:
         return _brand_from_row(_BRAND_OF_ORG.first(org_id))
-    if client_id and "\x00" not in client_id:
+    if client_id:
         return _brand_from_row(_BRAND_OF_CLIENT.first(client_id), prefix="org__")
     return None
 

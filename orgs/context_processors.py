@@ -4,6 +4,7 @@ import re
 from functools import partial
 
 from django.urls import reverse
+from django.urls.converters import SlugConverter
 
 from identity.flows import flow_load
 from orgs.branding import HostedBrand, hosted_brand_get
@@ -13,7 +14,8 @@ from orgs.permissions import console_memberships, permissions_for
 _BRAND_CACHE = "_gatehouse_hosted_brand"
 _ERROR_ORG_CACHE = "_gatehouse_console_error_org"
 CONSOLE_PREFIX = "/console/"
-_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,50}")  # what Organization.slug can hold
+_SLUG = re.compile(SlugConverter.regex)  # what a console address may name as an org
+_SLUG_MAX: int = Organization._meta.get_field("slug").max_length or 50
 # A view that knows which org its hosted page speaks for sets this request attribute to the org's id.
 HOSTED_ORG_ATTR = "hosted_org_id"
 
@@ -42,7 +44,7 @@ def _console_error_org(request) -> dict | None:
     slug = request.path[len(CONSOLE_PREFIX):].split("/", 1)[0]
     # Only what a slug may hold is looked up: PostgreSQL refuses to compare a NUL (`/console/%00/`), which
     # would turn this 404 page into a 500.
-    if _SLUG.fullmatch(slug) and request.path.startswith(CONSOLE_PREFIX):
+    if _SLUG.fullmatch(slug) and len(slug) <= _SLUG_MAX and request.path.startswith(CONSOLE_PREFIX):
         seen = getattr(request, "console_org_seen", None)  # set by the view, if it got that far
         if seen is not None and seen.slug == slug:
             org, granted = seen.org, seen.permissions

@@ -163,3 +163,16 @@ def test_an_org_filter_keeps_other_orgs_rows_out():
 
     assert query(user.pk, mine.pk) == [mine.pk]
     assert query(user.pk, other.pk) == [other.pk]
+
+
+def test_a_nul_in_a_string_value_finds_nothing_and_postgresql_is_not_asked():
+    """PostgreSQL refuses to compare a NUL (the ORM would raise DataError), and stores none in text."""
+    UserFactory(email="alice@example.test")
+    query = CompiledQuery(lambda email: User.objects.filter(email=email).order_by("pk")[:1], STAND_IN_EMAIL)
+    assert query.first("alice@example.test").email == "alice@example.test"
+
+    with CaptureQueriesContext(connection) as queries:
+        assert query("alice@example.test\x00") == []
+        assert query.first("\x00") is None
+
+    assert len(queries) == (0 if connection.vendor == "postgresql" else 2)

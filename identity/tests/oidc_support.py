@@ -6,7 +6,7 @@ token, userinfo, JWKS, revocation, introspection) is Authlib over HTTP against l
 """
 
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import requests
 from authlib.common.security import generate_token
@@ -117,6 +117,18 @@ class RelyingParty:
             expected["nonce"] = {"essential": True, "value": nonce or self.nonce}
         jwt.JWTClaimsRegistry(**expected).validate(token.claims)
         return token.claims
+
+
+# RFC 7636's example S256 challenge: for requests whose code is never redeemed.
+PKCE_CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+
+
+def authorize_path(client: Client, **extra: str) -> str:
+    """An /oauth/authorize address the client could send a browser to (scope openid, PKCE S256), for tests
+    that follow the browser in-process rather than through a RelyingParty."""
+    return "/oauth/authorize?" + urlencode({
+        "client_id": client.client_id, "response_type": "code", "redirect_uri": client.redirect_uri,
+        "scope": "openid", "code_challenge": PKCE_CHALLENGE, "code_challenge_method": "S256", **extra})
 
 
 def query_of(location: str) -> dict[str, str]:

@@ -8,7 +8,6 @@ browser or an app sees next, and how many statements the request ran.
 """
 
 import io
-from urllib.parse import urlencode
 
 import jwt
 import pytest
@@ -24,19 +23,11 @@ from config.postgresql.client_rows import TABLES, client_rows
 from identity import signing
 from identity.models import SigningKey
 from identity.tests.client_rows_support import heard_everything_so_far, until
-from identity.tests.oidc_support import make_web_app
+from identity.tests.oidc_support import authorize_path, make_web_app
 from orgs.branding import organization_branding_update, organization_logo_set
 from orgs.models import Organization, OrgLogo
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-
-
-def _authorize_url(client_id: str, redirect_uri: str) -> str:
-    return "/oauth/authorize?" + urlencode({
-        "client_id": client_id, "response_type": "code", "redirect_uri": redirect_uri, "scope": "openid",
-        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256",
-        "state": "s",
-    })
 
 
 def _sign_in_page(authorize_url: str) -> tuple[int, str, int]:
@@ -66,7 +57,7 @@ def test_the_tables_watched_are_those_the_kept_reads_read():
 
 def test_a_sign_in_page_reads_its_app_and_branding_once_and_sees_each_change_next(listening, org):
     web = make_web_app(org, client_id="payroll")
-    url = _authorize_url(web.client_id, web.redirect_uri)
+    url = authorize_path(web, state="s")
     heard_everything_so_far()
     status, html, first = _sign_in_page(url)
     assert status == 200

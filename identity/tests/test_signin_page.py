@@ -13,7 +13,7 @@ from PIL import Image
 
 from identity import signin_page
 from identity.tests.html_forms import hidden_input
-from identity.tests.oidc_support import make_web_app
+from identity.tests.oidc_support import authorize_path, make_web_app
 from orgs.branding import organization_branding_update, organization_logo_set
 
 pytestmark = pytest.mark.django_db
@@ -65,9 +65,7 @@ def test_the_token_of_a_kept_page_signs_in_with_csrf_checks_on(org_member, passw
 
 def test_each_brand_and_each_change_of_it_gets_its_own_page(org, monkeypatch):
     web = make_web_app(org, client_id="payroll")
-    authorize = "/oauth/authorize?" + urlencode({
-        "client_id": web.client_id, "response_type": "code", "redirect_uri": web.redirect_uri, "scope": "openid",
-        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256"})
+    authorize = authorize_path(web)
 
     def page_from_app() -> str:
         browser = Client()
