@@ -64,13 +64,13 @@ def test_add_test_and_delete_an_endpoint(live_server, browser_page, browser_acme
     page.get_by_role("button", name="Send test event").click()
     expect(page.get_by_text("A test event is on its way")).to_be_visible()
     page.reload()
-    expect(page.get_by_role("cell", name="204")).to_be_visible()
+    expect(page.get_by_role("cell", name="204", exact=True)).to_be_visible()
     assert [p["type"] for p in receiver.payloads()] == ["webhook.test"]
     shoot(page, "webhooks-detail")
 
     page.get_by_role("link", name="webhook.test").click()
     expect(page.get_by_role("heading", name="Attempts")).to_be_visible()
-    expect(page.get_by_role("cell", name="204")).to_be_visible()
+    expect(page.get_by_role("cell", name="204", exact=True)).to_be_visible()
     shoot(page, "webhooks-delivery")
 
     page.get_by_role("link", name="Back to the endpoint").click()
