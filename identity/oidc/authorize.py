@@ -1,11 +1,12 @@
 """/oauth/authorize: DOT's view, plus sign-in through our flow, the access rule, prompt/max_age and consent."""
 
+import copy
 from urllib.parse import parse_qsl, urlencode, urlparse
 
 from django import forms
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
-from django.http import HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -105,6 +106,7 @@ class AuthorizeView(AuthorizationView):
         if redirect:
             return self.redirect(error_response["url"], application)
         oauth_error = error_response["error"]
+        _unless_inline(self.request)
         return render(self.request, "identity/oidc/error.html", {
             "error": oauth_error.error, "description": oauth_error.description,
         }, status=oauth_error.status_code)
@@ -116,6 +118,7 @@ class AuthorizeView(AuthorizationView):
             if not request.GET.get("redirect_uri"):
                 # OAuth would let a client with one registered URI omit it; OIDC requires it, and an
                 # implied destination is one more thing to get wrong. Ask for it explicitly.
+                _unless_inline(request)
                 return render(request, "identity/oidc/error.html", {
                     "error": "invalid_request", "description": "The redirect_uri parameter is required.",
                 }, status=400)
@@ -194,6 +197,7 @@ class AuthorizeView(AuthorizationView):
             return self._issue_code(application, scopes, credentials)
         if "none" in prompt:
             return self._redirect_with_error(credentials, "consent_required", application)
+        _unless_inline(request)
         # DOT renders the consent form (it knows how to carry every parameter through the POST);
         # its POST ends in a redirect to the client, which CSP's form-action must allow.
         response = super().get(request, *args, **kwargs)
@@ -210,6 +214,7 @@ class AuthorizeView(AuthorizationView):
         decision = application_access(user=self.request.user, application=application)
         if decision.allowed:
             return None
+        _unless_inline(self.request)
         audit_record(action="login.refused", actor=self.request.user, org=application.org, target=application,
                      request=self.request, metadata={"client_id": application.client_id, "reason": decision.reason})
         if not interactive:
@@ -288,3 +293,48 @@ class AuthorizeView(AuthorizationView):
             for scope, description in zip(scopes, context.get("scopes_descriptions", []), strict=False)
         ]
         return context
+
+
+# ---------------------------------------------------------------- answering within the sign-in's response
+
+
+class _BrowserMustAsk(Exception):
+    """Raised by an inline authorization where /oauth/authorize would show a page (consent, a refusal, an
+    error): nothing has been written yet, and the browser asks /oauth/authorize itself."""
+
+
+_INLINE = "gatehouse_authorize_inline"
+_authorize_view = AuthorizeView.as_view()
+
+
+def _unless_inline(request: HttpRequest) -> None:
+    if getattr(request, _INLINE, False):
+        raise _BrowserMustAsk
+
+
+def authorize_inline(request: HttpRequest, next_url: str) -> HttpResponse | None:
+    """/oauth/authorize's answer to `next_url`, given in the response of the request that has just signed
+    the browser in, or None.
+
+    A sign-in that an application started ends with a redirect to /oauth/authorize, whose answer is nearly
+    always a redirect to the application with a code. Answering that here saves the browser a round trip,
+    and the server a request (Keycloak's login form answers the same way). It is the same view, run on a
+    copy of this request as the GET the browser would have sent: same session, user and client IP. Where
+    /oauth/authorize would show a page instead (the consent form, a refusal, an error page), it stops
+    before writing anything and this returns None: the caller redirects to `next_url` as before, so the
+    page is shown at its own address, where its form posts back.
+    """
+    path, _, query = next_url.partition("?")
+    if path != reverse("oidc:authorize"):
+        return None
+    inner = copy.copy(request)
+    inner.method = "GET"
+    inner.GET = QueryDict(query)
+    inner.POST = QueryDict()
+    inner.path = inner.path_info = path
+    inner.META = {**request.META, "REQUEST_METHOD": "GET", "QUERY_STRING": query, "PATH_INFO": path}
+    setattr(inner, _INLINE, True)
+    try:
+        return _authorize_view(inner)
+    except _BrowserMustAsk:
+        return None

@@ -75,7 +75,7 @@ def _signed_in_required() -> JsonResponse:
 def _flow_continue(request: HttpRequest, flow: LoginFlow, user: User) -> JsonResponse:
     """The sign-in flow's next stop as JSON for the page's script: the flow decides (identity/views/login.py),
     and its cookies (e.g. the remembered factor) travel with the answer."""
-    response = login_flow_continue(request, flow, user)
+    response = login_flow_continue(request, flow, user, answer_authorize=False)
     answer = JsonResponse({"redirect": response["Location"]})
     for morsel in response.cookies.values():
         answer.cookies[morsel.key] = morsel

@@ -25,6 +25,7 @@ from identity.forms import PasswordStepForm
 from identity.mfa.assurance import PASSKEY_METHODS, amr_for
 from identity.mfa.services import user_session_step_up
 from identity.mfa.verify_page import remember_factor, verify_page
+from identity.oidc.authorize import authorize_inline
 from identity.oidc.csp import allow_form_action, source_for_authorize_url
 from identity.redirects import landing_url, safe_next_url
 from identity.services import (
@@ -60,11 +61,16 @@ def _login_page(request, form, next_url: str):
     return allow_form_action(response, source_for_authorize_url(next_url) if next_url else None)
 
 
-def login_flow_continue(request, flow: LoginFlow, user, steps: list[str] | None = None) -> HttpResponse:
+def login_flow_continue(request, flow: LoginFlow, user, steps: list[str] | None = None, *,
+                        answer_authorize: bool = True) -> HttpResponse:
     """After a step has added its method to `flow.methods`: save the flow and go to the next step's page,
     or, when no step is left, sign in (login(), or stepping up the session already signed in as `user`)
     and go where the flow was going. The passkey step calls this too, after appending "hwk" or "swk".
-    `steps`: flow.remaining_steps(user) when the caller has just worked them out (each costs queries)."""
+    `steps`: flow.remaining_steps(user) when the caller has just worked them out (each costs queries).
+
+    When the flow was going to /oauth/authorize, that endpoint's answer (the application's code) is given
+    right away (authorize_inline), unless `answer_authorize` is False: the passkey step's script wants an
+    address to go to, and /oauth/authorize's answer may be a page (response_mode=form_post)."""
     if steps is None:
         steps = flow.remaining_steps(user)
     if steps:
@@ -78,7 +84,9 @@ def login_flow_continue(request, flow: LoginFlow, user, steps: list[str] | None 
         user_session_step_up(request=request, amr=amr)
     else:
         session_start(request=request, user=user, amr=amr)
-    response = redirect(next_url or landing_url(user))
+    response = authorize_inline(request, next_url) if answer_authorize and next_url else None
+    if response is None:
+        response = redirect(next_url or landing_url(user))
     if set(flow.methods) & PASSKEY_METHODS:
         remember_factor(response, "passkey")
     return response
