@@ -219,11 +219,6 @@ LOGIN_URL = "identity:login"
 LOGIN_REDIRECT_URL = "/console/"
 
 # Argon2id first, with OWASP's minimum parameters (see directory/hashers.py).
-# Password hashes one worker process computes at once; its other requests' threads go on meanwhile. One
-# suits a worker a core (WEB_CONCURRENCY); raise it where fewer workers than cores run.
-GATEHOUSE_PASSWORD_HASHES_PER_WORKER = env.int("GATEHOUSE_PASSWORD_HASHES_PER_WORKER", default=1)
-if GATEHOUSE_PASSWORD_HASHES_PER_WORKER < 1:
-    raise ImproperlyConfigured("GATEHOUSE_PASSWORD_HASHES_PER_WORKER must be at least 1.")
 PASSWORD_HASHERS = [
     # It also verifies hashes of other Argon2 parameters (they are read off the hash) and upgrades them.
     # Django's own Argon2PasswordHasher is not listed: hashers are found by algorithm name, the last
