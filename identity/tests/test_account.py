@@ -125,3 +125,41 @@ def test_account_has_a_sign_out_form(client, sign_in, org_member):
 
     assert '<form method="post" action="/logout">' in html
     assert 'name="csrfmiddlewaretoken"' in html
+
+
+def _live_sessions(user, count: int) -> None:
+    """`count` more live sessions of `user`, "Script 0" the most recently used."""
+    now = timezone.now()
+    for i in range(count):
+        UserSession.objects.create(user=user, device=f"Script {i}", ip="203.0.113.7",
+                                   expires_at=now + timedelta(hours=1), last_seen_at=now - timedelta(minutes=i + 1))
+
+
+@pytest.mark.django_db
+def test_account_lists_twenty_sessions_this_one_first_and_says_how_many_more(client, sign_in, org_member):
+    sign_in(org_member)
+    # This browser's session was last seen before the others were: it is still listed first.
+    UserSession.objects.filter(user=org_member).update(last_seen_at=timezone.now() - timedelta(days=1))
+    _live_sessions(org_member, 25)
+
+    response = client.get(ACCOUNT_URL)
+
+    rows = _session_items(response)
+    assert [row[0] for row in rows] == ["Test client (this session)", *(f"Script {i}" for i in range(19))]
+    html = response.content.decode()
+    assert "And 6 more sessions, not listed. “Sign out everywhere else” ends them too." in html
+    ended = client.post("/account/sessions/end-others", follow=True)
+    assert "Signed out 25 other sessions." in ended.content.decode()
+    assert UserSession.objects.live().filter(user=org_member).count() == 1
+
+
+@pytest.mark.django_db
+def test_account_with_twenty_sessions_lists_them_all(client, sign_in, org_member):
+    sign_in(org_member)
+    _live_sessions(org_member, 19)
+
+    response = client.get(ACCOUNT_URL)
+
+    assert len(_session_items(response)) == 20
+    assert "more session" not in response.content.decode()
+    assert "Sign out everywhere else" in response.content.decode()

@@ -21,7 +21,7 @@ from directory.email_verification_services import email_verification_needed
 from directory.services import password_change
 from identity.forms import EmailChangeForm, PasswordChangeForm, TimeZoneForm, form_add_domain_error
 from identity.models import OneTimeToken
-from identity.selectors import user_session_get, user_session_list
+from identity.selectors import user_session_get, user_sessions_listed
 from identity.services import SessionEndCause, user_session_end, user_sessions_end_all
 from identity.throttle import throttle_hit
 from identity.time_zone import user_time_zone_update
@@ -31,6 +31,8 @@ from orgs.models import Membership
 
 # Forms that check the current password: a borrowed session must not be able to guess it at leisure.
 CURRENT_PASSWORD_LIMIT = (10, 3600)
+# Sessions the account page lists; "Sign out everywhere else" ends the rest too.
+SESSIONS_LISTED = 20
 
 
 def _pending_email_change(user) -> OneTimeToken | None:
@@ -42,9 +44,14 @@ def _pending_email_change(user) -> OneTimeToken | None:
 @login_required
 def account_view(request):
     memberships = Membership.objects.filter(user=request.user).select_related("org").order_by("org__name")
+    current = getattr(request, "user_session", None)
+    sessions, sessions_total = user_sessions_listed(user=request.user, current_pk=current.pk if current else None,
+                                                    limit=SESSIONS_LISTED)
     return render(request, "identity/account.html", {
         "memberships": memberships,
-        "sessions": user_session_list(user=request.user),
+        "sessions": sessions,
+        "sessions_total": sessions_total,
+        "sessions_unlisted": sessions_total - len(sessions),
         "consents": consent_list(user=request.user),
         "pending_email_change": _pending_email_change(request.user),
         "email_verification_needed": email_verification_needed(request.user),
