@@ -113,15 +113,29 @@ def flow_clear(session) -> None:
     session.pop(FLOW_SESSION_KEY, None)
 
 
-def flow_origin_note(session, next_url: str) -> Organization | None:
-    """Remember which active org's application sent the browser to sign in (a `next` that is our
-    /oauth/authorize with a known client_id), or forget a previous one: the org's branding and
-    lockout threshold follow. Saves a flow only when there is an org to remember. Returns that org
-    (with what flow_org reads), or None: one query."""
+def _origin_client_id(next_url: str) -> str:
+    """The client_id of `next_url` when it is our /oauth/authorize, else ""."""
     parts = urlsplit(next_url or "")
-    client_id = ""
-    if parts.path == reverse("oidc:authorize"):
-        client_id = (parse_qs(parts.query).get("client_id") or [""])[0][:100]
+    if parts.path != reverse("oidc:authorize"):
+        return ""
+    return (parse_qs(parts.query).get("client_id") or [""])[0][:100]
+
+
+def flow_origin_org(next_url: str) -> Organization | None:
+    """The active org whose application sent the browser to sign in (a `next` that is our /oauth/authorize
+    with a known client_id), with what flow_org reads; else None. Its row is cached (client_rows), so
+    asking again within a request costs nothing."""
+    client_id = _origin_client_id(next_url)
+    return _FLOW_ORG_OF_CLIENT.first(client_id) if client_id else None
+
+
+def flow_origin_note(session, next_url: str, *, start: bool = True) -> Organization | None:
+    """Remember in the flow which org's application sent the browser to sign in (flow_origin_org), or
+    forget a previous one: the org's branding and lockout threshold follow. Saves a flow only when there
+    is an org to remember. `start=False` (the sign-in page's GET) starts no flow: only one already in the
+    session is brought up to date, so a browser that merely looks at the page gets no session written;
+    the POST notes the org when it starts the flow. Returns that org, or None."""
+    client_id = _origin_client_id(next_url)
     org = _FLOW_ORG_OF_CLIENT.first(client_id) if client_id else None
     flow = flow_load(session)
     if org is None:
@@ -129,6 +143,8 @@ def flow_origin_note(session, next_url: str) -> Organization | None:
             flow.org_id, flow.client_id = None, ""
             flow_save(session, flow)
         return None
+    if flow is None and not start:
+        return org
     flow = flow or LoginFlow()
     if (flow.org_id, flow.client_id) != (org.pk, client_id):
         flow.org_id, flow.client_id = org.pk, client_id

@@ -9,7 +9,8 @@ bench/RESULTS.md has the figures):
   it (DOT's own lookup of its resource, inside the saving transaction, is the second);
 - a console 404 or 403 inside an org does not look the org up again for its sidebar;
 - the signed-in session is written once, at the response (config/sessions: it was an INSERT in a savepoint,
-  then an UPDATE), and a sign-in an app started reads that app's org once, and answers with the app's code.
+  then an UPDATE), and a sign-in an app started reads that app's org once, and answers with the app's code;
+  the sign-in page it starts from writes no session (it was an anonymous one, deleted again by the POST).
 """
 
 import base64
@@ -63,30 +64,50 @@ def test_a_password_sign_in_reads_memberships_and_the_password_rules_once(client
     assert AuditEvent.objects.filter(action="login.member_succeeded", org=org, target_id=str(org_admin.pk)).exists()
 
 
+def _session_writes(queries) -> list[str]:
+    return [q["sql"].split()[0] for q in queries.captured_queries
+            if '"django_session"' in q["sql"] and not q["sql"].startswith("SELECT")]
+
+
 def test_a_sign_in_writes_the_new_session_once(client, org, org_member, password):
     app = make_web_app(org)
     next_url = f"/oauth/authorize?{authorize_query(app, secrets.token_urlsafe(48), nonce='n')}"
-    # A sign-in that starts at an app has an anonymous session first (the app's branding and lockout).
-    assert client.get("/login", {"next": next_url}).status_code == 200
-    old_key = client.cookies["gatehouse_session"].value
+    # The sign-in page an app sent the browser to writes no session: the POST notes the app's org.
+    with CaptureQueriesContext(connection) as page_queries:
+        assert client.get("/login", {"next": next_url}).status_code == 200
+    assert _session_writes(page_queries) == []
+    assert "gatehouse_session" not in client.cookies
     with CaptureQueriesContext(connection) as queries:
         response = post_password(client, org_member.email, password, next_url)
 
     assert response.status_code == 302
     assert response["Location"].startswith(f"{app.redirect_uri}?")  # the code, in the sign-in's answer
-    writes = [q["sql"].split()[0] for q in queries.captured_queries
-              if '"django_session"' in q["sql"] and not q["sql"].startswith("SELECT")]
-    assert writes == ["DELETE", "INSERT"]  # the anonymous session's row, then the signed-in one's
+    assert _session_writes(queries) == ["INSERT"]  # the signed-in session's row, nothing before it
     # The app's org (its lockout threshold, its audit log) is read once, with the app's client id; the
     # application itself once, by /oauth/authorize's answer (as when the browser asked it separately).
     assert len(selects_from(queries, "orgs_organization")) == 1
     assert len(selects_from(queries, "applications_application")) == 1
-    new_key = client.cookies["gatehouse_session"].value
-    assert new_key != old_key
     authorized = client.get(next_url)  # the cookie's session is there, signed in: the app gets its code
     assert authorized.status_code == 302
     assert authorized["Location"].startswith(f"{app.redirect_uri}?")
     assert "code" in parse_qs(urlparse(authorized["Location"]).query)
+
+
+def test_a_sign_in_after_a_refused_attempt_gives_up_that_session(client, org, org_member, password):
+    app = make_web_app(org)
+    next_url = f"/oauth/authorize?{authorize_query(app, secrets.token_urlsafe(48), nonce='n')}"
+    client.get("/login", {"next": next_url})
+    # A wrong password starts the flow: its session notes the app's org (lockout threshold, branding).
+    refused = post_password(client, org_member.email, "not-the-password", next_url)
+    assert refused.status_code == 200
+    assert f"<strong>{org.name}</strong>" in refused.content.decode()  # the app's org's look, from the POST
+    old_key = client.cookies["gatehouse_session"].value
+    with CaptureQueriesContext(connection) as queries:
+        response = post_password(client, org_member.email, password, next_url)
+
+    assert response["Location"].startswith(f"{app.redirect_uri}?")
+    assert _session_writes(queries) == ["DELETE", "INSERT"]  # the anonymous session's row, then the signed-in one's
+    assert client.cookies["gatehouse_session"].value != old_key
 
 
 def test_a_member_whose_org_is_suspended_is_still_refused(client, org, org_member, password):

@@ -4,11 +4,12 @@ something of its own to show (a message) is rendered."""
 
 import io
 import re
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils.html import escape
 from PIL import Image
 
 from identity import signin_page
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 _TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
 NEXTS = ["", "/account/", "/account/?a=1&b=<b>&c=\"quoted\"&d='single'&e=%20", "/account/?x=" + "é" * 40,
-         "/account/?q=GatehouseNextStandIn4d82fa&r=GatehouseCsrfStandIn7c1e9b"]
+         "/account/?q=GatehouseNextStandIn4d82fa&r=GatehouseCsrfStandIn7c1e9b&s=GatehouseNextQueryStandIn93b0c5"]
 
 
 def _rendered(client: Client, url: str, monkeypatch) -> str:
@@ -47,6 +48,9 @@ def test_a_kept_page_is_byte_for_byte_the_rendered_one(monkeypatch, next_url):
     kept = set(signin_page._pages.values())
     assert kept, "the page was not kept"
     assert hidden_input(again, "next") == (next_url if next_url.startswith("/account/") else "")
+    # The forgot-password link carries `next` as a query value (the reset pages lead back to this sign-in).
+    reset_link = 'href="/password/reset' + (f'?next={escape(quote(next_url, safe=""))}"' if next_url else '"')
+    assert reset_link in again.content.decode()
 
 
 def test_the_token_of_a_kept_page_signs_in_with_csrf_checks_on(org_member, password):

@@ -36,7 +36,7 @@ from identity.services import (
     session_end,
     session_start,
 )
-from identity.signin_page import TEMPLATE, signin_page
+from identity.signin_page import signin_page, wear_origin_brand
 
 INVALID_CREDENTIALS = gettext_lazy("Incorrect email or password.")
 
@@ -53,11 +53,13 @@ def start(request):
     return redirect("identity:login")
 
 
-def _login_page(request, form, next_url: str):
+def _login_page(request, form, next_url: str, origin=None):
     """The sign-in form. When it will end at an application, CSP's form-action must allow that
     application's redirect origin, or Chromium blocks the last redirect. `form`: a bound form (its values
-    and errors shown), or None for the empty form of a GET."""
-    response = signin_page(request, next_url) if form is None else render(request, TEMPLATE, {"form": form})
+    and errors shown), or None for the empty form of a GET. `origin`: flow_origin_org(next_url), when the
+    caller has it; the page wears that org's branding."""
+    wear_origin_brand(request, next_url, origin)
+    response = signin_page(request, next_url, form)
     return allow_form_action(response, source_for_authorize_url(next_url) if next_url else None)
 
 
@@ -92,7 +94,7 @@ def login_flow_continue(request, flow: LoginFlow, user, steps: list[str] | None 
     return response
 
 
-def _refused_page(request, form, check: PasswordCheck):
+def _refused_page(request, form, check: PasswordCheck, origin):
     """The sign-in form again, saying why. A lockout reads the same whether or not the email has an
     account; it and the per-IP throttle answer 429 with Retry-After."""
     minutes = max(1, math.ceil(check.retry_after / 60))
@@ -110,7 +112,7 @@ def _refused_page(request, form, check: PasswordCheck):
                        % {"orgs": ", ".join(check.suspended_orgs)})
     else:
         form.add_error(None, INVALID_CREDENTIALS)
-    response = _login_page(request, form, form.cleaned_data.get("next", ""))
+    response = _login_page(request, form, form.cleaned_data.get("next", ""), origin)
     if check.outcome in (PasswordOutcome.THROTTLED, PasswordOutcome.LOCKED):
         response.status_code = 429
         response["Retry-After"] = str(check.retry_after)
@@ -128,9 +130,10 @@ def login_view(request):
         # browser for its password again.
         if request.user.is_authenticated and request.GET.get("prompt") != "login":
             return redirect(next_url or landing_url(request.user))
-        # An org's application sent the browser here: its branding and lockout threshold apply.
-        flow_origin_note(request.session, next_url)
-        return _login_page(request, None, next_url)
+        # An org's application sent the browser here: its branding, and at the POST its lockout threshold.
+        # Noted in the session by the POST, not here: a page view alone writes no session.
+        origin = flow_origin_note(request.session, next_url, start=False)
+        return _login_page(request, None, next_url, origin)
 
     form = PasswordStepForm(request.POST)
     if not form.is_valid():
@@ -141,7 +144,7 @@ def login_view(request):
                            lockout_threshold=origin_org.lockout_threshold if origin_org else None)
     if check.outcome is not PasswordOutcome.OK:
         login_failed_record(request=request, email=email, check=check, org=origin_org)
-        return _refused_page(request, form, check)
+        return _refused_page(request, form, check, origin_org)
 
     flow = flow_load(request.session) or LoginFlow()
     flow.next_url = safe_next_url(request, form.cleaned_data.get("next"))

@@ -15,7 +15,8 @@ from config.exceptions import DomainError, NotAllowed
 from directory.services import password_reset_confirm, password_reset_request
 from identity.forms import PasswordResetRequestForm, SetPasswordForm, form_add_domain_error
 from identity.models import OneTimeToken
-from identity.redirects import landing_url
+from identity.redirects import landing_url, safe_next_url
+from identity.signin_page import next_query, wear_origin_brand
 from identity.throttle import throttle_hit
 from identity.tokens import InvalidLink, token_get
 from identity.views.links import link_invalid_page, refused_page, throttled_page
@@ -44,16 +45,21 @@ def _throttled(request, email: str) -> int:
 def password_reset_request_view(request):
     """The answer never depends on whether the address has an account: either way the request writes
     one outbox row (a link, or a notice that no account uses the address) and shows the same page."""
+    # Reached from a sign-in an application started (the sign-in page's link carries its `next`): the pages
+    # wear that app's org's branding, and their way back to sign-in still ends at the app.
+    next_url = safe_next_url(request, request.GET.get("next"))
+    wear_origin_brand(request, next_url)
+    query = next_query(next_url) if next_url else ""
     form = PasswordResetRequestForm(request.POST if request.method == "POST" else None)
     if request.method == "GET" or not form.is_valid():
-        return render(request, "identity/password_reset_request.html", {"form": form})
+        return render(request, "identity/password_reset_request.html", {"form": form, "next_query": query})
     email = form.cleaned_data["email"]
     if retry_after := _throttled(request, email):
         return throttled_page(request, retry_after)
     # Written here, in its own transaction, rather than by a task that carries the address: the broker
     # gets only the row's id after commit, and if it is down the row waits for the outbox sweeper.
     password_reset_request(email=email, request=request)
-    return render(request, "identity/password_reset_sent.html", {"email": email})
+    return render(request, "identity/password_reset_sent.html", {"email": email, "next_query": query})
 
 
 def _invalid(request, exc: InvalidLink):

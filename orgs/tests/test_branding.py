@@ -5,9 +5,11 @@ import hashlib
 import io
 import struct
 import zlib
+from urllib.parse import quote, unquote
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils.html import escape
 from PIL import Image
 
 from applications.services import application_create
@@ -407,6 +409,62 @@ def test_a_plain_sign_in_after_an_app_started_one_is_not_branded(client, org, ac
     page = client.get("/login").content.decode()
 
     assert "/branding/" not in page
+
+
+def test_a_plain_sign_in_after_a_refused_attempt_at_an_app_is_not_branded(client, org, acme_app):
+    _brand(org)
+    login_url = client.get(AUTHORIZE)["Location"]
+    next_url = unquote(login_url.split("next=", 1)[1])
+    refused = client.post("/login", {"email": "nobody@acme.test", "password": "wrong-password-1", "next": next_url})
+    assert "Acme Identity" in refused.content.decode()  # the flow, in the session, notes the app's org
+
+    page = client.get("/login").content.decode()
+
+    assert "/branding/" not in page
+    assert "Acme Identity" not in page
+
+
+def test_a_sign_in_form_with_errors_from_an_app_is_branded(client, org, acme_app):
+    _brand(org)
+    login_url = client.get(AUTHORIZE)["Location"]
+    next_url = unquote(login_url.split("next=", 1)[1])
+
+    page = client.post("/login", {"email": "", "password": "", "next": next_url}).content.decode()
+
+    assert "<strong>Acme Identity</strong>" in page
+    assert f'value="{escape(next_url)}"' in page
+
+
+def test_forgot_password_from_an_apps_sign_in_is_branded_and_leads_back_to_the_app(client, org, acme_app, mailoutbox):
+    _brand(org)
+    sign_in = client.get(client.get(AUTHORIZE)["Location"]).content.decode()
+    reset_url = sign_in.split('<p><a href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    assert reset_url == "/password/reset?next=" + quote(AUTHORIZE, safe="")
+
+    page = client.get(reset_url).content.decode()
+    assert "<strong>Acme Identity</strong>" in page
+    back = f'href="/login?next={escape(quote(AUTHORIZE, safe=""))}"'
+    assert back in page
+    assert f'action="/password/reset?next={escape(quote(AUTHORIZE, safe=""))}"' in page
+
+    sent = client.post(reset_url, {"email": "someone@acme.test"})
+    assert sent.status_code == 200
+    assert "Check your email" in sent.content.decode()
+    assert "<strong>Acme Identity</strong>" in sent.content.decode()
+    assert back in sent.content.decode()
+    # Back at the sign-in, the app's flow goes on: its form still carries the app's /oauth/authorize.
+    again = client.get(f"/login?next={quote(AUTHORIZE, safe='')}").content.decode()
+    assert f'name="next" value="{escape(AUTHORIZE)}"' in again
+
+
+def test_forgot_password_with_a_foreign_next_is_plain(client, org, acme_app):
+    _brand(org)
+
+    page = client.get("/password/reset?next=" + quote("https://evil.example/x", safe="")).content.decode()
+
+    assert "/branding/" not in page
+    assert 'href="/login"' in page  # an address that is not ours is dropped, not carried on
+    assert "evil.example" not in page
 
 
 def test_without_a_display_name_the_orgs_name_shows(client, org, acme_app):
