@@ -360,6 +360,40 @@ class GatehouseValidator(OAuth2Validator):
             request.claims = json.loads(grant.claims)
         return self._target_still_granted(request, client, grant.resource)
 
+    def _check_and_set_request_resource(self, request):
+        """DOT's RFC 8707 handling of `resource` at the token endpoint (3.4.1), on the code's grant read once:
+        DOT reads the grant again here, inside the saving transaction. A grant's resource never changes after
+        it is written, so the row already read answers the same. Refresh and client credentials are DOT's."""
+        if request.grant_type != "authorization_code":
+            return super()._check_and_set_request_resource(request)
+        resource = getattr(request, "resource", None)
+        if isinstance(resource, str):
+            # oauthlib keeps the last of repeated body parameters: RFC 8707 allows several.
+            body_values = [value for key, value in (getattr(request, "decoded_body", None) or [])
+                           if key == "resource"]
+            if len(body_values) > 1:
+                resource = body_values
+        if isinstance(resource, list):
+            request.resource = resource
+        elif isinstance(resource, str) and resource.strip():
+            request.resource = [resource]
+        else:
+            request.resource = []
+        self._validate_resource_uris(request, request.resource)
+        grant = self._grant(request.code, request)
+        granted = (grant.resource or []) if grant is not None and grant.application_id == request.client.pk else []
+        if request.resource and granted:
+            for res in request.resource:
+                if res not in granted:
+                    raise errors.CustomOAuth2Error(
+                        error="invalid_target",
+                        description=(f"The requested resource '{res}' is not allowed. Token request cannot "
+                                     "escalate resource permissions beyond the original authorization grant"),
+                        request=request)
+        elif granted:
+            self._validate_resource_uris(request, granted)
+            request.resource = granted
+
     @staticmethod
     def _target_still_granted(request, client, resources) -> bool:
         """The API a code or refresh token was issued for (named by its resource, else by its API

@@ -292,6 +292,46 @@ def test_a_resource_with_remembered_consent_or_a_trusted_app_issues_a_code(oidc,
     assert verify(oidc, token["access_token"])["scope"] == "openid orders:read"
 
 
+def redeem_with_resources(oidc, rp: RelyingParty, callback: str, resources) -> requests.Response:
+    """The token request for the code in `callback`, with `resource` repeated for each of `resources` (a
+    list, a single value, or None for none): Authlib sends only single values."""
+    resources = [] if resources is None else [resources] if isinstance(resources, str) else resources
+    form = [("grant_type", "authorization_code"), ("code", query_of(callback)["code"]),
+            ("redirect_uri", rp.client.redirect_uri), ("code_verifier", rp.code_verifier),
+            *(("resource", resource) for resource in resources)]
+    return requests.post(f"{oidc.url}/oauth/token", data=form, timeout=10,
+                         auth=(rp.client.client_id, rp.client.client_secret))
+
+
+@pytest.mark.parametrize("asked", [None, ORDERS, [ORDERS, ORDERS]])
+def test_a_code_for_an_api_redeems_for_that_api(oidc, sign_in, org, org_admin, orders, asked):
+    """The token request may repeat the code's resource, or leave it out (RFC 8707 §2.2)."""
+    client = make_web_app(org)
+    grant(client.client_id, "orders:read")
+    rp = RelyingParty(oidc, client, scope="openid orders:read")
+    callback = sign_in_code(rp, sign_in(org_admin), resource=ORDERS)
+    token = redeem_with_resources(oidc, rp, callback, asked).json()
+    claims = verify(oidc, token["access_token"])
+    assert (claims["aud"], claims["scope"]) == (ORDERS, "openid orders:read")
+    # Its refresh token stays bound to the same API (the row's resource, which a refresh inherits).
+    assert set(get_refresh_token_model().objects.get().resource) == {ORDERS}
+
+
+@pytest.mark.parametrize("asked", ["https://billing.acme.test", [ORDERS, "https://billing.acme.test"], "not a uri"])
+def test_a_code_for_an_api_never_redeems_for_another(oidc, sign_in, org, org_admin, orders, asked):
+    """Another API, even one the app may use, or a resource that is no URI, is invalid_target; the code is
+    not spent by the refusal."""
+    api_create(org=org, name="Billing", identifier="https://billing.acme.test", scopes=[("billing:read", "Bills")])
+    client = make_web_app(org)
+    grant(client.client_id, "orders:read", "billing:read")
+    rp = RelyingParty(oidc, client, scope="openid orders:read")
+    callback = sign_in_code(rp, sign_in(org_admin), resource=ORDERS)
+    refused = redeem_with_resources(oidc, rp, callback, asked)
+    assert (refused.status_code, refused.json()["error"]) == (400, "invalid_target")
+    assert get_access_token_model().objects.count() == 0
+    assert verify(oidc, rp.fetch_token(callback)["access_token"])["aud"] == ORDERS
+
+
 @pytest.mark.parametrize("resource", ["not-a-uri", "https://orders.acme.test#x", "https://unknown.acme.test"])
 def test_a_bad_resource_at_authorize_is_invalid_target_with_iss(oidc, sign_in, org, org_admin, orders, resource):
     client = make_web_app(org)

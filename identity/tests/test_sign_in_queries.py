@@ -6,7 +6,7 @@ bench/RESULTS.md has the figures):
 - /oauth/authorize, after sign-in, loads its client and its API scopes once, for both of oauthlib's
   validations, the view and the audit row;
 - the token request that redeems a code reads the code's grant once for oauthlib's six questions about
-  it (DOT's own lookup of its resource, inside the saving transaction, is the second);
+  it, its resource included (DOT read it again inside the saving transaction);
 - a console 404 or 403 inside an org does not look the org up again for its sidebar;
 - the signed-in session is written once, at the response (config/sessions: it was an INSERT in a savepoint,
   then an UPDATE), and a sign-in an app started reads that app's org once, and answers with the app's code;
@@ -161,7 +161,7 @@ def test_redeeming_a_code_reads_its_grant_once_and_still_checks_everything(clien
 
     assert response.status_code == 200, response.content
     # Read before the next request: the test client's next request empties the connection's query log.
-    assert len(selects_from(queries, "oauth2_provider_grant")) == 2  # it was eight
+    assert len(selects_from(queries, "oauth2_provider_grant")) == 1  # it was eight
     assert not selects_from(queries, "directory_user")  # read with the grant
     assert not selects_from(queries, "oauth2_provider_refreshtoken")  # its family is the one just written
     id_token = response.json()["id_token"]
