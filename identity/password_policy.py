@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from config.compiled_queries import CompiledQuery
+from config.postgresql.client_rows import client_rows
 from identity.models import PasswordChangeRequired, PasswordHistory, PasswordPolicy
 from orgs.models import Organization
 from orgs.selectors import member_org_ids
@@ -42,7 +43,12 @@ def _platform_min_length() -> int:
                default=0)
 
 
-_POLICY_OF_ORG = CompiledQuery(lambda org_id: PasswordPolicy.objects.filter(org_id=org_id), -1)
+_POLICY_FIELDS = ("min_length", "check_common", "history_count", "max_age_days")
+# Read at every sign-in (is the password too old?): its SQL is built once, and its row kept until the org or a
+# policy changes (config/postgresql/client_rows.py). Read through the org, so that an org without a policy has
+# a row to keep too (the copy keeps no empty answer).
+_POLICY_OF_ORG = CompiledQuery(lambda org_id: Organization.objects.filter(pk=org_id).order_by().values_list(
+    "password_policy__id", *(f"password_policy__{name}" for name in _POLICY_FIELDS)), -1, cache=client_rows)
 
 
 def effective_policy(*, user, extra_org: Organization | None = None) -> EffectivePolicy:
@@ -54,16 +60,16 @@ def effective_policy(*, user, extra_org: Organization | None = None) -> Effectiv
         org_ids.add(extra_org.pk)
     # Most people belong to one org: that read (every sign-in makes it) runs SQL built once.
     if len(org_ids) == 1:
-        policies = _POLICY_OF_ORG(*org_ids)
+        policies = [row[1:] for row in _POLICY_OF_ORG(*org_ids) if row[0] is not None]
     else:
-        policies = list(PasswordPolicy.objects.filter(org_id__in=org_ids))
+        policies = list(PasswordPolicy.objects.filter(org_id__in=org_ids).values_list(*_POLICY_FIELDS))
     if not policies:
         return EffectivePolicy()
-    ages = [p.max_age_days for p in policies if p.max_age_days]
+    ages = [max_age for *_, max_age in policies if max_age]
     return EffectivePolicy(
-        min_length=max(p.min_length for p in policies),
-        check_common=any(p.check_common for p in policies),
-        history_count=min(HISTORY_KEEP, max(p.history_count for p in policies)),
+        min_length=max(min_length for min_length, *_ in policies),
+        check_common=any(check_common for _, check_common, *_ in policies),
+        history_count=min(HISTORY_KEEP, max(history_count for _, _, history_count, _ in policies)),
         max_age_days=min(ages) if ages else None,
     )
 

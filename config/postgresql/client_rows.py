@@ -2,8 +2,8 @@
 
 Every authorization, sign-in page and token request reads the same few rows, which change only when an
 admin edits something: the application with its org, the API scopes it is granted with their APIs, the
-org's branding and logo, and the active signing key's kid. Triggers on their tables notify
-`gatehouse_clients_changed` when a change commits (identity/migrations/0007 and 0008), and this copy
+org's branding, logo and password policy, and the active signing key's kid. Triggers on their tables notify
+`gatehouse_clients_changed` when a change commits (identity/migrations/0007 to 0009), and this copy
 (config/postgresql/notified_cache.py) forgets everything when it hears one. The lean client-credentials
 path and the CompiledQuery reads made with `cache=client_rows` (config/compiled_queries.py) keep their rows
 here. Nothing outside these tables may be kept in it: no change elsewhere would empty it.
@@ -16,6 +16,6 @@ from config.postgresql.notified_cache import NotifiedCache
 
 CHANNEL = "gatehouse_clients_changed"
 TABLES = ("applications_application", "applications_application_api_scopes", "applications_apiscope",
-          "applications_api", "orgs_organization", "identity_signingkey", "orgs_orglogo")
+          "applications_api", "orgs_organization", "identity_signingkey", "orgs_orglogo", "identity_passwordpolicy")
 
 client_rows = NotifiedCache(CHANNEL, triggers=frozenset(f"gatehouse_notify_{table}" for table in TABLES))

@@ -8,12 +8,14 @@ browser or an app sees next, and how many statements the request ran.
 """
 
 import io
+from datetime import timedelta
 
 import jwt
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from PIL import Image
 
 from applications.models import Application
@@ -21,11 +23,12 @@ from applications.selectors import application_by_client_id
 from applications.services import application_disable
 from config.postgresql.client_rows import TABLES, client_rows
 from identity import signing
-from identity.models import SigningKey
+from identity.models import PasswordPolicy, SigningKey
 from identity.tests.client_rows_support import heard_everything_so_far, until
 from identity.tests.oidc_support import authorize_path, make_web_app
 from orgs.branding import organization_branding_update, organization_logo_set
 from orgs.models import Organization, OrgLogo
+from orgs.settings_services import password_policy_update
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -50,7 +53,7 @@ def _png() -> bytes:
 
 def test_the_tables_watched_are_those_the_kept_reads_read():
     kept = [Application, Application.api_scopes.through, Application.api_scopes.field.related_model, Organization,
-            OrgLogo, SigningKey]
+            OrgLogo, SigningKey, PasswordPolicy]
     kept.append(Application.api_scopes.field.related_model._meta.get_field("api").related_model)
     assert {model._meta.db_table for model in kept} == set(TABLES)
 
@@ -85,6 +88,34 @@ def test_a_sign_in_page_reads_its_app_and_branding_once_and_sees_each_change_nex
     status, html, _ = _sign_in_page(url)
     assert status in (400, 403)
     assert "Sign in" not in html
+
+
+def _password_sign_in(email: str, password: str) -> tuple[str, int]:
+    """A fresh browser's password POST: where it sends the browser, and how many statements read the org's
+    password policy."""
+    with CaptureQueriesContext(connection) as queries:
+        response = Client().post("/login", {"email": email, "password": password})
+    assert response.status_code == 302
+    policy_reads = [q for q in queries.captured_queries if '"identity_passwordpolicy"' in q["sql"]]
+    return response["Location"], len(policy_reads)
+
+
+def test_a_password_policy_is_read_once_and_a_new_maximum_age_holds_at_the_next_sign_in(listening, org, org_member,
+                                                                                        password):
+    type(org_member).objects.filter(pk=org_member.pk).update(password_changed_at=timezone.now() - timedelta(days=40))
+    heard_everything_so_far()
+    assert _password_sign_in(org_member.email, password) == ("/account/", 1)
+    assert _password_sign_in(org_member.email, password) == ("/account/", 0)  # kept: an org with no policy too
+
+    password_policy_update(org=Organization.objects.get(pk=org.pk), actor=None, min_length=12, check_common=True,
+                           history_count=0, max_age_days=30)
+    until(lambda: not client_rows._entries, "forgotten after the policy changed")
+    assert _password_sign_in(org_member.email, password) == ("/login/password-change", 1)
+    assert _password_sign_in(org_member.email, password) == ("/login/password-change", 0)
+
+    PasswordPolicy.objects.filter(org=org).delete()  # as plain SQL would: the trigger notifies all the same
+    until(lambda: not client_rows._entries, "forgotten after the policy was deleted")
+    assert _password_sign_in(org_member.email, password) == ("/account/", 1)
 
 
 def test_each_caller_gets_its_own_objects_from_kept_rows(listening, org):
