@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from audit.chain import GENESIS, chain_for, event_hash
 from audit.events import audit_listeners_notify
-from config.compiled_inserts import insert
 from orgs.models import Organization, OrgScopedQuerySet
 
 APPEND_ONLY = "Audit events are append-only (old ones leave through the retention purge)."
@@ -188,10 +187,7 @@ class AuditEvent(models.Model):
         using = kwargs.get("using") or router.db_for_write(AuditEvent, instance=self)
         with transaction.atomic(using=using, savepoint=False):
             heads, heard = _link([self], using)
-            if args or set(kwargs) - {"using"}:
-                super().save(*args, **kwargs)
-            else:  # a new event, as audit_record writes one: its INSERT built once (config/compiled_inserts.py)
-                insert(self, using, save=lambda: super(AuditEvent, self).save(using=using))
+            super().save(*args, **kwargs)
             _close(heads, using)
             if heard:
                 audit_listeners_notify(heard)

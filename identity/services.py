@@ -16,7 +16,6 @@ from django.utils import timezone
 from applications.tokens import tokens_revoke_for_sessions
 from audit.fanout import audit_record_with_org_copies
 from audit.services import audit_record
-from config.compiled_inserts import insert
 from directory.models import User
 from directory.selectors import user_get_by_email, user_mail_org
 from emailqueue.services import email_enqueue
@@ -170,7 +169,7 @@ def login_failed_record(*, request, email: str, check: PasswordCheck, org=None) 
 def _new_user_session(*, request, user: User, amr: list[str]) -> UserSession:
     now = timezone.now()
     user_agent = request.META.get("HTTP_USER_AGENT", "")[:500]
-    return insert(UserSession(  # its INSERT built once (config/compiled_inserts.py)
+    return UserSession.objects.create(
         user=user,
         session_key=request.session.session_key or "",
         user_agent=user_agent,
@@ -181,7 +180,7 @@ def _new_user_session(*, request, user: User, amr: list[str]) -> UserSession:
         created_at=now,
         last_seen_at=now,
         expires_at=now + timedelta(seconds=settings.SESSION_COOKIE_AGE),
-    ))
+    )
 
 
 @transaction.atomic

@@ -36,7 +36,6 @@ from applications.token_policy import (
     scopes_within_limit,
 )
 from audit.services import audit_record
-from config.compiled_inserts import insert
 from config.compiled_queries import CompiledQuery, first_row
 from identity.mfa.assurance import acr_for
 from identity.oidc.access import application_access
@@ -249,14 +248,14 @@ class GatehouseValidator(OAuth2Validator):
 
     def _create_authorization_code(self, request, code, expires=None):
         grant = super()._create_authorization_code(request, code, expires)
-        insert(AuthorizationRecord(  # its INSERT built once (config/compiled_inserts.py)
+        AuthorizationRecord.objects.create(
             code_checksum=checksum(code["code"]),
             application=request.client,
             user=request.user,
             sid=getattr(request, "gatehouse_sid", "") or "",
             amr=getattr(request, "gatehouse_amr", None) or ["pwd"],
             auth_time=getattr(request, "gatehouse_auth_time", None) or timezone.now(),
-        ))
+        )
         return grant
 
     # ------------------------------------------------------------------ grant and scopes (applications.token_policy)
