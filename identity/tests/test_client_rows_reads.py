@@ -1,6 +1,7 @@
 """The reads every authorization, sign-in page and token request makes of how a client is set up (the app with
-its org, its API scopes, the org's branding and logo, the active signing key's kid) are kept in each process's
-copy of client rows (config/postgresql/client_rows.py) on PostgreSQL, and forgotten when a change commits.
+its org, its API scopes, the org's branding, logo and password policy, the active signing key's kid) are kept
+in each process's copy of client rows (config/postgresql/client_rows.py) on PostgreSQL, and forgotten when a
+change commits.
 
 As in test_oidc_client_rows.py, these run outside a test transaction (a transaction sees its own changes, so
 the copy is not used inside one), change rows through the services the console calls, and check what a
@@ -68,7 +69,7 @@ def test_a_sign_in_page_reads_its_app_and_branding_once_and_sees_each_change_nex
     status, html, again = _sign_in_page(url)
     assert status == 200
     assert "Acme Corp" in html
-    # The second browser's app, org, API scopes and branding came from the copy: only its session is written.
+    # The second browser's app, org, API scopes and branding came from the copy.
     assert again < first
 
     organization_branding_update(org=Organization.objects.get(pk=org.pk), actor=None, display_name="Acme Payroll")
