@@ -3,24 +3,7 @@ each process's copy of client rows (config/postgresql/client_rows.py), joins it.
 
 from django.db import migrations
 
-FUNCTION = "gatehouse_notify_clients_changed"  # created by 0007
-TABLE = "orgs_orglogo"
-TRIGGER = f"gatehouse_notify_{TABLE}"
-
-
-def create(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute(
-        f'CREATE TRIGGER {TRIGGER} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "{TABLE}" '
-        f"FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION}()"
-    )
-
-
-def drop(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute(f'DROP TRIGGER IF EXISTS {TRIGGER} ON "{TABLE}"')
+from config.postgresql.notify_triggers import notifying
 
 
 class Migration(migrations.Migration):
@@ -30,4 +13,4 @@ class Migration(migrations.Migration):
         ("orgs", "0009_organization_api_keys_require_allowlist"),
     ]
 
-    operations = [migrations.RunPython(create, drop)]
+    operations = [notifying("orgs_orglogo")]
