@@ -15,6 +15,8 @@ from django.core import signing
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
+from api.fields import CharField
+
 CURSOR_SALT = "gatehouse.api.cursor"
 
 
@@ -45,7 +47,7 @@ class PageQuery(serializers.Serializer):
 
     limit = serializers.IntegerField(required=False, min_value=1, max_value=settings.GATEHOUSE_API_PAGE_SIZE_MAX,
                                      default=settings.GATEHOUSE_API_PAGE_SIZE)
-    cursor = serializers.CharField(required=False, max_length=2000, allow_blank=False)
+    cursor = CharField(required=False, max_length=2000, allow_blank=False)
 
 
 def page_body(items: list, next_cursor: str | None) -> dict:

@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from api.fields import StrictCharField
+from api.fields import CharField, StrictCharField
 from api.serializers import StrictSerializer
 from audit.models import AuditEvent
 from emailqueue.models import OutboundEmail
@@ -47,9 +47,9 @@ class AuditPageSerializer(serializers.Serializer):
 
 
 class AuditQuery(serializers.Serializer):
-    action = serializers.CharField(required=False, max_length=64, help_text="Exact, or a prefix ending in a dot.")
-    actor = serializers.CharField(required=False, max_length=254, help_text="A prefix of the actor's email.")
-    target = serializers.CharField(required=False, max_length=254, help_text="A target id, or a label prefix.")
+    action = CharField(required=False, max_length=64, help_text="Exact, or a prefix ending in a dot.")
+    actor = CharField(required=False, max_length=254, help_text="A prefix of the actor's email.")
+    target = CharField(required=False, max_length=254, help_text="A target id, or a label prefix.")
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)
     ip = serializers.IPAddressField(required=False)
@@ -89,7 +89,7 @@ class EmailPageSerializer(serializers.Serializer):
 
 class EmailQuery(serializers.Serializer):
     status = serializers.ChoiceField(required=False, choices=OutboundEmail.Status.choices)
-    recipient = serializers.CharField(required=False, max_length=254, help_text="A prefix of the address.")
+    recipient = CharField(required=False, max_length=254, help_text="A prefix of the address.")
 
 
 class EmailCancelSerializer(StrictSerializer):

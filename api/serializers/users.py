@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from api.fields import StrictCharField, StrictChoiceField, StrictEmailField, StrictIntegerField
+from api.fields import CharField, StrictCharField, StrictChoiceField, StrictEmailField, StrictIntegerField
 from api.serializers import StrictSerializer
 from directory.models import User
 from directory.selectors import USER_SORTS
@@ -59,7 +59,7 @@ class MemberPageSerializer(serializers.Serializer):
 
 
 class MemberListQuery(serializers.Serializer):
-    q = serializers.CharField(required=False, max_length=254, help_text="Email (or an active member's name) "
+    q = CharField(required=False, max_length=254, help_text="Email (or an active member's name) "
                                                                         "starts with, any letter case.")
     status = serializers.ChoiceField(required=False, choices=Membership.Status.choices)
     role = serializers.ChoiceField(required=False, choices=Membership.Role.choices)

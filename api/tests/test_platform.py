@@ -83,3 +83,27 @@ def test_platform_keys_only_from_the_command_with_platform_scopes(org, operator)
         call_command("create_api_key", "--platform", "--name", "x", "--scopes", "platform.view", "--app", "a")
     with pytest.raises(NotAllowed):
         api_key_create(org=None, actor=operator, request=None, name="x", scopes=["platform.view"])
+
+
+@pytest.mark.parametrize("padding", ["\x1f", " ", "\n"])
+def test_a_reason_longer_than_its_limit_as_sent_is_refused_even_if_trimming_would_shorten_it(platform, org, padding):
+    """The schema says maxLength 500 for the reason as sent; trimmed, 501 characters with a leading space or
+    control whitespace came down to 500 and passed (schemathesis found it on reactivate)."""
+    reason = padding + "*" * 500
+    for action in ("suspend", "reactivate"):
+        answer = platform.post(f"{ORGS}/acme/{action}", {"reason": reason})
+        problem(answer, 400)
+        assert "no more than 500 characters" in json.dumps(answer.json())
+    assert Organization.objects.get(slug="acme").status == "active"
+    assert not AuditEvent.objects.filter(action__startswith="organization.").exists()
+    # At the limit as sent, it is taken, and trimmed as before.
+    assert platform.post(f"{ORGS}/acme/suspend", {"reason": " " + "*" * 499}).json()["status"] == "suspended"
+    assert AuditEvent.objects.get(action="organization.suspended").metadata["reason"] == "*" * 499
+
+
+def test_a_query_longer_than_its_limit_as_sent_is_refused(platform, org):
+    too_long = problem(platform.get("/api/v1/platform/audit-events", {"org": " " + "a" * 50}), 400)
+    assert "no more than 50 characters" in json.dumps(too_long)
+    # At the limit as sent, it is looked up (trimmed): there is no such org.
+    unknown = problem(platform.get("/api/v1/platform/audit-events", {"org": " " + "a" * 49}), 400)
+    assert "No organization with this slug." in json.dumps(unknown)

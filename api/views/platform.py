@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.base import ApiView
-from api.fields import StrictCharField
+from api.fields import CharField, StrictCharField
 from api.pagination import PageQuery, cursor_decode, cursor_encode, page_body
 from api.serializers import StrictSerializer
 from api.serializers.records import AuditEventSerializer, AuditQuery, audit_event_json
@@ -52,7 +52,7 @@ class ReasonSerializer(StrictSerializer):
 
 
 class PlatformAuditQuery(AuditQuery):
-    org = serializers.CharField(required=False, max_length=50,
+    org = CharField(required=False, max_length=50,
                                 help_text="An organization's slug, or - for the platform's own events.")
 
 
