@@ -113,20 +113,25 @@ def flow_clear(session) -> None:
     session.pop(FLOW_SESSION_KEY, None)
 
 
-def _origin_client_id(next_url: str) -> str:
-    """The client_id of `next_url` when it is our /oauth/authorize, else ""."""
+def _authorize_param(next_url: str, name: str) -> str:
+    """The first `name` parameter of `next_url` when it is our /oauth/authorize, else ""."""
     parts = urlsplit(next_url or "")
     if parts.path != reverse("oidc:authorize"):
         return ""
-    return (parse_qs(parts.query).get("client_id") or [""])[0][:100]
+    return (parse_qs(parts.query).get(name) or [""])[0]
+
+
+def _origin(next_url: str) -> tuple[str, Organization | None]:
+    """The client_id `next_url` names (our /oauth/authorize), and its active org (one cached read), if any."""
+    client_id = _authorize_param(next_url, "client_id")[:100]
+    return client_id, (_FLOW_ORG_OF_CLIENT.first(client_id) if client_id else None)
 
 
 def flow_origin_org(next_url: str) -> Organization | None:
     """The active org whose application sent the browser to sign in (a `next` that is our /oauth/authorize
     with a known client_id), with what flow_org reads; else None. Its row is cached (client_rows), so
     asking again within a request costs nothing."""
-    client_id = _origin_client_id(next_url)
-    return _FLOW_ORG_OF_CLIENT.first(client_id) if client_id else None
+    return _origin(next_url)[1]
 
 
 def flow_origin_note(session, next_url: str, *, start: bool = True) -> Organization | None:
@@ -135,8 +140,7 @@ def flow_origin_note(session, next_url: str, *, start: bool = True) -> Organizat
     is an org to remember. `start=False` (the sign-in page's GET) starts no flow: only one already in the
     session is brought up to date, so a browser that merely looks at the page gets no session written;
     the POST notes the org when it starts the flow. Returns that org, or None."""
-    client_id = _origin_client_id(next_url)
-    org = _FLOW_ORG_OF_CLIENT.first(client_id) if client_id else None
+    client_id, org = _origin(next_url)
     flow = flow_load(session)
     if org is None:
         if flow is not None and flow.org_id is not None:
@@ -154,10 +158,7 @@ def flow_origin_note(session, next_url: str, *, start: bool = True) -> Organizat
 
 def flow_acr_of_next(next_url: str) -> str:
     """The level an application asked for with acr_values, when `next` is our /oauth/authorize."""
-    parts = urlsplit(next_url or "")
-    if parts.path != reverse("oidc:authorize"):
-        return ""
-    return acr_requested((parse_qs(parts.query).get("acr_values") or [""])[0][:500]) or ""
+    return acr_requested(_authorize_param(next_url, "acr_values")[:500]) or ""
 
 
 def flow_org(flow: LoginFlow | None):

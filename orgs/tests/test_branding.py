@@ -5,7 +5,7 @@ import hashlib
 import io
 import struct
 import zlib
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlencode
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -465,6 +465,16 @@ def test_forgot_password_with_a_foreign_next_is_plain(client, org, acme_app):
     assert "/branding/" not in page
     assert 'href="/login"' in page  # an address that is not ours is dropped, not carried on
     assert "evil.example" not in page
+
+
+@pytest.mark.parametrize("next_url", ["\x00", "/oauth/authorize?client_id=%00", "/oauth/authorize?client_id=nobody",
+                                      "/oauth/authorize?client_id=" + "x" * 5000, "javascript:alert(1)", "x" * 10_000])
+def test_a_malformed_or_unknown_next_gets_the_plain_pages(client, org, acme_app, next_url):
+    _brand(org)
+    for answer in (client.get("/login", {"next": next_url}), client.get("/password/reset", {"next": next_url}),
+                   client.post("/password/reset?" + urlencode({"next": next_url}), {"email": "someone@acme.test"})):
+        assert answer.status_code == 200
+        assert "/branding/" not in answer.content.decode()
 
 
 def test_without_a_display_name_the_orgs_name_shows(client, org, acme_app):
