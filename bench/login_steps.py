@@ -230,6 +230,8 @@ def main() -> int:
     parser.add_argument("--verbose", action="store_true", help="print each step's SQL (its first call)")
     parser.add_argument("--profile", metavar="STEP", default="",
                         help='profile that step\'s requests (e.g. "POST /login") and print the costliest functions')
+    parser.add_argument("--profile-out", metavar="FILE", default="",
+                        help="with --profile, also write the profile to FILE (pstats: callers, callees)")
     args = parser.parse_args()
 
     bench = _load("oidc")
@@ -269,6 +271,8 @@ def main() -> int:
         if meter.profile.getstats():
             print(f"\n{args.profile}: the costliest functions, by their own time and with what they call\n")
             stats = pstats.Stats(meter.profile, stream=sys.stdout)
+            if args.profile_out:
+                stats.dump_stats(args.profile_out)
             stats.sort_stats("tottime").print_stats(40)
             stats.sort_stats("cumulative").print_stats(60)
     return 0

@@ -36,9 +36,7 @@ from django.contrib.auth import get_user_model
 from django.db import connections, router, transaction
 from django.http import HttpResponse
 from django.utils import timezone
-from jwcrypto import jwt
 from oauth2_provider.models import (
-    AbstractApplication,
     get_access_token_model,
     get_id_token_model,
     get_refresh_token_model,
@@ -68,7 +66,7 @@ from identity.oidc.lean_token import (
     token_headers,
 )
 from identity.oidc.validator import GatehouseValidator, checksum
-from identity.signing import active_kid_sql, rs256_compact, rs256_signer, signing_key_active_jwk
+from identity.signing import active_kid_sql, id_token_jws, signing_key_active_jwk
 from orgs.models import Organization
 
 _PARAMS = frozenset({"grant_type", "refresh_token", "scope", "client_id", "client_secret"})
@@ -272,15 +270,7 @@ def _id_token(token: dict, oauth_request) -> tuple[str, dict]:
     claims, expiration_time = _Validator().get_id_token_dictionary(token, None, oauth_request)
     id_token.update(**claims)
     client = oauth_request.client
-    header = {"typ": "JWT", "alg": client.algorithm}
-    if client.algorithm == AbstractApplication.RS256_ALGORITHM:
-        kid, private_key = rs256_signer(client.jwk_key)
-        header["kid"] = kid
-        serialized = rs256_compact(json.dumps(header, default=str), json.dumps(id_token, default=str), private_key)
-    else:
-        jwt_token = jwt.JWT(header=json.dumps(header, default=str), claims=json.dumps(id_token, default=str))
-        jwt_token.make_signed_token(client.jwk_key)
-        serialized = jwt_token.serialize()
+    serialized = id_token_jws(client, id_token)
     now = timezone.now()
     row = {"user_id": oauth_request.user.pk, "jti": id_token["jti"], "application_id": client.pk,
            "expires": expiration_time, "scope": oauth_request.scope or " ".join(oauth_request.scopes),

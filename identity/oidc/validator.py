@@ -34,14 +34,16 @@ from applications.token_policy import (
     grant_allowed,
     previous_secret_live,
     scopes_within_limit,
+    status_refusal,
 )
 from audit.services import audit_record
 from config.compiled_queries import CompiledQuery, first_row
 from identity.mfa.assurance import acr_for
 from identity.oidc.access import application_access
 from identity.oidc.claims import CLAIM_FUNCTIONS, CLAIM_SCOPES
+from identity.oidc.lean_guard import lean_paths_enabled
 from identity.oidc.resources import TargetError, body_resources, granted_api_scopes, resolve_target
-from identity.signing import signing_key_for_kid
+from identity.signing import id_token_jws, signing_key_for_kid
 
 logger = logging.getLogger(__name__)
 
@@ -220,13 +222,29 @@ class GatehouseValidator(OAuth2Validator):
         return super().is_pkce_required(client_id, request)
 
     def finalize_id_token(self, id_token, token, token_handler, request):
-        serialized = super().finalize_id_token(id_token, token, token_handler, request)
+        if lean_paths_enabled():
+            serialized = self._finalize_id_token(id_token, token, token_handler, request)
+        else:
+            serialized = super().finalize_id_token(id_token, token, token_handler, request)
         # DOT then stores the access token with a link to this ID token, which it finds by
         # verifying the JWT it has just signed (key lookup, RSA verification, SELECT by jti):
         # remember the row so _load_id_token can hand it over for this exact JWT. DOT shares one
         # validator between requests and threads, so this is only a hint: the pair is replaced
         # whole, a JWT (unique jti) matches only its own row, and a miss takes DOT's way.
         self._signed_id_token = (serialized, request.id_token)
+        return serialized
+
+    def _finalize_id_token(self, id_token, token, token_handler, request):
+        """DOT's finalize_id_token (3.4.1), the same token and row (identity/tests/test_oidc_lean_id_token.py): signed
+        with the key's kid and private key worked out once per key, where DOT computes the key's thumbprint and
+        copies jwcrypto's header registry for every token; and the IDToken row INSERTed alone, where DOT wraps
+        the one statement in a transaction."""
+        claims, expiration_time = self.get_id_token_dictionary(token, token_handler, request)
+        id_token.update(**claims)
+        if "nonce" not in id_token and request.nonce:  # DOT's workaround for oauthlib bug #746
+            id_token["nonce"] = request.nonce
+        serialized = id_token_jws(request.client, id_token)
+        request.access_token = request.id_token = self._save_id_token(id_token["jti"], request, expiration_time)
         return serialized
 
     def _load_id_token(self, token):
@@ -352,6 +370,10 @@ class GatehouseValidator(OAuth2Validator):
         if grant is None or grant.is_expired():
             self._revoke_replayed_code(code=code, client=client, request=request)
             return False
+        if status_refusal(user=grant.user, application=client) is not None:
+            # The user was disabled since the code was issued (the app and org were checked with the client). The
+            # services that disable delete unused codes too; this holds where something else changed the status.
+            return False
         request.scopes = grant.scope.split(" ")
         request.user = grant.user
         if grant.nonce:
@@ -359,6 +381,18 @@ class GatehouseValidator(OAuth2Validator):
         if grant.claims:
             request.claims = json.loads(grant.claims)
         return self._target_still_granted(request, client, grant.resource)
+
+    def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
+        """DOT's single use of a code: delete the client's grant of it, and refuse the code (invalid_grant) when
+        there is none left to delete, as when a parallel request redeemed it first. One DELETE: DOT's
+        QuerySet.delete() first asks Django's deletion collector what depends on a grant (nothing does, and no
+        signal listens: identity/tests/test_oidc_code_flow.py checks both) and wraps the statement in a
+        transaction of its own, which cost a flow more CPU than the DELETE itself (bench/RESULTS.md, session 15)."""
+        if not lean_paths_enabled():
+            return super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)
+        grants = get_grant_model().objects.filter(code=code, application=request.client)
+        if not grants._raw_delete(grants.db):
+            raise errors.InvalidGrantError(request=request)
 
     def _check_and_set_request_resource(self, request):
         """DOT's RFC 8707 handling of `resource` at the token endpoint (3.4.1), on the code's grant read once:

@@ -10,7 +10,9 @@ the plain case (its query count), so the comparison is not DOT against itself.
 """
 
 import base64
+import hashlib
 import json
+import secrets
 from datetime import timedelta
 
 import pytest
@@ -18,15 +20,22 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+from jwcrypto.jwk import JWK
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_grant_model,
+    get_id_token_model,
+    get_refresh_token_model,
+)
 
 from applications.api_services import api_create, application_api_scopes_set
 from applications.hashers import ClientSecretHasher
-from applications.models import ApiScope, Application
+from applications.models import ApiScope, Application, AuthorizationRecord
 from identity.signing import signing_key_ensure
-from identity.tests.oidc_support import make_machine_app, make_web_app
+from identity.tests.oidc_support import WEB_REDIRECT, make_machine_app, make_web_app
 from identity.tests.test_oidc_queries import mint_refresh_token
 from orgs.models import Membership, Organization
+from orgs.services import membership_reactivate, membership_suspend
 
 pytestmark = pytest.mark.django_db
 
@@ -156,6 +165,99 @@ def test_machine_jwt_policy_cases(client, settings, jwt_machine, org, change):
     on, off, _ = both_ways(settings, cc(client, made, scope=scope))
     assert on == off
     assert on["status"] in (400, 401), on
+
+
+# ---------------------------------------------------------------------------- authorization code
+# DOT's own grant handles the code exchange either way; the lean switch changes how the validator signs the ID
+# token and stores its row (finalize_id_token) and spends the code (invalidate_authorization_code).
+
+CODE_VERIFIER = "a-pkce-code-verifier-of-forty-three-characters-or-more-0123"
+
+
+def mint_code(user, app, *, auth_time) -> str:
+    """A code as /oauth/authorize leaves it: its grant (PKCE S256, a nonce) and its AuthorizationRecord."""
+    code = secrets.token_urlsafe(30)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(CODE_VERIFIER.encode()).digest()).decode().rstrip("=")
+    get_grant_model().objects.create(user=user, application=app, code=code, redirect_uri=WEB_REDIRECT,
+                                     expires=timezone.now() + timedelta(minutes=1), scope="openid profile email",
+                                     code_challenge=challenge, code_challenge_method="S256", nonce="nonce-1")
+    AuthorizationRecord.objects.create(code_checksum=hashlib.sha256(code.encode()).hexdigest(), application=app,
+                                       user=user, sid="sid-1", amr=["pwd"], auth_time=auth_time)
+    return code
+
+
+def exchange(client, made, code):
+    return client.post("/oauth/token", {"grant_type": "authorization_code", "code": code, "redirect_uri": WEB_REDIRECT,
+                                        "code_verifier": CODE_VERIFIER},
+                       HTTP_AUTHORIZATION=basic(made.client_id, made.client_secret))
+
+
+@pytest.fixture
+def code_for(org_member):
+    auth_time = timezone.now()  # one sign-in time for every token compared (auth_time is a claim)
+    return lambda app: mint_code(org_member, app, auth_time=auth_time)
+
+
+def test_code_exchange_plain(client, settings, monkeypatch, web, code_for, org_member):
+    made, app = web
+    thumbprints, thumbprint = [], JWK.thumbprint
+    monkeypatch.setattr(JWK, "thumbprint", lambda key, *args: thumbprints.append(key) or thumbprint(key, *args))
+    codes = []
+
+    def send():
+        codes.append(code_for(app))
+        thumbprints.clear()
+        return exchange(client, made, codes[-1])
+
+    on, off, _ = both_ways(settings, send)
+    assert on == off
+    assert on["status"] == 200
+    header, claims = on["jwts"]["id_token"]
+    assert header["alg"] == "RS256"
+    assert header["kid"]
+    assert (claims["sub"], claims["sid"], claims["amr"], claims["nonce"]) == (str(org_member.public_id), "sid-1",
+                                                                               ["pwd"], "nonce-1")
+    assert thumbprints  # DOT's path (the last) works the key's thumbprint out for each token; the lean one did not
+    assert not get_grant_model().objects.filter(code__in=codes).exists()  # every code spent
+
+
+def test_code_exchange_stores_the_id_token_row_it_signed(client, web, code_for, org_member):
+    made, app = web
+    answer = exchange(client, made, code_for(app)).json()
+    _, payload, _ = answer["id_token"].split(".")
+    jti = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["jti"]
+    row = get_id_token_model().objects.get(jti=jti)
+    assert (row.user, row.application, row.scope) == (org_member, app, "openid profile email")
+    assert get_access_token_model().objects.get(token=answer["access_token"]).id_token == row
+
+
+@pytest.mark.parametrize("change", ["replayed", "user_disabled", "membership_suspended", "app_disabled",
+                                    "org_suspended", "wrong_verifier"])
+def test_code_exchange_policy_cases(client, settings, web, code_for, org, org_member, change):
+    made, app = web
+
+    def send():
+        code = code_for(app)
+        if change == "replayed":
+            assert exchange(client, made, code).status_code == 200
+        elif change == "wrong_verifier":
+            get_grant_model().objects.filter(code=code).update(code_challenge="another-challenge")
+        elif change == "membership_suspended":  # as the console does it, which deletes the member's unused codes
+            membership = Membership.objects.get(user=org_member, org=org)
+            if membership.status == Membership.Status.SUSPENDED:  # by the previous send
+                membership_reactivate(membership=membership, actor=None)
+            membership_suspend(membership=membership, actor=None)
+        return exchange(client, made, code)
+
+    if change == "user_disabled":  # without the service, which would delete the user's unused codes
+        type(org_member).objects.filter(pk=org_member.pk).update(status=type(org_member).Status.DISABLED)
+    elif change == "app_disabled":
+        Application.objects.filter(pk=app.pk).update(status=Application.Status.DISABLED)
+    elif change == "org_suspended":
+        Organization.objects.filter(pk=org.pk).update(status=Organization.Status.SUSPENDED)
+    on, off, _ = both_ways(settings, send)
+    assert on == off
+    assert on["status"] == (401 if change in ("app_disabled", "org_suspended") else 400), on
 
 
 # ---------------------------------------------------------------------------- refresh
