@@ -68,6 +68,7 @@ class Meter:
         # --profile: one cProfile (on process time) over every measured request of that step
         self.profiled, self.profile = profiled, cProfile.Profile(time.process_time)
         self.step = ""
+        self.suffix = ""  # --ab-lean: appended to each step's name
         self._hash_s = 0.0
         self._this_sql: list[str] = []
 
@@ -85,8 +86,8 @@ class Meter:
         return execute(sql, params, many, context)
 
     def begin(self, step: str) -> float:
-        self.step, self._hash_s, self._this_sql = step, 0.0, []
-        if step == self.profiled:
+        self.step, self._hash_s, self._this_sql = step + self.suffix, 0.0, []
+        if self.step == self.profiled:
             self.profile.enable()
         return time.process_time()
 
@@ -206,16 +207,20 @@ def report(title: str, meter: Meter, count: int) -> None:
     print(f"\n{title}, {count} of them: CPU per request, less the password hash's (ms), and SQL statements\n")
     print("| step | CPU ms | statements |")
     print("|---|---:|---:|")
-    total_cpu = total_statements = hash_s = 0.0
+    groups: dict[str, list[str]] = defaultdict(list)  # --ab-lean's halves, each with its own total
     for step in sorted(meter.cpu):
-        calls = meter.calls[step]
-        total_cpu += meter.cpu[step] / count
-        total_statements += meter.statements[step] / count
-        hash_s += meter.hashing[step] / count
-        shown = "" if calls == count else f" ({calls} of {count})"
-        print(f"| {step}{shown} | {1000 * meter.cpu[step] / calls:.2f} | {meter.statements[step] / calls:.1f} |")
-    print(f"| **all but the hash** | **{1000 * total_cpu:.2f}** | **{total_statements:.1f}** |")
-    print(f"| Argon2id verify | {1000 * hash_s:.2f} | |")
+        groups[step[step.find(" ["):] if " [" in step else ""].append(step)
+    for suffix, steps in sorted(groups.items()):
+        runs = max(meter.calls[step] for step in steps)  # the sign-ins of this half
+        for step in steps:
+            calls = meter.calls[step]
+            shown = "" if calls == runs else f" ({calls} of {runs})"
+            print(f"| {step}{shown} | {1000 * meter.cpu[step] / calls:.2f} | {meter.statements[step] / calls:.1f} |")
+        total_cpu = sum(meter.cpu[step] for step in steps) / runs
+        total_statements = sum(meter.statements[step] for step in steps) / runs
+        hash_s = sum(meter.hashing[step] for step in steps) / runs
+        print(f"| **all but the hash{suffix}** | **{1000 * total_cpu:.2f}** | **{total_statements:.1f}** |")
+        print(f"| Argon2id verify{suffix} | {1000 * hash_s:.2f} | |")
     for step, statements in meter.sql.items():
         print(f"\n{step}:")
         for sql in statements:
@@ -230,6 +235,9 @@ def main() -> int:
     parser.add_argument("--verbose", action="store_true", help="print each step's SQL (its first call)")
     parser.add_argument("--profile", metavar="STEP", default="",
                         help='profile that step\'s requests (e.g. "POST /login") and print the costliest functions')
+    parser.add_argument("--ab-lean", action="store_true",
+                        help="every other sign-in with GATEHOUSE_LEAN_PATHS off (steps marked so): what the lean "
+                             "paths save, measured interleaved, so the host's drift falls on both alike")
     parser.add_argument("--profile-out", metavar="FILE", default="",
                         help="with --profile, also write the profile to FILE (pstats: callers, callees)")
     args = parser.parse_args()
@@ -252,9 +260,11 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
 
     import argon2._password_hasher
+    from django.conf import settings
     from django.db import connection
 
     from config.wsgi import application
+    from identity.oidc.lean_guard import lean_paths_enabled
 
     meter = Meter(args.verbose, args.profile)
     # Django's Argon2 hasher calls argon2-cffi's PasswordHasher.verify, which calls this name.
@@ -266,6 +276,11 @@ def main() -> int:
     for title, kind in (("Hosted sign-in", hosted), ("Authorization-code flow", flow)):
         meter.reset()
         for i in range(args.count):
+            if args.ab_lean:  # every other sign-in with the lean paths off: both halves see the same host
+                # Not override_settings: its setting_changed signal empties the caches the requests keep.
+                settings.GATEHOUSE_LEAN_PATHS = i % 2 == 0
+                lean_paths_enabled.cache_clear()
+                meter.suffix = "" if settings.GATEHOUSE_LEAN_PATHS else " [lean paths off]"
             kind(Browser(application, meter, connection), users[i % len(users)])
         report(title, meter, args.count)
         if meter.profile.getstats():

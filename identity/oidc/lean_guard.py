@@ -18,6 +18,7 @@ from django.dispatch import receiver
 VERIFIED_VERSIONS = {"django-oauth-toolkit": "3.4.1", "oauthlib": "4.0.1", "jwcrypto": "1.6.1"}
 
 
+@cache  # what is installed does not change under a running process (reading it costs milliseconds)
 def installed_version(package: str) -> str | None:
     try:
         return version(package)
