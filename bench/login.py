@@ -438,6 +438,28 @@ def drive_loadgen(script: Path, spec_file: Path, seconds: float, meters=()) -> d
     return result
 
 
+def prepare(bench, env: dict, database: str, count: int, totp: bool = False):
+    """The database as every run here starts: made again, migrated, the demo data, `count` members of Acme Corp
+    with Argon2id hashes at the production parameters (and `count` more with an authenticator app when
+    `totp`). Returns ((time_cost, memory_cost, parallelism), users, TOTP users)."""
+    bench.log(f"Creating database {database} (dropping any previous one)")
+    bench.psql("postgres", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    bench.psql("postgres", f'CREATE DATABASE "{database}"')
+    bench.log("migrate, collectstatic, seed_demo --force")
+    bench.manage(env, "migrate", "--noinput", "-v", "0")
+    bench.manage(env, "collectstatic", "--noinput", "-v", "0")
+    bench.manage(env, "seed_demo", "--force")
+    bench.log(f"{count} users with Argon2id hashes")
+    seeded = subprocess.run([sys.executable, "-c", "import django; django.setup()\n" + SEED_USERS,
+                             str(count), PASSWORD, "totp" if totp else ""], cwd=ROOT, env=env,
+                            check=True, capture_output=True, text=True).stdout.split()
+    algorithm, time_cost, memory_cost, parallelism, params = seeded[0], *map(int, seeded[1:4]), seeded[4]
+    bench.log(f"hasher {algorithm} t={time_cost} m={memory_cost} p={parallelism}; stored {params}")
+    users = [f"load-{i}@acme.test" for i in range(count)]
+    totp_users = [f"totp-{i}@acme.test" for i in range(count)] if totp else []
+    return (time_cost, memory_cost, parallelism), users, totp_users
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--servers", default="production,gunicorn-gthread4",
@@ -465,21 +487,7 @@ def main() -> int:
     shapes = args.servers.split(",")
     ports = {shape: bench.free_port() for shape in shapes}
     env = bench.server_env(database, ports[shapes[0]], var_dir)
-    bench.log(f"Creating database {database} (dropping any previous one)")
-    bench.psql("postgres", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-    bench.psql("postgres", f'CREATE DATABASE "{database}"')
-    bench.log("migrate, collectstatic, seed_demo --force")
-    bench.manage(env, "migrate", "--noinput", "-v", "0")
-    bench.manage(env, "collectstatic", "--noinput", "-v", "0")
-    bench.manage(env, "seed_demo", "--force")
-    bench.log(f"{args.users} users with Argon2id hashes")
-    seeded = subprocess.run([sys.executable, "-c", "import django; django.setup()\n" + SEED_USERS,
-                             str(args.users), PASSWORD, "totp" if args.totp else ""], cwd=ROOT, env=env,
-                            check=True, capture_output=True, text=True).stdout.split()
-    algorithm, time_cost, memory_cost, parallelism, params = seeded[0], *map(int, seeded[1:4]), seeded[4]
-    bench.log(f"hasher {algorithm} t={time_cost} m={memory_cost} p={parallelism}; stored {params}")
-    users = [f"load-{i}@acme.test" for i in range(args.users)]
-    totp_users = [f"totp-{i}@acme.test" for i in range(args.users)] if args.totp else []
+    (time_cost, memory_cost, parallelism), users, totp_users = prepare(bench, env, database, args.users, args.totp)
     postmaster = bench.postmaster_pid(database)
 
     rows = []

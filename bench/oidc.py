@@ -297,10 +297,10 @@ def server_command(shape: str, port: int, args, work: Path) -> list[str]:
     return granian_command(host="127.0.0.1", port=port, workers=args.workers, threads=threads)
 
 
-def access_log_env(shape: str, args, work: Path) -> dict[str, str]:
+def access_log_env(shape: str, args, work: Path, tag: str = "") -> dict[str, str]:
     """Where the application writes its access log (config/access_log.py): a file in the work directory,
     or nowhere with --no-access-log."""
-    return {"GATEHOUSE_ACCESS_LOG": str(work / f"{shape_tag(shape)}-access.log") if args.access_log else "off"}
+    return {"GATEHOUSE_ACCESS_LOG": str(work / f"{shape_tag(shape)}{tag}-access.log") if args.access_log else "off"}
 
 
 def shape_tag(shape: str) -> str:
@@ -310,12 +310,15 @@ def shape_tag(shape: str) -> str:
 STARTED: dict[str, list[str]] = {}  # shape -> the command that started it
 
 
-def start_server(shape: str, env: dict, port: int, args, work: Path) -> subprocess.Popen:
+def start_server(shape: str, env: dict, port: int, args, work: Path, *, root: Path = ROOT,
+                 tag: str = "") -> subprocess.Popen:
+    """`shape` serving the code of the checkout at `root` (bench/login_ab.py starts another checkout's too;
+    `tag` names its log files apart)."""
     command = STARTED[shape] = server_command(shape, port, args, work)
-    log(f"{shape}: {' '.join(command[1:])}")
-    output = (work / f"{shape_tag(shape)}-stdout.log").open("w")
+    log(f"{shape}{tag}: {' '.join(command[1:])} (in {root})")
+    output = (work / f"{shape_tag(shape)}{tag}-stdout.log").open("w")
     # gunicorn starts in the repository too; there is no gunicorn.conf.py there to read.
-    process = subprocess.Popen(command, cwd=ROOT, env={**env, **access_log_env(shape, args, work)},
+    process = subprocess.Popen(command, cwd=root, env={**env, **access_log_env(shape, args, work, tag)},
                                stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, process_group=0)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
