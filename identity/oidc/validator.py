@@ -235,7 +235,7 @@ class GatehouseValidator(OAuth2Validator):
         return serialized
 
     def _finalize_id_token(self, id_token, token, token_handler, request):
-        """DOT's finalize_id_token (3.4.1), the same token and row (identity/tests/test_oidc_lean_id_token.py): signed
+        """DOT's finalize_id_token (3.4.1), the same token and row (identity/tests/test_lean_switch_parity.py): signed
         with the key's kid and private key worked out once per key, where DOT computes the key's thumbprint and
         copies jwcrypto's header registry for every token; and the IDToken row INSERTed alone, where DOT wraps
         the one statement in a transaction."""
