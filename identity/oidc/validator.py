@@ -10,7 +10,7 @@ import uuid
 from datetime import timedelta
 from urllib.parse import unquote_plus
 
-from django.db import transaction
+from django.db import router, transaction
 from django.db.models import F
 from django.utils import timezone
 from jwcrypto.common import JWException
@@ -390,8 +390,9 @@ class GatehouseValidator(OAuth2Validator):
         transaction of its own, which cost a flow more CPU than the DELETE itself (bench/RESULTS.md, session 15)."""
         if not lean_paths_enabled():
             return super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)
-        grants = get_grant_model().objects.filter(code=code, application=request.client)
-        if not grants._raw_delete(grants.db):
+        grant_model = get_grant_model()
+        using = router.db_for_write(grant_model)  # as QuerySet.delete() picks it
+        if not grant_model.objects.using(using).filter(code=code, application=request.client)._raw_delete(using):
             raise errors.InvalidGrantError(request=request)
 
     def _check_and_set_request_resource(self, request):
