@@ -438,10 +438,8 @@ def drive_loadgen(script: Path, spec_file: Path, seconds: float, meters=()) -> d
     return result
 
 
-def prepare(bench, env: dict, database: str, count: int, totp: bool = False):
-    """The database as every run here starts: made again, migrated, the demo data, `count` members of Acme Corp
-    with Argon2id hashes at the production parameters (and `count` more with an authenticator app when
-    `totp`). Returns ((time_cost, memory_cost, parallelism), users, TOTP users)."""
+def database_make(bench, env: dict, database: str) -> None:
+    """`database` made again, migrated, with the static files and the demo data (bench/passkey_login.py too)."""
     bench.log(f"Creating database {database} (dropping any previous one)")
     bench.psql("postgres", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     bench.psql("postgres", f'CREATE DATABASE "{database}"')
@@ -449,6 +447,13 @@ def prepare(bench, env: dict, database: str, count: int, totp: bool = False):
     bench.manage(env, "migrate", "--noinput", "-v", "0")
     bench.manage(env, "collectstatic", "--noinput", "-v", "0")
     bench.manage(env, "seed_demo", "--force")
+
+
+def prepare(bench, env: dict, database: str, count: int, totp: bool = False):
+    """The database as every run here starts (database_make), and `count` members of Acme Corp with Argon2id
+    hashes at the production parameters (and `count` more with an authenticator app when `totp`). Returns
+    ((time_cost, memory_cost, parallelism), users, TOTP users)."""
+    database_make(bench, env, database)
     bench.log(f"{count} users with Argon2id hashes")
     seeded = subprocess.run([sys.executable, "-c", "import django; django.setup()\n" + SEED_USERS,
                              str(count), PASSWORD, "totp" if totp else ""], cwd=ROOT, env=env,

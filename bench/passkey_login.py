@@ -254,13 +254,7 @@ def main() -> int:
     shapes = args.servers.split(",")
     ports = {shape: bench.free_port() for shape in shapes}
     env = bench.server_env(database, ports[shapes[0]], var_dir)
-    bench.log(f"Creating database {database} (dropping any previous one)")
-    bench.psql("postgres", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-    bench.psql("postgres", f'CREATE DATABASE "{database}"')
-    bench.log("migrate, collectstatic, seed_demo --force")
-    bench.manage(env, "migrate", "--noinput", "-v", "0")
-    bench.manage(env, "collectstatic", "--noinput", "-v", "0")
-    bench.manage(env, "seed_demo", "--force")
+    LOGIN.database_make(bench, env, database)
     bench.log(f"{args.users} users with Argon2id hashes and a passkey each")
     seeded = subprocess.run([sys.executable, "-c", "import django; django.setup()\n" + SEED_USERS,
                              str(args.users), PASSWORD], cwd=ROOT, env=env, check=True, capture_output=True,
