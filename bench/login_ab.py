@@ -105,8 +105,15 @@ def main() -> int:
     this_median, other_median = statistics.median(ms_each["this"]), statistics.median(ms_each["other"])
     print(f"| **median** | **{this_median:.1f}** ({1000 / this_median:.1f} flows per server CPU-s) | "
           f"**{other_median:.1f}** ({1000 / other_median:.1f}) | **{statistics.median(ratios):.3f}** |")
+    # On one machine PostgreSQL's CPU is the server's too: per round, both together.
+    total = {name: [server + pg for server, pg in zip(ms_each[name], pg_each[name], strict=True)]
+             for name in ms_each}
+    total_ratios = [other / this for this, other in zip(total["this"], total["other"], strict=True)]
     print(f"\nPostgreSQL ms a flow, medians: this {statistics.median(pg_each['this']):.1f}, "
           f"other {statistics.median(pg_each['other']):.1f}")
+    print(f"Server and PostgreSQL ms a flow, medians: this {statistics.median(total['this']):.1f}, "
+          f"other {statistics.median(total['other']):.1f}; other / this {statistics.median(total_ratios):.3f} "
+          f"(rounds {min(total_ratios):.3f}–{max(total_ratios):.3f})")
     print(f"logs: {work}")
     return 0
 

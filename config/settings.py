@@ -105,6 +105,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Sends the machine-facing OAuth endpoints down GATEHOUSE_OAUTH_API_MIDDLEWARE (below) instead.
     "identity.oidc.middleware.OAuthEndpointMiddleware",
+    # Around the whole request (its session is written on the way out), on both chains.
+    "config.prepared_statements.PreparedStatementsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After whitenoise, whose static files keep their own caching; on the OAuth API chain too.
@@ -137,6 +139,13 @@ _BROWSER_ONLY_MIDDLEWARE = {
     "django.contrib.messages.middleware.MessageMiddleware",
 }
 GATEHOUSE_OAUTH_API_MIDDLEWARE = [path for path in MIDDLEWARE if path not in _BROWSER_ONLY_MIDDLEWARE]
+# Performance: on PostgreSQL, these requests' statements are prepared on the server, so PostgreSQL stops
+# planning them on every sign-in (config/prepared_statements.py). Only views whose statements are all
+# lookups or writes by a key belong here: a prepared statement may get one plan for every value.
+GATEHOUSE_PREPARED_URL_NAMES = [
+    "identity:login", "identity:login-verify", "passkeys:login-verify",
+    "oidc:authorize", "oidc:token", "oidc:userinfo", "oidc:introspect", "oidc:revoke",
+]
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

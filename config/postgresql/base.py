@@ -14,15 +14,25 @@ Neither check sees a server that vanished without closing (host lost, network cu
 would wait for TCP to give up just as the request's own query does.
 
 Django sends every statement as text with its values inlined (client-side binding), so PostgreSQL
-parses and plans it each time: for the token endpoints' few fixed statements (identity.oidc.lean_*),
-planning costs PostgreSQL several times what running them does. `prepared_cursor()` gives a cursor
-that binds values on the server and prepares each statement on first use on this connection
-(psycopg keeps up to 100 per connection). Behind PgBouncer in transaction mode this needs
-PgBouncer 1.21 or later with `max_prepared_statements` set.
+parses and plans it each time: for the small keyed statements of a sign-in or a token request,
+planning costs PostgreSQL more than running them does. Two ways to skip it, both binding values on
+the server and preparing each statement on its first use on this connection (psycopg keeps up to 100
+per connection, the least recently used dropped first):
+- `prepared_cursor()`, a cursor for the lean token paths' fixed statements (identity.oidc.lean_sql);
+- `prepared_statements()`, a scope inside which every cursor this connection makes, the ORM's
+  included, prepares (config.prepared_statements opens it around the sign-in and token requests).
+
+Not everywhere: after five runs PostgreSQL may plan a prepared statement once for any value (a generic
+plan), which is right for a lookup by a key and can be very wrong for a filter on a skewed column (a
+console list of 40 admins among 100,000 members went from 7 to 200 ms; bench/RESULTS.md, "psycopg's own
+server-side binding"). So preparing stays opt-in, for requests whose statements are lookups by a key.
+Behind PgBouncer in transaction mode this needs PgBouncer 1.21 or later with `max_prepared_statements`
+set.
 """
 
 import select
 import sys
+from contextlib import contextmanager
 
 import psycopg
 from django.db.backends.postgresql import base, operations
@@ -61,19 +71,34 @@ class DatabaseWrapper(base.DatabaseWrapper):
             connection.prepare_threshold = sys.maxsize
         return connection
 
-    @async_unsafe
+    _preparing = 0  # how many prepared_statements() scopes are open on this connection (its thread)
+
+    @contextmanager
+    def prepared_statements(self):
+        """Inside, every cursor this connection makes prepares its statements on the server (see the
+        module's docstring for where that is safe). Scopes nest."""
+        self._preparing += 1
+        try:
+            yield
+        finally:
+            self._preparing -= 1
+
     def prepared_cursor(self):
         """Like cursor() (health check, connection, Django's wrapper and query log), with statements
         prepared on the server: for fixed statements run on every request."""
-        self.close_if_health_check_failed()
-        self.ensure_connection()
-        with self.wrap_database_errors:
-            cursor = _PreparedCursor(self.connection)
-            # As create_cursor(): the cursor's timestamps in the connection's time zone.
-            tzloader = self.connection.adapters.get_loader(base.TIMESTAMPTZ_OID, pq.Format.TEXT)
-            if self.timezone != tzloader.timezone:
-                base.register_tzloader(self.timezone, cursor)
-            return self._prepare_cursor(cursor)
+        with self.prepared_statements():
+            return self.cursor()
+
+    @async_unsafe
+    def create_cursor(self, name=None):
+        if name is not None or not self._preparing:
+            return super().create_cursor(name)  # a named (server-side) cursor is never prepared
+        cursor = _PreparedCursor(self.connection)
+        # As Django's create_cursor(): the cursor's timestamps in the connection's time zone.
+        tzloader = self.connection.adapters.get_loader(base.TIMESTAMPTZ_OID, pq.Format.TEXT)
+        if self.timezone != tzloader.timezone:
+            base.register_tzloader(self.timezone, cursor)
+        return cursor
 
     def is_usable(self) -> bool:
         connection = self.connection
