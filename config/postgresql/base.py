@@ -32,6 +32,7 @@ set.
 
 import select
 import sys
+import time
 from contextlib import contextmanager
 
 import psycopg
@@ -41,10 +42,29 @@ from psycopg import pq
 
 
 class _PreparedCursor(psycopg.Cursor):
-    """Values bound on the server; each statement prepared on its first execution."""
+    """Values bound on the server; each statement prepared on its first execution.
+
+    A statement prepared before a migration changed the type of a column it reads (even a varchar's
+    length) fails with "cached plan must not change result type" (feature_not_supported) for as long as
+    the connection keeps it: psycopg forgets its prepared statements only on a ROLLBACK or DDL of its own
+    connection. So on that error the connection is closed at the end of the request (`stale_plan`, set by
+    the backend), and a statement outside a transaction is sent again unprepared, so the request still
+    succeeds; inside one, the transaction is already aborted and the error goes up as any other.
+    """
+
+    stale_plan = None  # what to call when a prepared statement has gone stale (DatabaseWrapper sets it)
 
     def execute(self, query, params=None, *, prepare=None, binary=None):
-        return super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)
+        try:
+            return super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)
+        except psycopg.errors.FeatureNotSupported:
+            if prepare is False:
+                raise
+            if self.stale_plan is not None:
+                self.stale_plan()
+            if self.connection.info.transaction_status != pq.TransactionStatus.IDLE:
+                raise
+            return super().execute(query, params, prepare=False, binary=binary)
 
 
 class DatabaseOperations(operations.DatabaseOperations):
@@ -94,11 +114,17 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if name is not None or not self._preparing:
             return super().create_cursor(name)  # a named (server-side) cursor is never prepared
         cursor = _PreparedCursor(self.connection)
+        cursor.stale_plan = self._close_after_request
         # As Django's create_cursor(): the cursor's timestamps in the connection's time zone.
         tzloader = self.connection.adapters.get_loader(base.TIMESTAMPTZ_OID, pq.Format.TEXT)
         if self.timezone != tzloader.timezone:
             base.register_tzloader(self.timezone, cursor)
         return cursor
+
+    def _close_after_request(self) -> None:
+        """Close this connection when the request ends (Django's close_if_unusable_or_obsolete), and with
+        it every statement prepared on it."""
+        self.close_at = time.monotonic()
 
     def is_usable(self) -> bool:
         connection = self.connection

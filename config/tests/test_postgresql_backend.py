@@ -125,3 +125,49 @@ def test_a_prepared_cursor_prepares_its_statements_on_the_server_and_is_logged(a
         cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
                        ["%gatehouse_prepared_test%"])
         assert cursor.fetchone()[0] == 1  # prepared once on this connection, used twice
+
+
+@pytest.fixture
+def table_whose_column_changes(admin_connection):
+    admin_connection.execute("CREATE TABLE gatehouse_stale_plan (id int PRIMARY KEY, name varchar(10))")
+    admin_connection.execute("INSERT INTO gatehouse_stale_plan VALUES (1, 'a')")
+    yield lambda: admin_connection.execute("ALTER TABLE gatehouse_stale_plan ALTER COLUMN name TYPE varchar(20)")
+    admin_connection.execute("DROP TABLE gatehouse_stale_plan")
+
+
+STALE_SQL = "SELECT id, name FROM gatehouse_stale_plan WHERE id = %s"
+
+
+def _read_prepared() -> tuple:
+    with connection.prepared_cursor() as cursor:
+        cursor.execute(STALE_SQL, [1])
+        return cursor.fetchone()
+
+
+def test_a_prepared_statement_whose_column_changed_type_still_answers_and_its_connection_is_renewed(
+        table_whose_column_changes):
+    """A migration run by another process (a deploy) changes a column that a prepared statement reads:
+    PostgreSQL refuses the old statement; the request still gets its answer, and the connection, with every
+    statement prepared on it, is closed when the request ends."""
+    assert _read_prepared() == (1, "a")
+    pid = _backend_pid()
+    table_whose_column_changes()
+    assert _read_prepared() == (1, "a")
+    _new_request()  # what Django does when the request ends
+    assert connection.connection is None
+    assert _read_prepared() == (1, "a")  # prepared again on the new connection
+    assert _backend_pid() != pid
+    assert _read_prepared() == (1, "a")
+
+
+def test_inside_a_transaction_a_stale_statement_fails_that_transaction_only(table_whose_column_changes):
+    from django.db import NotSupportedError, transaction
+
+    assert _read_prepared() == (1, "a")
+    table_whose_column_changes()
+    with pytest.raises(NotSupportedError), transaction.atomic():
+        _read_prepared()  # the transaction is aborted by then: nothing to retry in
+    assert connection.close_at <= time.monotonic()  # closed when the request ends
+    _new_request()
+    assert connection.connection is None
+    assert _read_prepared() == (1, "a")
