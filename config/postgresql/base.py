@@ -60,11 +60,16 @@ class _PreparedCursor(psycopg.Cursor):
         except psycopg.errors.FeatureNotSupported:
             if prepare is False:
                 raise
-            if self.stale_plan is not None:
-                self.stale_plan()
             if self.connection.info.transaction_status != pq.TransactionStatus.IDLE:
+                self._stale()  # cannot tell here: a statement that never works is a bug met in any test
                 raise
-            return super().execute(query, params, prepare=False, binary=binary)
+            answered = super().execute(query, params, prepare=False, binary=binary)
+            self._stale()  # it answers unprepared: the prepared one had gone stale
+            return answered
+
+    def _stale(self) -> None:
+        if self.stale_plan is not None:
+            self.stale_plan()
 
 
 class DatabaseOperations(operations.DatabaseOperations):
