@@ -5,10 +5,14 @@ An account created with a password by an operator (or the API) has proved nothin
 stays false, and ID tokens and userinfo say so, until the link in this module's mail is used.
 """
 
+import math
+from datetime import timedelta
+
 from django.db import transaction
+from django.utils import timezone
 
 from audit.services import audit_record
-from config.exceptions import NotAllowed
+from config.exceptions import DomainError, NotAllowed
 from directory.models import User
 from directory.selectors import user_mail_org
 from emailqueue.services import email_enqueue
@@ -18,6 +22,14 @@ from identity.tokens import EMAIL_VERIFICATION_LIFETIME, token_get, token_issue,
 PURPOSE = OneTimeToken.Purpose.EMAIL_VERIFICATION
 
 
+class SentRecently(DomainError):
+    """A link went out less than the caller's interval ago; `retry_after`: whole seconds until one may."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"A verification email was sent moments ago; another may go in {retry_after} s.")
+        self.retry_after = retry_after
+
+
 def email_verification_needed(user: User) -> bool:
     """Whether the account should be offered a verification link: an unproved address on an account that
     can sign in (one without a password yet gets an invitation or reset link, which proves it anyway)."""
@@ -25,12 +37,22 @@ def email_verification_needed(user: User) -> bool:
 
 
 @transaction.atomic
-def email_verification_send(*, user: User, actor=None, request=None) -> OneTimeToken | None:
+def email_verification_send(*, user: User, actor=None, request=None,
+                            not_within: timedelta | None = None) -> OneTimeToken | None:
     """Email a verification link to the account's address, voiding any earlier one; None (and no mail)
-    when there is nothing to verify. Callers throttle requests made by people."""
+    when there is nothing to verify. Callers throttle requests made by people.
+
+    `not_within`: refuse (SentRecently) while the last link is younger than that. Measured from the link
+    itself, under the account's row lock, so it holds exactly, however the requests fall across clock
+    minutes and however many arrive at once (a fixed-window counter lets two through at a window's edge)."""
     user = User.objects.select_for_update().get(pk=user.pk)
     if not email_verification_needed(user):
         return None
+    if not_within is not None:
+        last = (OneTimeToken.objects.filter(user=user, purpose=PURPOSE).order_by("-created_at")
+                .values_list("created_at", flat=True).first())
+        if last is not None and (wait := (last + not_within - timezone.now()).total_seconds()) > 0:
+            raise SentRecently(math.ceil(wait))
     token, raw = token_issue(purpose=PURPOSE, user=user, lifetime=EMAIL_VERIFICATION_LIFETIME, email=user.email)
     org = user_mail_org(user)
     email_enqueue(to=user.email, template="email_verification", kind="email_verification", org=org,
