@@ -1,0 +1,190 @@
+"""Gatehouse's hosted sign-in beside the least a Django sign-in can cost, interleaved (issue #14 item 5).
+
+    .venv/bin/python bench/login_floor.py                       # 6 rounds of 300 sign-ins each, per server
+    .venv/bin/python bench/login_floor.py --rounds 10 --round-signins 400
+
+Issue #14 asks for hosted sign-ins at >= 0.8 of the Argon2id bound: a sign-in may cost a quarter of its hash
+besides it. This measures what that quarter must hold on this stack. bench/floor/ is a stock Django
+project that does only what every sign-in does (Django's security, session, CSRF and auth middleware; a form;
+ModelBackend's one SELECT; the hash; login(): `update_last_login` and the session's row in PostgreSQL; a
+redirect), with Gatehouse's own hasher at production's parameters, served by granian in production's shape
+(config/server.py's command line, --workers processes of 2 threads). Nothing else: no throttle, lockout,
+audit, device list, branding, second factor, access log or content security policy.
+
+Both servers run at once and take turns, as in bench/login_ab.py: each round sends --round-signins hosted
+sign-ins (bench/login.py's: GET /login, POST the credentials, the redirect not followed) to one, then to
+the other (ABBA), and reads each server's CPU from /proc over its own batch. Each round starts by measuring
+the Argon2id bound again (one verify's CPU alone, in this process, for --argon2-seconds, as bench/login.py
+does once per server): the host drifts within minutes, and a ratio is only as good as the bound it divides.
+A server's ratio to the bound is that round's verify over its server ms a sign-in. How far the floor's own
+ratio is above 0.8 is what the target leaves Gatehouse for everything it adds.
+
+Databases: `gatehouse_bench_vs_floor` (Gatehouse: bench/login.py's `prepare`, Redis databases 2 and 3) and
+`gatehouse_bench_floor` (the floor: django.contrib.auth's tables, the same --users addresses and password),
+both dropped and made again. Logs go to a new /tmp/gatehouse-bench-floor-* directory.
+"""
+
+import sys
+from pathlib import Path
+
+# As bench/login.py: bench/ off sys.path (bench/email.py would shadow the standard library's `email`).
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import importlib.util  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
+
+FLOOR_SETTINGS = "bench.floor.settings"
+SEED_FLOOR_USERS = """
+import sys
+from django.contrib.auth.models import User
+count, password = int(sys.argv[1]), sys.argv[2]
+for i in range(count):
+    email = f"load-{i}@acme.test"
+    User.objects.filter(username=email).delete()
+    User.objects.create_user(username=email, email=email, password=password)
+print(User.objects.get(username="load-0@acme.test").password.split("$")[:4])
+"""
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", _HERE / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    # Registered, so that bench/login.py's pool (argon2_loaded) can pickle its functions by module name.
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def floor_prepare(bench, login, env: dict, users: int) -> None:
+    """The floor's database made again, migrated, with `users` accounts as bench/login.py's (same addresses and
+    password, each its own Argon2id hash at production's parameters)."""
+    database = env["DATABASE_URL"].rsplit("/", 1)[1]
+    bench.log(f"Creating database {database} (dropping any previous one) for the floor")
+    bench.psql("postgres", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    bench.psql("postgres", f'CREATE DATABASE "{database}"')
+    subprocess.run([sys.executable, "-m", "django", "migrate", "--noinput", "-v", "0"], cwd=login.ROOT, env=env,
+                   check=True)
+    stored = subprocess.run([sys.executable, "-c", "import django; django.setup()\n" + SEED_FLOOR_USERS,
+                             str(users), login.PASSWORD], cwd=login.ROOT, env=env, check=True,
+                            capture_output=True, text=True).stdout.strip()
+    bench.log(f"floor: {users} users, hashes {stored}")
+
+
+def floor_start(login, env: dict, port: int, workers: int, work: Path) -> subprocess.Popen:
+    """granian with production's command line (config/server.py), serving bench/floor's WSGI application."""
+    if str(login.ROOT) not in sys.path:
+        sys.path.append(str(login.ROOT))  # config/server.py, which needs no Django
+    from config.server import granian_command
+
+    command = granian_command(host="127.0.0.1", port=port, workers=workers, threads=2)
+    command[-1] = "bench.floor.wsgi:application"
+    output = (work / "floor-stdout.log").open("w")
+    process = subprocess.Popen(command, cwd=login.ROOT, env=env, stdin=subprocess.DEVNULL, stdout=output,
+                               stderr=subprocess.STDOUT, process_group=0)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), \
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=2) as response:
+            if response.status == 200:
+                return process
+        if process.poll() is not None:
+            raise SystemExit(f"the floor's server exited with {process.returncode}; see {work}/floor-stdout.log")
+        time.sleep(0.2)
+    raise SystemExit("the floor's server did not answer /health/live within 30 s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--round-signins", type=int, default=300, help="hosted sign-ins per server per round")
+    parser.add_argument("--users", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=120, help="bound on each batch")
+    parser.add_argument("--argon2-seconds", type=float, default=2,
+                        help="CPU seconds of verifies for each round's bound")
+    args = parser.parse_args()
+    args.access_log = True  # as bench/login.py: Gatehouse logs every request, as in production
+    args.worker_class, args.threads, args.blocking_threads = "sync", 1, 1
+
+    login = _load("login")
+    bench = login._load_oidc_bench()
+    work = Path(tempfile.mkdtemp(prefix="gatehouse-bench-floor-"))
+    (work / "var").mkdir()
+    ports = {"gatehouse": bench.free_port(), "floor": bench.free_port()}
+    databases = {"gatehouse": "gatehouse_bench_vs_floor", "floor": "gatehouse_bench_floor"}
+    env = bench.server_env(databases["gatehouse"], ports["gatehouse"], work / "var")
+    (time_cost, memory_cost, parallelism), users, _ = login.prepare(bench, env, databases["gatehouse"], args.users)
+    floor_env = {**env, "DJANGO_SETTINGS_MODULE": FLOOR_SETTINGS,
+                 "DATABASE_URL": env["DATABASE_URL"].rsplit("/", 1)[0] + "/" + databases["floor"]}
+    floor_prepare(bench, login, floor_env, args.users)
+    postmaster = bench.postmaster_pid(databases["gatehouse"])
+
+    servers = {}
+    try:
+        servers["gatehouse"] = bench.start_server("production", env, ports["gatehouse"], args, work)
+        servers["floor"] = floor_start(login, floor_env, ports["floor"], args.workers, work)
+        loaded_s = login.argon2_loaded(time_cost, memory_cost, parallelism, args.workers, 2, args.argon2_seconds)
+        bench.log(f"Argon2id verify {1000 * loaded_s:.1f} ms CPU with {args.workers} processes x 2 threads at once")
+        for name in servers:  # warm-up: workers imported and connected, every user signed in once
+            warm = login.run_load(bench, ports[name], "hosted", len(users), args.concurrency, args.seconds, users,
+                                  0, work)
+            if warm["errors"]:
+                raise SystemExit(f"warm-up errors ({name}): {warm['errors']}")
+        ms_each: dict[str, list[float]] = {name: [] for name in servers}
+        pg_each: dict[str, list[float]] = {name: [] for name in servers}
+        bound_ms: list[float] = []
+        for round_no in range(args.rounds):
+            bound_ms.append(1000 * login.argon2_bound(time_cost, memory_cost, parallelism, args.argon2_seconds))
+            order = ("gatehouse", "floor") if round_no % 2 == 0 else ("floor", "gatehouse")
+            for name in order:
+                meters = (bench.ProcessGroupCPU(bench.server_pids(servers[name].pid)),
+                          bench.ProcessGroupCPU(bench.postgres_pids(postmaster, databases[name])))
+                offset = (round_no * args.round_signins) % len(users)
+                result = login.run_load(bench, ports[name], "hosted", args.round_signins, args.concurrency,
+                                        args.seconds, users, offset, work, meters)
+                server_s, pg_s = result.pop("cpu")
+                if result["errors"] or not result["done"]:
+                    raise SystemExit(f"round {round_no + 1} ({name}): {result['errors']}")
+                ms_each[name].append(1000 * server_s / result["done"])
+                pg_each[name].append(1000 * pg_s / result["done"])
+            bench.log(f"round {round_no + 1}: Argon2id {bound_ms[-1]:.1f} ms; Gatehouse "
+                      f"{ms_each['gatehouse'][-1]:.1f} ms a sign-in, floor {ms_each['floor'][-1]:.1f} ms")
+    finally:
+        for process in servers.values():
+            bench.stop_server(process)
+
+    loaded_ms = 1000 * loaded_s
+    rows = list(zip(bound_ms, ms_each["gatehouse"], ms_each["floor"], strict=True))
+    print(f"\nArgon2id t={time_cost} m={memory_cost} p={parallelism}, {loaded_ms:.1f} ms loaded; {args.rounds} rounds "
+          f"of {args.round_signins} hosted sign-ins each, {args.workers} workers, concurrency {args.concurrency}\n")
+    print("| round | Argon2id alone, ms | Gatehouse: server ms a sign-in (ratio to bound) | floor (ratio to bound) "
+          "| Gatehouse / floor |")
+    print("|---|---:|---:|---:|---:|")
+    for number, (bound, gatehouse, floor) in enumerate(rows, 1):
+        print(f"| {number} | {bound:.1f} | {gatehouse:.1f} ({bound / gatehouse:.2f}) | "
+              f"{floor:.1f} ({bound / floor:.2f}) | {gatehouse / floor:.3f} |")
+    median = statistics.median
+    gatehouse_ratio = median(bound / gatehouse for bound, gatehouse, _ in rows)
+    floor_ratio = median(bound / floor for bound, _, floor in rows)
+    print(f"| **median** | {median(bound_ms):.1f} | **{median(ms_each['gatehouse']):.1f}** ({gatehouse_ratio:.2f}) | "
+          f"**{median(ms_each['floor']):.1f}** ({floor_ratio:.2f}) | "
+          f"**{median(gatehouse / floor for _, gatehouse, floor in rows):.3f}** |")
+    print(f"\nBesides the hash (each round's lone verify), medians: Gatehouse "
+          f"{median(gatehouse - bound for bound, gatehouse, _ in rows):.1f} ms, the floor "
+          f"{median(floor - bound for bound, _, floor in rows):.1f} ms a sign-in.")
+    print(f"PostgreSQL ms a sign-in, medians: Gatehouse {median(pg_each['gatehouse']):.1f}, "
+          f"the floor {median(pg_each['floor']):.1f}")
+    print(f"logs: {work}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
