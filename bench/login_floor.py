@@ -36,13 +36,10 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 import argparse  # noqa: E402
-import contextlib  # noqa: E402
 import importlib.util  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
-import time  # noqa: E402
-import urllib.request  # noqa: E402
 
 FLOOR_SETTINGS = "bench.floor.settings"
 SEED_FLOOR = """
@@ -86,7 +83,7 @@ def floor_prepare(bench, login, env: dict, users: int) -> None:
     bench.log(f"floor: {users} users, hashes {stored}")
 
 
-def floor_start(login, env: dict, port: int, workers: int, work: Path) -> subprocess.Popen:
+def floor_command(login, port: int, workers: int) -> list[str]:
     """granian with production's command line (config/server.py), serving bench/floor's WSGI application."""
     if str(login.ROOT) not in sys.path:
         sys.path.append(str(login.ROOT))  # config/server.py, which needs no Django
@@ -94,19 +91,7 @@ def floor_start(login, env: dict, port: int, workers: int, work: Path) -> subpro
 
     command = granian_command(host="127.0.0.1", port=port, workers=workers, threads=2)
     command[-1] = "bench.floor.wsgi:application"
-    output = (work / "floor-stdout.log").open("w")
-    process = subprocess.Popen(command, cwd=login.ROOT, env=env, stdin=subprocess.DEVNULL, stdout=output,
-                               stderr=subprocess.STDOUT, process_group=0)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), \
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=2) as response:
-            if response.status == 200:
-                return process
-        if process.poll() is not None:
-            raise SystemExit(f"the floor's server exited with {process.returncode}; see {work}/floor-stdout.log")
-        time.sleep(0.2)
-    raise SystemExit("the floor's server did not answer /health/live within 30 s")
+    return command
 
 
 def report(kind: str, count: int, bound_ms: list[float], ms_each: dict, pg_each: dict) -> None:
@@ -189,7 +174,8 @@ def main() -> int:
     servers = {}
     try:
         servers["gatehouse"] = bench.start_server("production", env, ports["gatehouse"], args, work)
-        servers["floor"] = floor_start(login, floor_env, ports["floor"], args.workers, work)
+        servers["floor"] = bench.start_server("floor", floor_env, ports["floor"], args, work,
+                                              command=floor_command(login, ports["floor"], args.workers))
         loaded_s = login.argon2_loaded(time_cost, memory_cost, parallelism, args.workers, 2, args.argon2_seconds)
         bench.log(f"Argon2id verify {1000 * loaded_s:.1f} ms CPU with {args.workers} processes x 2 threads at once")
         for name in servers:  # warm-up: workers imported and connected, every user's consent on record

@@ -311,10 +311,11 @@ STARTED: dict[str, list[str]] = {}  # shape -> the command that started it
 
 
 def start_server(shape: str, env: dict, port: int, args, work: Path, *, root: Path = ROOT,
-                 tag: str = "") -> subprocess.Popen:
+                 tag: str = "", command: list[str] | None = None) -> subprocess.Popen:
     """`shape` serving the code of the checkout at `root` (bench/login_ab.py starts another checkout's too;
-    `tag` names its log files apart)."""
-    command = STARTED[shape] = server_command(shape, port, args, work)
+    `tag` names its log files apart). `command`: a command line of the caller's instead of the shape's
+    (bench/login_floor.py's stock Django project); it must answer GET /health/live too."""
+    command = STARTED[shape] = command or server_command(shape, port, args, work)
     log(f"{shape}{tag}: {' '.join(command[1:])} (in {root})")
     output = (work / f"{shape_tag(shape)}{tag}-stdout.log").open("w")
     # gunicorn starts in the repository too; there is no gunicorn.conf.py there to read.

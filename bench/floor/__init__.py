@@ -1,1 +1,2 @@
-"""The least a Django sign-in can cost: bench/login_floor.py serves this beside Gatehouse (see its header)."""
+"""A stock Django project that signs in and answers the code flow: the floor bench/login_floor.py serves beside
+Gatehouse (see its header and settings.py)."""
