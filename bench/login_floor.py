@@ -83,13 +83,13 @@ def floor_prepare(bench, login, env: dict, users: int) -> None:
     bench.log(f"floor: {users} users, hashes {stored}")
 
 
-def floor_command(login, port: int, workers: int) -> list[str]:
+def floor_command(bench, port: int, workers: int) -> list[str]:
     """granian with production's command line (config/server.py), serving bench/floor's WSGI application."""
-    if str(login.ROOT) not in sys.path:
-        sys.path.append(str(login.ROOT))  # config/server.py, which needs no Django
+    if str(bench.ROOT) not in sys.path:
+        sys.path.append(str(bench.ROOT))  # config/server.py, which needs no Django
     from config.server import granian_command
 
-    command = granian_command(host="127.0.0.1", port=port, workers=workers, threads=2)
+    command = granian_command(host="127.0.0.1", port=port, workers=workers, threads=bench.PRODUCTION_THREADS)
     command[-1] = "bench.floor.wsgi:application"
     return command
 
@@ -149,6 +149,10 @@ def main() -> int:
     parser.add_argument("--argon2-seconds", type=float, default=2,
                         help="CPU seconds of verifies for each round's bound")
     args = parser.parse_args()
+    kinds = [kind for kind in args.kinds.split(",") if kind]
+    if not kinds or set(kinds) - set(KINDS):  # refused before any database is dropped and made
+        parser.error(f"--kinds: hosted, flow or both, not {args.kinds!r}")
+    counts = {"hosted": args.round_signins, "flow": args.round_flows}
     args.access_log = True  # as bench/login.py: Gatehouse logs every request, as in production
     args.worker_class, args.threads, args.blocking_threads = "sync", 1, 1
 
@@ -164,10 +168,6 @@ def main() -> int:
                  "DATABASE_URL": env["DATABASE_URL"].rsplit("/", 1)[0] + "/" + databases["floor"],
                  "GATEHOUSE_ISSUER": f"http://127.0.0.1:{ports['floor']}",
                  "FLOOR_OIDC_RSA_PRIVATE_KEY": rsa_private_key_pem()}
-    kinds = [kind for kind in args.kinds.split(",") if kind]
-    if not kinds or set(kinds) - set(KINDS):
-        raise SystemExit(f"--kinds: hosted, flow or both, not {args.kinds!r}")
-    counts = {"hosted": args.round_signins, "flow": args.round_flows}
     floor_prepare(bench, login, floor_env, args.users)
     postmaster = bench.postmaster_pid(databases["gatehouse"])
 
@@ -175,7 +175,7 @@ def main() -> int:
     try:
         servers["gatehouse"] = bench.start_server("production", env, ports["gatehouse"], args, work)
         servers["floor"] = bench.start_server("floor", floor_env, ports["floor"], args, work,
-                                              command=floor_command(login, ports["floor"], args.workers))
+                                              command=floor_command(bench, ports["floor"], args.workers))
         loaded_s = login.argon2_loaded(time_cost, memory_cost, parallelism, args.workers, 2, args.argon2_seconds)
         bench.log(f"Argon2id verify {1000 * loaded_s:.1f} ms CPU with {args.workers} processes x 2 threads at once")
         for name in servers:  # warm-up: workers imported and connected, every user's consent on record
